@@ -1,0 +1,322 @@
+"""The one way out to Slack. Workflow code enqueues in its own transaction; the dispatcher delivers.
+
+Every row has a unique key, so a retried request, a double-fired job or a restarted process cannot send the
+same notification twice. Drains may overlap: rows are claimed (FOR UPDATE SKIP LOCKED on PostgreSQL, the write
+lock on SQLite) before they are sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from bot.calendar import Calendar, now
+from messages import BlockKitError, render
+from store import Database
+from store.models import OutboxMessage
+from store.writes import insert_once
+
+log = logging.getLogger("qabot.outbox")
+
+UNSENT = ("pending", "sending")
+
+
+def enqueue(
+    db: Session,
+    key: str,
+    to: str,
+    template: str,
+    ctx: dict[str, Any],
+    *,
+    urgent: bool = False,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message to a Slack user or channel id. False if this key was queued before (nothing added)."""
+    return _insert(
+        db,
+        key=key,
+        recipient=to,
+        template=template,
+        context=_encode(ctx),
+        urgent=urgent,
+        available_at=not_before or now(),
+    )
+
+
+def enqueue_update(db: Session, key: str, of_key: str, template: str, ctx: dict[str, Any]) -> bool:
+    """Queue an in-place update of the message sent under `of_key` (e.g. buttons replaced by the decision)."""
+    original = db.scalar(select(OutboxMessage).where(OutboxMessage.key == of_key))
+    if original is None:
+        return False
+    return _insert(
+        db,
+        key=key,
+        recipient=original.recipient,
+        template=template,
+        context=_encode(ctx),
+        urgent=original.urgent,
+        updates_key=of_key,
+        available_at=now(),
+    )
+
+
+def _insert(db: Session, **values: Any) -> bool:
+    return insert_once(db, OutboxMessage, "key", created_at=now(), status="pending", attempts=0, **values)
+
+
+def _encode(ctx: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe context: dates and datetimes survive the round trip through the database."""
+
+    def enc(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return {"$datetime": value.isoformat()}
+        if isinstance(value, date):
+            return {"$date": value.isoformat()}
+        if isinstance(value, dict):
+            return {k: enc(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [enc(v) for v in value]
+        return value
+
+    return enc(ctx)
+
+
+def decode(ctx: Any) -> Any:
+    if isinstance(ctx, dict):
+        if set(ctx) == {"$datetime"}:
+            return datetime.fromisoformat(ctx["$datetime"])
+        if set(ctx) == {"$date"}:
+            return date.fromisoformat(ctx["$date"])
+        return {k: decode(v) for k, v in ctx.items()}
+    if isinstance(ctx, list):
+        return [decode(v) for v in ctx]
+    return ctx
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    keys: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: DrainResult) -> DrainResult:
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.failed += other.failed
+        self.keys += other.keys
+        return self
+
+
+class Dispatcher:
+    """Claims due rows, renders them, sends them, and records channel/ts or what went wrong."""
+
+    def __init__(
+        self,
+        database: Database,
+        client: WebClient,
+        calendar: Calendar,
+        *,
+        max_attempts: int = 5,
+        pace: timedelta = timedelta(seconds=1),
+        lease: timedelta = timedelta(minutes=2),
+        backoff: timedelta = timedelta(seconds=15),
+    ):
+        self.database = database
+        self.client = client
+        self.calendar = calendar
+        self.max_attempts = max_attempts
+        self.pace = pace
+        self.lease = lease
+        self.backoff = backoff
+
+    def drain(self, limit: int = 200) -> DrainResult:
+        result = DrainResult()
+        for row_id in self._claim(limit):
+            result += self._deliver(row_id)
+        return result
+
+    def _claim(self, limit: int) -> list[int]:
+        moment = now()
+        earlier = aliased(OutboxMessage)
+        # Per person (or channel) in order: a row waits while an older one to the same place is unsent.
+        blocked = exists().where(
+            earlier.recipient == OutboxMessage.recipient,
+            earlier.id < OutboxMessage.id,
+            earlier.status.in_(UNSENT),
+            earlier.urgent.is_(False),
+        )
+        due = or_(
+            OutboxMessage.status == "pending",
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < moment),
+        )
+        query = (
+            select(OutboxMessage)
+            .where(due, OutboxMessage.available_at <= moment, or_(OutboxMessage.urgent, ~blocked))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+        claimed = []
+        with self.database.unit_of_work() as db:
+            opens_at = self.calendar.next_working_moment(moment)
+            for row in db.scalars(query):
+                if not row.urgent and opens_at > moment:
+                    # Quiet hours: people hear from the bot in working hours only (safeguarding excepted).
+                    row.available_at = opens_at
+                    row.status = "pending"
+                    continue
+                row.status = "sending"
+                row.claimed_until = moment + self.lease
+                claimed.append(row.id)
+        return claimed
+
+    def _deliver(self, row_id: int) -> DrainResult:
+        with self.database.unit_of_work() as db:
+            row = db.get(OutboxMessage, row_id)
+            original = None
+            if row.updates_key:
+                original = db.scalar(select(OutboxMessage).where(OutboxMessage.key == row.updates_key))
+            target = original.recipient if original else row.recipient
+            last = db.scalar(select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.recipient == target))
+            recipient, template, ctx, updates_key = (
+                row.recipient,
+                row.template,
+                decode(row.context),
+                row.updates_key,
+            )
+            orig_channel, orig_ts, orig_status = (
+                (original.channel, original.ts, original.status) if original else (None, None, None)
+            )
+
+        moment = now()
+        if last is not None and moment - last < self.pace:
+            return self._reschedule(row_id, last + self.pace, None, count=False)
+        if updates_key and orig_status != "sent":
+            if orig_status in (None, "failed"):
+                return self._fail(row_id, f"the message to update ({updates_key}) was never sent")
+            return self._reschedule(row_id, moment + self.pace, None, count=False)
+
+        try:
+            payload = render(template, ctx, tz=self.calendar.tz)
+        except (BlockKitError, LookupError, ValueError) as exc:
+            return self._fail(row_id, f"render {template}: {exc}")
+
+        try:
+            if updates_key:
+                response = self.client.chat_update(channel=orig_channel, ts=orig_ts, **payload)
+            else:
+                response = self.client.chat_postMessage(channel=recipient, **payload)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                retry_after = int(
+                    exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 30))
+                )
+                return self._reschedule(
+                    row_id, now() + timedelta(seconds=retry_after), "rate limited", count=False
+                )
+            if status >= 500:
+                return self._retry(row_id, f"Slack answered {status}")
+            return self._fail(row_id, f"Slack refused it: {exc.response.get('error')}")
+        except (TimeoutError, URLError, OSError) as exc:
+            return self._retry(row_id, f"{exc.__class__.__name__}: {exc}")
+
+        with self.database.unit_of_work() as db:
+            row = db.get(OutboxMessage, row_id)
+            row.status = "sent"
+            row.sent_at = now()
+            row.channel = response.get("channel") or orig_channel
+            row.ts = response.get("ts") or orig_ts
+            row.claimed_until = None
+            row.last_error = None
+            key = row.key
+        return DrainResult(sent=1, keys=[key])
+
+    def _retry(self, row_id: int, error: str) -> DrainResult:
+        with self.database.unit_of_work() as db:
+            attempts = db.get(OutboxMessage, row_id).attempts + 1
+        if attempts >= self.max_attempts:
+            return self._fail(row_id, f"{error} (gave up after {attempts} attempts)")
+        delay = min(self.backoff * 2 ** (attempts - 1), timedelta(minutes=15))
+        return self._reschedule(row_id, now() + delay, error, count=True)
+
+    def _reschedule(self, row_id: int, at: datetime, error: str | None, *, count: bool) -> DrainResult:
+        with self.database.unit_of_work() as db:
+            row = db.get(OutboxMessage, row_id)
+            row.status = "pending"
+            row.available_at = at
+            row.claimed_until = None
+            row.attempts += 1 if count else 0
+            if error:
+                row.last_error = error
+                log.warning("outbox %s: %s; next try at %s", row.key, error, at.isoformat())
+        return DrainResult(deferred=1)
+
+    def _fail(self, row_id: int, error: str) -> DrainResult:
+        with self.database.unit_of_work() as db:
+            row = db.get(OutboxMessage, row_id)
+            row.status = "failed"
+            row.attempts += 1
+            row.last_error = error
+            row.claimed_until = None
+            log.error("outbox %s to %s failed: %s", row.key, row.recipient, error)
+        return DrainResult(failed=1)
+
+
+def failed(db: Session) -> list[OutboxMessage]:
+    return list(
+        db.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id))
+    )
+
+
+def retry_failed(db: Session, ids: list[int] | None = None) -> int:
+    """Put failed rows back in the queue (all of them, or the ids given). Returns how many."""
+    rows = failed(db)
+    count = 0
+    for row in rows:
+        if ids is None or row.id in ids:
+            row.status, row.attempts, row.available_at = "pending", 0, now()
+            count += 1
+    return count
+
+
+class Courier:
+    """Drains in a background thread when kicked, so a person who clicks sees the result at once
+    without the request thread waiting on Slack."""
+
+    def __init__(self, dispatcher: Dispatcher):
+        self.dispatcher = dispatcher
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="qabot-courier", daemon=True)
+
+    def start(self) -> Courier:
+        self._thread.start()
+        return self
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=5)
+            self._wake.clear()
+            try:
+                self.dispatcher.drain()
+            except Exception:
+                log.exception("outbox drain failed; the rows stay queued")

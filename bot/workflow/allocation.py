@@ -1,0 +1,202 @@
+"""Step 1 of the collaborative audit: an auditor is allocated a case, told in a DM, and accepts."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.calendar import Calendar, now
+from bot.config import Settings
+from bot.workflow import trail
+from bot.workflow.directory import by_slack_id, manager_with_role
+from bot.workflow.outcome import DONE, Outcome, refused
+from store.models import Audit, Case, CaseAccess, Person
+
+ACCEPT_WITHIN_DAYS = 2
+TELL_QA_AFTER_DAYS = 4
+REMIND_AT = time(9, 0)
+# Child-protection and looked-after children's audits need a Conference & Reviewing Officer at the meeting.
+CRO_CATEGORIES = {"CP", "CLA"}
+
+
+def next_qa_ref(db: Session, month: str) -> str:
+    count = db.scalar(select(func.count()).select_from(Audit).where(Audit.month == month))
+    return f"QA-{month}-{count + 1:03d}"
+
+
+def can_see_record(db: Session, case: Case, person: Person) -> bool:
+    if not case.restricted:
+        return True
+    return db.get(CaseAccess, (case.id, person.id)) is not None
+
+
+def allocate(
+    db: Session, cal: Calendar, settings: Settings, case: Case, auditor: Person, month: str
+) -> Audit:
+    moment = now()
+    practitioner = case.worker
+    accept_by = cal.add_working_days(cal.local(moment).date(), ACCEPT_WITHIN_DAYS)
+    audit = Audit(
+        qa_ref=next_qa_ref(db, month),
+        case=case,
+        month=month,
+        auditor=auditor,
+        practitioner=practitioner,
+        team_manager=manager_with_role(practitioner, "team_manager") if practitioner else None,
+        status="allocated",
+        allocated_at=moment,
+        accept_by=accept_by,
+        next_reminder_at=cal.at(accept_by, REMIND_AT),
+    )
+    db.add(audit)
+    db.flush()
+    trail.record(db, "audit.allocated", subject=audit, auditor_id=auditor.id, month=month)
+
+    if auditor.slack_user_id:
+        outbox.enqueue(
+            db,
+            _request_key(audit),
+            auditor.slack_user_id,
+            "allocation_request",
+            _request_context(db, settings, audit, auditor),
+        )
+    service_manager = manager_with_role(practitioner, "service_manager") if practitioner else None
+    for role, person in (
+        ("practitioner", practitioner),
+        ("team_manager", audit.team_manager),
+        ("service_manager", service_manager),
+    ):
+        if person and person.slack_user_id:
+            outbox.enqueue(
+                db,
+                f"allocation:{audit.id}:told:{person.id}",
+                person.slack_user_id,
+                "allocation_told",
+                {"qa_ref": audit.qa_ref, "auditor": auditor.name, "role": role, "month": _month_words(month)},
+            )
+    return audit
+
+
+def _request_key(audit: Audit) -> str:
+    return f"allocation:{audit.id}:request"
+
+
+def _month_words(month: str) -> str:
+    year, mon = (int(x) for x in month.split("-"))
+    return date(year, mon, 1).strftime("%B %Y")
+
+
+def _request_context(db: Session, settings: Settings, audit: Audit, auditor: Person) -> dict:
+    case = audit.case
+    ctx = {
+        "qa_ref": audit.qa_ref,
+        "audit_id": audit.id,
+        "accept_by": audit.accept_by,
+        "restricted": not can_see_record(db, case, auditor),
+    }
+    if ctx["restricted"]:
+        return ctx
+    return ctx | {
+        "category": case.category,
+        "team": case.team.name if case.team else "not recorded",
+        "practitioner": audit.practitioner.name if audit.practitioner else "not matched",
+        "team_manager": audit.team_manager.name if audit.team_manager else "not recorded",
+        "cro_required": case.category in CRO_CATEGORIES,
+        "case_link": settings.case_url.format(case_id=case.case_ref) if settings.case_url else None,
+        "month": _month_words(audit.month),
+    }
+
+
+def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
+    person = by_slack_id(db, slack_user_id)
+    audit = db.get(Audit, audit_id)
+    if person is None or audit is None:
+        trail.record(
+            db,
+            "refused.allocation_accept",
+            actor_slack_id=slack_user_id,
+            subject=audit,
+            reason="unknown person or audit",
+        )
+        return refused("unknown")
+    if audit.auditor_id != person.id:
+        trail.record(db, "refused.allocation_accept", actor=person, subject=audit, reason="not the auditor")
+        return refused("not_your_allocation", qa_ref=audit.qa_ref)
+
+    moment = now()
+    # One conditional UPDATE: of two simultaneous clicks only one can win.
+    won = db.execute(
+        update(Audit)
+        .where(Audit.id == audit.id, Audit.status == "allocated")
+        .values(status="accepted", accepted_at=moment, next_reminder_at=None)
+    ).rowcount
+    db.refresh(audit)
+    if not won:
+        return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
+
+    trail.record(db, "audit.accepted", actor=person, subject=audit)
+    done = {"qa_ref": audit.qa_ref, "by_name": person.name, "at": moment}
+    outbox.enqueue_update(
+        db, f"allocation:{audit.id}:accepted", _request_key(audit), "allocation_accepted", done
+    )
+    if audit.reminders_sent:
+        outbox.enqueue_update(
+            db,
+            f"allocation:{audit.id}:reminder:1:accepted",
+            f"allocation:{audit.id}:reminder:1",
+            "allocation_accepted",
+            done,
+        )
+    return DONE
+
+
+def remind_unaccepted(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Sweep: remind the auditor after 2 working days without acceptance; after 4, tell the QA team.
+    Whether a reminder is due is the stored next_reminder_at, so a restart neither skips nor repeats one."""
+    moment = now()
+    due = db.scalars(
+        select(Audit)
+        .where(Audit.status == "allocated", Audit.next_reminder_at <= moment)
+        .order_by(Audit.next_reminder_at)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for audit in due:
+        number = audit.reminders_sent + 1
+        if number == 1:
+            if audit.auditor and audit.auditor.slack_user_id:
+                outbox.enqueue(
+                    db,
+                    f"allocation:{audit.id}:reminder:1",
+                    audit.auditor.slack_user_id,
+                    "allocation_reminder",
+                    {
+                        "qa_ref": audit.qa_ref,
+                        "audit_id": audit.id,
+                        "accept_by": audit.accept_by,
+                        "reminder_number": 1,
+                    },
+                )
+            allocated_on = cal.local(audit.allocated_at).date()
+            audit.next_reminder_at = cal.at(cal.add_working_days(allocated_on, TELL_QA_AFTER_DAYS), REMIND_AT)
+            trail.record(db, "audit.accept_reminded", subject=audit, reminder=number)
+        else:
+            if settings.qa_channel:
+                outbox.enqueue(
+                    db,
+                    f"allocation:{audit.id}:qa-told",
+                    settings.qa_channel,
+                    "allocation_not_accepted",
+                    {
+                        "qa_ref": audit.qa_ref,
+                        "auditor": audit.auditor.name if audit.auditor else "nobody",
+                        "days": TELL_QA_AFTER_DAYS,
+                    },
+                )
+            audit.next_reminder_at = None
+            trail.record(db, "audit.accept_overdue_reported", subject=audit)
+        audit.reminders_sent = number
+        audit.last_reminded_at = moment
+    return len(due)

@@ -1,0 +1,67 @@
+"""The staff directory: people, their roles, teams, services and line managers."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import ROLES, Person, PersonRole, Service, Team
+
+
+def team_named(db: Session, name: str, service: str | None = None) -> Team:
+    team = db.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        team = Team(name=name)
+        db.add(team)
+    if service:
+        team.service = db.scalar(select(Service).where(Service.name == service)) or Service(name=service)
+    return team
+
+
+def add_person(
+    db: Session,
+    *,
+    name: str,
+    email: str,
+    roles: Iterable[str],
+    slack_user_id: str | None = None,
+    team: str | None = None,
+    service: str | None = None,
+    manager_email: str | None = None,
+) -> Person:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    person = Person(name=name, email=email.lower(), slack_user_id=slack_user_id, active=True)
+    person.role_rows = [PersonRole(role=r) for r in sorted(set(roles))]
+    if team:
+        person.team = team_named(db, team, service)
+    if manager_email:
+        person.line_manager = by_email(db, manager_email)
+        if person.line_manager is None:
+            raise ValueError(f"unknown manager {manager_email}")
+    db.add(person)
+    db.flush()
+    return person
+
+
+def by_email(db: Session, email: str) -> Person | None:
+    return db.scalar(select(Person).where(Person.email == email.lower()))
+
+
+def by_slack_id(db: Session, slack_user_id: str) -> Person | None:
+    return db.scalar(select(Person).where(Person.slack_user_id == slack_user_id, Person.active.is_(True)))
+
+
+def line_chain(person: Person) -> list[Person]:
+    """The person's managers, nearest first (TM, SM, HoS, AD, Executive Director)."""
+    chain, seen, manager = [], {person.id}, person.line_manager
+    while manager is not None and manager.id not in seen:
+        chain.append(manager)
+        seen.add(manager.id)
+        manager = manager.line_manager
+    return chain
+
+
+def manager_with_role(person: Person, role: str) -> Person | None:
+    return next((m for m in line_chain(person) if role in m.roles), None)

@@ -1,0 +1,30 @@
+"""The append-only event trail: who did what, when, to which subject."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.calendar import now
+from store.models import Event, Person
+
+
+def record(
+    db: Session,
+    kind: str,
+    *,
+    actor: Person | None = None,
+    actor_slack_id: str | None = None,
+    subject: Any = None,
+    **detail: Any,
+) -> Event:
+    event = Event(
+        at=now(),
+        actor_id=actor.id if actor else None,
+        actor_slack_id=actor_slack_id or (actor.slack_user_id if actor else None),
+        kind=kind,
+        subject_type=subject.__tablename__ if subject is not None else None,
+        subject_id=subject.id if subject is not None else None,
+        detail=detail,
+    )
+    db.add(event)
+    return event

@@ -1,0 +1,33 @@
+"""What every feature's handlers share: one claimed transaction per request, and refusals."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from bot.runtime import Runtime
+from bot.workflow import requests
+from bot.workflow.outcome import Outcome
+from messages import render
+
+T = TypeVar("T")
+
+
+def act(rt: Runtime, body: dict[str, Any], work: Callable[[Session], T]) -> T | None:
+    """Claim the request's key and do its work in one transaction. None for a re-delivery: it acts once.
+    If the work raises, nothing is written (the claim included), so Slack's retry can act."""
+    key = requests.request_key(body)
+    with rt.database.unit_of_work() as db:
+        if key and not requests.claim(db, key):
+            return None
+        result = work(db)
+    rt.after_commit()
+    return result
+
+
+def answer_refusal(respond, outcome: Outcome | None) -> None:
+    """A refused click is answered ephemerally through response_url, which works wherever the click was."""
+    if outcome is None or outcome.ok:
+        return
+    payload = render("refusal", {"reason": outcome.reason, **outcome.detail})
+    respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral", replace_original=False)

@@ -1,0 +1,19 @@
+"""App Home: published when a person opens the bot's Home tab."""
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from bot.workflow.home import home_for
+from handlers.common import act
+from messages import render_view
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.event("app_home_opened")
+    def opened(event, body, client):
+        if event.get("tab") != "home":
+            return
+        user = event["user"]
+        ctx = act(rt, body, lambda db: home_for(db, user))
+        if ctx is not None:
+            client.views_publish(user_id=user, view=render_view("home", ctx))

@@ -1,0 +1,1 @@
+"""The clock edge: periodic jobs, each one call into a workflow sweep."""

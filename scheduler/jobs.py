@@ -1,0 +1,86 @@
+"""The periodic jobs. Each is one call into a workflow sweep, which acts only on what is due by then,
+so running a job twice at the same moment does nothing the second time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.calendar import clock_at
+from bot.outbox import DrainResult
+from bot.runtime import Runtime
+from bot.workflow import allocation
+
+log = logging.getLogger("qabot.clock")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[Runtime], object]
+
+
+def _allocation_reminders(rt: Runtime) -> int:
+    with rt.database.unit_of_work() as db:
+        return allocation.remind_unaccepted(db, rt.calendar, rt.settings)
+
+
+def _deliver(rt: Runtime) -> DrainResult:
+    return rt.dispatcher.drain()
+
+
+SWEEPS = [Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders)]
+DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)
+
+
+def tick(rt: Runtime, at: datetime | None = None) -> dict[str, object]:
+    """Run every sweep once as of `at` (default: now), then deliver what is due. What `qabot tick` runs."""
+    results: dict[str, object] = {}
+    with clock_at(at):
+        for job in SWEEPS:
+            results[job.name] = job.run(rt)
+        results[DELIVERY.name] = DELIVERY.run(rt)
+    return results
+
+
+def _guarded(rt: Runtime, job: Job) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job.run(rt)
+        except Exception:
+            log.exception("job %s failed; it runs again at its next interval", job.name)
+
+    return run
+
+
+def build_scheduler(rt: Runtime) -> BlockingScheduler:
+    """Jobs are a handful of intervals, never one per reminder; a restart catches up once (coalesce)."""
+    scheduler = BlockingScheduler(timezone=rt.calendar.tz)
+    for job in (*SWEEPS, DELIVERY):
+        scheduler.add_job(
+            _guarded(rt, job),
+            IntervalTrigger(seconds=job.every.total_seconds()),
+            id=job.name,
+            name=job.name,
+            next_run_time=datetime.now(rt.calendar.tz),
+            coalesce=True,
+            misfire_grace_time=3600,
+            max_instances=1,
+        )
+    return scheduler
+
+
+def clock(rt: Runtime) -> None:
+    """`qabot clock`: the one scheduler process (APScheduler job stores must never be shared)."""
+    scheduler = build_scheduler(rt)
+    log.info("clock started with jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
+    try:
+        scheduler.start()
+    finally:
+        rt.close()

@@ -1,0 +1,5 @@
+"""The data: SQLAlchemy models, the unit of work and Alembic migrations."""
+
+from store.db import Database, NotMigrated
+
+__all__ = ["Database", "NotMigrated"]

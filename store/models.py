@@ -1,0 +1,305 @@
+"""The data qabot keeps. No child's name, address, date of birth or demographics: only what the QAF needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (which drops the zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use bot.calendar.now()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+ROLES = (
+    "practitioner",
+    "team_manager",
+    "service_manager",
+    "head_of_service",
+    "assistant_director",
+    "executive_director",
+    "auditor",
+    "moderator",
+    "qa_team",
+    "qa_head_of_service",
+    "ad_safeguarding",
+    "principal_social_worker",
+    "cro",
+)
+
+# Case categories, most serious first: a child on several Annex A lists is one case of the first category.
+CATEGORIES = ("CP", "CLA", "care_leaver", "CIN", "s47", "assessment", "referral")
+
+
+class Service(Base):
+    __tablename__ = "services"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    service: Mapped[Service | None] = relationship()
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    line_manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # Acting-up or leave cover: decisions at this person's level may be taken by the delegate.
+    delegate_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    team: Mapped[Team | None] = relationship()
+    line_manager: Mapped[Person | None] = relationship(remote_side=[id], foreign_keys=[line_manager_id])
+    role_rows: Mapped[list[PersonRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> set[str]:
+        return {r.role for r in self.role_rows}
+
+
+class PersonRole(Base):
+    __tablename__ = "person_roles"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The case-management system's ID (Annex A "Child Unique ID"): shown only in DMs and modals to people
+    # on the audit, as a link to the record.
+    case_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    practice_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    month: Mapped[str | None] = mapped_column(String(7))
+
+    team: Mapped[Team | None] = relationship()
+    worker: Mapped[Person | None] = relationship()
+
+
+class CaseAccess(Base):
+    """Who has been granted access to a restricted record."""
+
+    __tablename__ = "case_access"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    granted_at: Mapped[datetime]
+
+
+class Audit(Base):
+    __tablename__ = "audits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qa_ref: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    kind: Mapped[str] = mapped_column(String(40), default="collaborative")
+    # allocated -> accepted -> in_progress -> awaiting_moderation -> moderated; or declined / cancelled
+    status: Mapped[str] = mapped_column(String(30), default="allocated")
+    auditor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    team_manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    allocated_at: Mapped[datetime]
+    accept_by: Mapped[date | None] = mapped_column(Date)
+    accepted_at: Mapped[datetime | None]
+    last_reminded_at: Mapped[datetime | None]
+    next_reminder_at: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None]
+    overall_grade: Mapped[str | None] = mapped_column(String(30))
+    grades: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    submitted_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship()
+    auditor: Mapped[Person | None] = relationship(foreign_keys=[auditor_id])
+    practitioner: Mapped[Person | None] = relationship(foreign_keys=[practitioner_id])
+    team_manager: Mapped[Person | None] = relationship(foreign_keys=[team_manager_id])
+
+    __table_args__ = (
+        Index("ix_audits_status_next_reminder_at", "status", "next_reminder_at"),
+        Index("ix_audits_auditor_id", "auditor_id"),
+    )
+
+
+class Action(Base):
+    """A SMART action from an audit, tracked to completion."""
+
+    __tablename__ = "actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    due_at: Mapped[datetime]
+    last_reminded_at: Mapped[datetime | None]
+    next_reminder_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    __table_args__ = (
+        Index("ix_actions_status_due_at", "status", "due_at"),
+        Index("ix_actions_next_reminder_at", "next_reminder_at"),
+    )
+
+
+class Moderation(Base):
+    __tablename__ = "moderations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    mode: Mapped[str] = mapped_column(String(20), default="reflective")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    due_at: Mapped[datetime]
+    grade: Mapped[str | None] = mapped_column(String(30))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_moderations_status_due_at", "status", "due_at"),)
+
+
+class Escalation(Base):
+    """One running escalation. The chain of people is frozen when it starts."""
+
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy: Mapped[str] = mapped_column(String(40))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    # [{"role": "service_manager", "person_id": 7, "window_days": 3}, ...]
+    chain: Mapped[list[Any]] = mapped_column()
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    started_at: Mapped[datetime]
+    respond_by: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(20))
+
+    steps: Mapped[list[EscalationStep]] = relationship(order_by="EscalationStep.id")
+
+    __table_args__ = (
+        Index("ix_escalations_status_respond_by", "status", "respond_by"),
+        UniqueConstraint("policy", "subject_type", "subject_id", "started_at", name="uq_escalations_subject"),
+    )
+
+
+class EscalationStep(Base):
+    __tablename__ = "escalation_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    what: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class Event(Base):
+    """Append-only trail: who did what, when, to which subject. Inspectors and complaints read this."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_slack_id: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str | None] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_events_subject", "subject_type", "subject_id"), Index("ix_events_at", "at"))
+
+
+class OutboxMessage(Base):
+    """A notification waiting to go to Slack, or sent. The key makes every notification happen once."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    # A Slack user id (DM) or channel id.
+    recipient: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str] = mapped_column(String(60))
+    context: Mapped[dict[str, Any]] = mapped_column()
+    # For an update: the key of the message this one replaces in place.
+    updates_key: Mapped[str | None] = mapped_column(String(200))
+    # Safeguarding alerts ignore quiet hours.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    available_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("ix_outbox_status_available_at", "status", "available_at"),
+        Index("ix_outbox_recipient_sent_at", "recipient", "sent_at"),
+    )
+
+
+class IdempotencyKey(Base):
+    """A Slack request (event, click, submission) claimed before it acts, so a retry acts once."""
+
+    __tablename__ = "idempotency_keys"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(index=True)

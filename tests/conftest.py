@@ -1,0 +1,109 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when QABOT_TEST_DATABASE_URL is set), the
+Slack stand-in, a running qabot HTTP server and a signed sender that talks to it the way Slack does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.config import Settings
+from bot.demo import STAFF, seed
+from bot.runtime import Runtime
+from bot.sandbox.requests import SignedSender
+from bot.sandbox.server import SlackStandIn
+from bot.server import background_server
+from store import Database
+from store.models import Base, Case
+
+SIGNING_SECRET = "test-signing-secret"
+QA_CHANNEL = "C0QATEAM"
+PG_URL = os.environ.get("QABOT_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def _template_db(tmp_path_factory):
+    """Migrate once per session; each test gets a fresh copy (SQLite) or emptied tables (PostgreSQL)."""
+    if PG_URL:
+        database = Database(PG_URL)
+        database.migrate()
+        database.engine.dispose()
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "qabot.sqlite3"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    database.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def database_url(_template_db, tmp_path) -> str:
+    if PG_URL:
+        database = Database(PG_URL)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with database.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        database.engine.dispose()
+        return PG_URL
+    path = tmp_path / "qabot.sqlite3"
+    shutil.copy(_template_db, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def standin():
+    with SlackStandIn() as s:
+        s.add_channel(QA_CHANNEL, "qa-team")
+        yield s
+
+
+@pytest.fixture
+def settings(standin, database_url) -> Settings:
+    return Settings(
+        slack_bot_token=standin.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=standin.api_url,
+        database_url=database_url,
+        qa_channel=QA_CHANNEL,
+        case_url="https://casesystem.example/person/{case_id}",
+    )
+
+
+@pytest.fixture
+def rt(settings):
+    runtime = Runtime.build(settings, timeout=3)
+    # Pacing has its own test; elsewhere it would only make tests wait for the clock.
+    runtime.dispatcher.pace = timedelta(0)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def slack(rt, standin):
+    """The running HTTP server and a sender that signs requests to it like Slack."""
+    server, base_url = background_server(rt)
+    yield SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin)
+    server.close()
+
+
+@dataclass
+class World:
+    """Ids of the demo directory's people (by first name) and its first case."""
+
+    people: dict[str, int]
+    case_id: int
+
+    def slack_id(self, first_name: str) -> str:
+        return next(slack for name, _, slack, *_ in STAFF if name.split()[0].lower() == first_name)
+
+
+@pytest.fixture
+def world(rt, standin) -> World:
+    people = seed(rt.database, standin)
+    with rt.database.unit_of_work() as db:
+        case_id = db.scalar(select(Case.id).order_by(Case.id))
+    return World(people, case_id)

@@ -1,0 +1,158 @@
+"""The first workflow slice end to end: an allocation DM, the Accept button, the message updated in place,
+refusals, double clicks and re-deliveries."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from bot.workflow import allocation
+from store.models import Audit, Case, CaseAccess, Event, Person
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY_9 = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
+
+
+def _allocate(rt, world, auditor="amira", restricted=False):
+    with rt.database.unit_of_work() as db:
+        case = db.get(Case, world.case_id)
+        case.restricted = restricted
+        audit = allocation.allocate(
+            db, rt.calendar, rt.settings, case, db.get(Person, world.people[auditor]), "2027-01"
+        )
+        return audit.id, audit.qa_ref
+
+
+def _request_message(standin, user="U0AUD"):
+    call = standin.posted(user)[0]
+    return call, standin.message(call.response["ts"])
+
+
+def _kinds(rt) -> list[str]:
+    with rt.database.unit_of_work() as db:
+        return list(db.scalars(select(Event.kind).order_by(Event.id)))
+
+
+@freeze_time(MONDAY_9)
+def test_allocation_tells_the_auditor_and_the_people_on_the_case(rt, standin, world):
+    audit_id, ref = _allocate(rt, world)
+    assert ref == "QA-2027-01-001"
+    result = rt.dispatcher.drain()
+    assert result.sent == 4
+    call, message = _request_message(standin)
+    assert call.response["channel"] == "DU0AUD"
+    assert ref in call.args["text"] and "Wednesday 6 January 2027" in call.args["text"]
+    dumped = str(message["blocks"])
+    assert "https://casesystem.example/person/CS-100234" in dumped
+    assert "Conference" in dumped  # a CP case needs a CRO
+    assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
+        "allocation_accept",
+        "allocation_decline",
+    ]
+    # The practitioner, team manager and service manager hear of it, without the case-system id.
+    for user in ("U0PRAC", "U0TM", "U0SM"):
+        told = standin.posted(user)
+        assert len(told) == 1 and ref in told[0].args["text"]
+        assert "CS-100234" not in str(told[0].args)
+    with rt.database.unit_of_work() as db:
+        audit = db.get(Audit, audit_id)
+        assert audit.status == "allocated" and audit.accept_by.isoformat() == "2027-01-06"
+
+
+@freeze_time(MONDAY_9)
+def test_a_restricted_record_shows_only_the_reference(rt, standin, world):
+    _, ref = _allocate(rt, world, restricted=True)
+    rt.dispatcher.drain()
+    call, _ = _request_message(standin)
+    dumped = str(call.args)
+    assert ref in dumped and "restricted — contact the QA team" in dumped
+    for secret in ("CS-100234", "Priya", "Family Support North", "casesystem"):
+        assert secret not in dumped
+
+
+@freeze_time(MONDAY_9)
+def test_access_granted_shows_the_record(rt, standin, world):
+    with rt.database.unit_of_work() as db:
+        db.add(CaseAccess(case_id=world.case_id, person_id=world.people["amira"], granted_at=MONDAY_9))
+    _allocate(rt, world, restricted=True)
+    rt.dispatcher.drain()
+    assert "CS-100234" in str(_request_message(standin)[0].args)
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_accept_updates_the_message_in_place(rt, standin, slack, world):
+    audit_id, ref = _allocate(rt, world)
+    rt.dispatcher.drain()
+    call, message = _request_message(standin)
+    response = slack.block_action(
+        "U0AUD", "allocation_accept", str(audit_id), message=message, channel_id=call.response["channel"]
+    )
+    assert response.status == 200
+    rt.dispatcher.drain()
+    update = standin.last("chat.update")
+    assert update.ok and update.args["ts"] == call.response["ts"] and update.args["channel"] == "DU0AUD"
+    now_shown = standin.message(call.response["ts"])
+    assert "accepted by Amira Auditor on 4 Jan 2027" in now_shown["text"]
+    assert not [b for b in now_shown["blocks"] if b["type"] == "actions"]
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "accepted"
+    assert _kinds(rt) == ["audit.allocated", "audit.accepted"]
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_a_redelivered_click_acts_once(rt, standin, slack, world):
+    audit_id, _ = _allocate(rt, world)
+    rt.dispatcher.drain()
+    call, message = _request_message(standin)
+    for _ in range(2):
+        assert (
+            slack.block_action(
+                "U0AUD", "allocation_accept", str(audit_id), message=message, action_ts="1767517200.000001"
+            ).status
+            == 200
+        )
+    rt.dispatcher.drain()
+    assert _kinds(rt) == ["audit.allocated", "audit.accepted"]
+    assert len([c for c in standin.calls if c.method == "chat.update"]) == 1
+    assert standin.responses == []
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_a_double_click_decides_once_and_says_so(rt, standin, slack, world):
+    audit_id, ref = _allocate(rt, world)
+    rt.dispatcher.drain()
+    _, message = _request_message(standin)
+    slack.block_action("U0AUD", "allocation_accept", str(audit_id), message=message)
+    slack.block_action("U0AUD", "allocation_accept", str(audit_id), message=message)
+    rt.dispatcher.drain()
+    assert _kinds(rt) == ["audit.allocated", "audit.accepted"]
+    assert len([c for c in standin.calls if c.method == "chat.update"]) == 1
+    [answer] = standin.responses
+    assert answer.body["response_type"] == "ephemeral" and "already" in answer.body["text"]
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_only_the_allocated_auditor_may_accept(rt, standin, slack, world):
+    audit_id, ref = _allocate(rt, world)
+    rt.dispatcher.drain()
+    _, message = _request_message(standin)
+    assert slack.block_action("U0AUD2", "allocation_accept", str(audit_id), message=message).status == 200
+    rt.dispatcher.drain()
+    [answer] = standin.responses
+    assert answer.body["response_type"] == "ephemeral" and answer.body["replace_original"] is False
+    assert "only" in answer.body["text"].lower()
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "allocated"
+        refusal = db.scalars(select(Event).where(Event.kind == "refused.allocation_accept")).one()
+        assert refusal.actor_slack_id == "U0AUD2"
+    assert not [c for c in standin.calls if c.method == "chat.update"]
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_a_forged_button_value_is_refused(rt, standin, slack, world):
+    _allocate(rt, world)
+    for value in ("999", "not-a-number"):
+        slack.block_action("U0AUD", "allocation_accept", value)
+    assert len(standin.responses) == 2
+    assert _kinds(rt) == ["audit.allocated", "refused.allocation_accept"]

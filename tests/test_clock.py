@@ -1,0 +1,73 @@
+"""The clock: `qabot tick` runs every due job once; running it twice sends nothing new."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from freezegun import freeze_time
+
+from bot import cli
+from bot.calendar import now
+from bot.workflow import allocation
+from scheduler.jobs import build_scheduler, tick
+from store.models import Case, Person
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _allocate_monday(rt, world):
+    with freeze_time(datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)), rt.database.unit_of_work() as db:
+        allocation.allocate(
+            db,
+            rt.calendar,
+            rt.settings,
+            db.get(Case, world.case_id),
+            db.get(Person, world.people["amira"]),
+            "2027-01",
+        )
+
+
+def test_reminder_after_two_working_days_then_qa_after_four(rt, standin, world):
+    _allocate_monday(rt, world)
+    tick(rt, datetime(2027, 1, 4, 9, 0, tzinfo=LONDON))
+    assert len(standin.posted("U0AUD")) == 1
+    tick(rt, datetime(2027, 1, 6, 8, 59, tzinfo=LONDON))
+    assert len(standin.posted("U0AUD")) == 1
+    results = tick(rt, datetime(2027, 1, 6, 9, 0, tzinfo=LONDON))
+    assert results["allocation-reminders"] == 1
+    reminder = standin.posted("U0AUD")[-1]
+    assert "QA-2027-01-001" in reminder.args["text"]
+    again = tick(rt, datetime(2027, 1, 6, 9, 0, tzinfo=LONDON))
+    assert again["allocation-reminders"] == 0 and again["outbox"].sent == 0
+    assert len(standin.posted("U0AUD")) == 2
+    tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))
+    [told] = standin.posted("C0QATEAM")
+    assert "QA-2027-01-001" in told.args["text"] and "CS-100234" not in str(told.args)
+
+
+def test_tick_at_runs_as_of_that_moment(rt, standin, world, settings, monkeypatch, capsys):
+    _allocate_monday(rt, world)
+    for name, value in (
+        ("DATABASE_URL", settings.database_url),
+        ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+        ("SLACK_API_URL", settings.slack_api_url),
+        ("QABOT_QA_CHANNEL", "C0QATEAM"),
+    ):
+        monkeypatch.setenv(name, value)
+    assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
+    assert "allocation-reminders: 1" in capsys.readouterr().out
+    assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
+    assert "allocation-reminders: 0" in capsys.readouterr().out
+    assert cli.main(["tick", "--at", "next tuesday"]) == 2
+
+
+def test_time_comes_from_one_function():
+    with freeze_time("2027-03-28T00:59:00Z"):
+        assert now() == datetime(2027, 3, 28, 0, 59, tzinfo=LONDON)
+
+
+def test_the_clock_coalesces_and_catches_up_once(rt):
+    scheduler = build_scheduler(rt)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"allocation-reminders", "outbox"}
+    for job in jobs.values():
+        assert job.coalesce is True and job.misfire_grace_time == 3600 and job.max_instances == 1

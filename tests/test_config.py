@@ -1,0 +1,96 @@
+"""Settings come from the environment; a bad one stops the command with one clear line and exit code 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import cli, config
+from bot.config import ConfigError
+
+
+def test_defaults_match_the_design():
+    s = config.load({})
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.database_url == "sqlite:///qabot.sqlite3"
+    assert str(s.timezone) == "Europe/London"
+    assert s.port == 3000
+    assert [t.isoformat("minutes") for t in s.working_hours] == ["09:00", "17:30"]
+
+
+def test_values_are_read_and_normalised():
+    s = config.load(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "PORT": "8080",
+            "DATABASE_URL": "postgresql://qa@db/qabot",
+            "QABOT_QA_CHANNEL": "C0123ABCD",
+            "QABOT_CASE_URL": "https://cases.example/p/{case_id}",
+            "QABOT_WORKING_HOURS": "08:30-17:00",
+        }
+    )
+    assert s.slack_api_url == "http://127.0.0.1:9/api/"
+    assert s.database_url == "postgresql+psycopg://qa@db/qabot"
+    assert s.port == 8080 and s.qa_channel == "C0123ABCD"
+    assert s.working_hours[0].hour == 8 and s.working_hours[1].hour == 17
+
+
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user-token"),
+        ("SLACK_APP_TOKEN", "xoxb-not-an-app-token"),
+        ("SLACK_API_URL", "slack.com/api"),
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_URL", "mysql://x@y/z"),
+        ("QABOT_TIMEZONE", "Mars/Olympus"),
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("QABOT_QA_CHANNEL", "#qa-team"),
+        ("QABOT_CASE_URL", "https://cases.example/p/"),
+        ("QABOT_WORKING_HOURS", "17:30-09:00"),
+    ],
+)
+def test_malformed_setting_is_named(variable, value):
+    with pytest.raises(ConfigError) as caught:
+        config.load({variable: value})
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(variable)
+
+
+def test_command_stops_with_one_line_and_exit_2(monkeypatch, capsys):
+    monkeypatch.setenv("PORT", "eighty")
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["qabot: configuration error: PORT must be a port number from 1 to 65535, got 'eighty'"]
+
+
+def test_missing_required_setting_is_named(monkeypatch, capsys):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["serve"]) == 2
+    assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_real_process_prints_no_traceback(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "QABOT_TIMEZONE": "Nowhere/Atlantis",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "qabot: configuration error: QABOT_TIMEZONE is not a known time zone: 'Nowhere/Atlantis'"
+    )

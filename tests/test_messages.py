@@ -1,0 +1,366 @@
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError, meta, nodes
+
+import messages
+from messages import BlockKitError, render, render_view
+from messages.render import env, grade, link, mrkdwn
+from messages.validate import check_blocks, check_message, check_view
+from tests.message_examples import ALLOCATION, EXAMPLES
+
+FOLDER = Path(messages.__file__).parent
+TEMPLATES = sorted(p.name.removesuffix(".json.j2") for p in (FOLDER / "templates").glob("*.json.j2"))
+VIEWS = {"home"}
+CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
+CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
+ASKS = [case for case in CASES if case[0] in {"allocation_request", "allocation_reminder"}]
+HOSTILE = [
+    '"',
+    "\\",
+    "\n",
+    '"}]',
+    '"}]}, {"type": "divider"}, {"x": "',
+    "<!channel>",
+    "<@U123>",
+    "<https://evil|x>",
+    "&",
+]
+FORBIDDEN = ("<!channel>", "<@U123", "<https://evil")
+ENUM_KEYS = {"role", "reason"}  # codes that choose the wording, never shown themselves
+
+
+def rendered(name: str, ctx: dict, **kw: Any) -> dict:
+    return (render_view if name in VIEWS else render)(name, ctx, **kw)
+
+
+def text_of(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def poisoned(value: Any, bad: str) -> Any:
+    if isinstance(value, str):
+        return value + bad
+    if isinstance(value, list):
+        return [poisoned(v, bad) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in ENUM_KEYS else poisoned(v, bad) for k, v in value.items()}
+    return value
+
+
+def template_variables(filename: str) -> set[str]:
+    ast = env.parse(env.loader.get_source(env, filename)[0])
+    # meta reports a name `{% set %}` inside an if-branch as undeclared, so leave out whatever is assigned
+    assigned = {name.name for name in ast.find_all(nodes.Name) if name.ctx == "store"}
+    found = meta.find_undeclared_variables(ast) - assigned
+    for included in meta.find_referenced_templates(ast):
+        found |= template_variables(included)
+    return found
+
+
+def section(text: str = "hi", **kw: Any) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}, **kw}
+
+
+def plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text}
+
+
+def options(n: int) -> list[dict]:
+    return [{"text": plain(f"Option {i}"), "value": str(i)} for i in range(n)]
+
+
+def text_input(block_id: str = "note") -> dict:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain("Note"),
+        "element": {"type": "plain_text_input", "action_id": "note"},
+    }
+
+
+def modal(*blocks: dict, **kw: Any) -> dict:
+    return {"type": "modal", "title": plain("Audit"), "blocks": list(blocks), **kw}
+
+
+# (a) every template has examples, and every example renders and validates
+
+
+def test_every_template_has_examples() -> None:
+    assert TEMPLATES == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_examples_use_exactly_the_template_keys(name: str) -> None:
+    used = set().union(*(ctx.keys() for ctx in EXAMPLES[name]))
+    assert template_variables(f"{name}.json.j2") == used
+
+
+@pytest.mark.parametrize(("name", "ctx"), CASES, ids=CASE_IDS)
+def test_example_renders_and_validates(name: str, ctx: dict) -> None:
+    payload = rendered(name, ctx)
+    (check_view if name in VIEWS else check_message)(payload)
+
+
+# (b) hostile strings in every string field cannot break the JSON, add blocks, mention or link
+
+
+@pytest.mark.parametrize("bad", HOSTILE)
+@pytest.mark.parametrize(("name", "ctx"), CASES, ids=CASE_IDS)
+def test_hostile_strings_are_contained(name: str, ctx: dict, bad: str) -> None:
+    payload = rendered(name, poisoned(ctx, bad))
+    assert len(payload["blocks"]) == len(rendered(name, ctx)["blocks"])
+    for forbidden in FORBIDDEN:
+        assert forbidden not in text_of(payload)
+
+
+def test_names_are_escaped_not_dropped() -> None:
+    payload = rendered("allocation_accepted", EXAMPLES["allocation_accepted"][0] | {"by_name": "A <@U1> & B"})
+    assert "A &lt;@U1&gt; &amp; B" in payload["text"]
+
+
+# (c) the validator rejects what Slack rejects, and says which block and why
+
+
+@pytest.mark.parametrize(
+    ("check", "payload", "error"),
+    [
+        (check_message, {"text": "x", "blocks": [{"type": "divider"}] * 51}, "51 blocks, at most 50"),
+        (check_view, modal(*[{"type": "divider"}] * 101), "101 blocks, at most 100"),
+        (check_view, {"type": "home", "blocks": [{"type": "divider"}] * 101}, "101 blocks, at most 100"),
+        (
+            check_message,
+            {"text": "x", "blocks": [section(block_id="a"), section(block_id="a")]},
+            r"block 1 .*'a'.*duplicate block_id",
+        ),
+        (
+            check_message,
+            {
+                "text": "x",
+                "blocks": [
+                    {
+                        "type": "actions",
+                        "elements": [
+                            {"type": "button", "text": plain("A"), "action_id": "go"},
+                            {"type": "button", "text": plain("B"), "action_id": "go"},
+                        ],
+                    }
+                ],
+            },
+            "duplicate action_id 'go'",
+        ),
+        (
+            check_view,
+            modal(
+                {
+                    "type": "input",
+                    "label": plain("Pick"),
+                    "element": {"type": "checkboxes", "action_id": "c", "options": options(11)},
+                },
+                submit=plain("Save"),
+            ),
+            "checkboxes has 11 options, at most 10",
+        ),
+        (
+            check_view,
+            modal(
+                {
+                    "type": "input",
+                    "label": plain("Pick"),
+                    "element": {"type": "radio_buttons", "action_id": "r", "options": options(11)},
+                },
+                submit=plain("Save"),
+            ),
+            "radio_buttons has 11 options, at most 10",
+        ),
+        (check_message, {"text": "x", "blocks": [text_input()]}, "input blocks are only allowed in modals"),
+        (check_view, {"type": "home", "blocks": [text_input()]}, "not in a home"),
+        (check_view, modal(text_input()), "needs a `submit`"),
+        (check_view, modal(section(), title=plain("x" * 25)), "`title` must be 1–24 characters, got 25"),
+        (check_view, modal(section(), close=plain("x" * 25)), "`close` must be 1–24"),
+        (
+            check_view,
+            modal(section(), submit={"type": "mrkdwn", "text": "OK"}),
+            "`submit` must be a plain_text",
+        ),
+        (check_view, {"type": "workflow_step", "blocks": [section()]}, "type must be 'modal' or 'home'"),
+        (
+            check_message,
+            {"text": "x", "blocks": [section(), {"type": "carousel_of_doom"}]},
+            "block 1 .*unknown block type",
+        ),
+        (
+            check_message,
+            {"text": "x", "blocks": [{"type": "actions", "elements": [{"type": "buton"}]}]},
+            r"block\.elements\[0\] .*not valid here",
+        ),
+        (check_message, {"text": "x", "blocks": [section(acessory={})]}, "block.acessory is not allowed"),
+        (
+            check_message,
+            {"text": "x", "blocks": [section() | {"text": {"type": "markdown", "text": "x"}}]},
+            r"block\.text\.type 'markdown' is not valid",
+        ),
+        (
+            check_message,
+            {
+                "text": "x",
+                "blocks": [
+                    {
+                        "type": "actions",
+                        "elements": [{"type": "button", "text": plain("x" * 76), "action_id": "go"}],
+                    }
+                ],
+            },
+            "cannot exceed 75 char",
+        ),
+        (check_message, {"text": "x", "blocks": [section("x" * 3001)]}, "cannot exceed 3000 characters"),
+        (check_message, {"text": "x", "blocks": [{"type": "context"}]}, "missing .* 'elements'"),
+        (check_message, {"text": "x" * 40_001, "blocks": [section()]}, "40001 characters, at most 40000"),
+        (check_message, {"text": " ", "blocks": [section()]}, "needs non-empty plain `text`"),
+        (check_message, {"text": "x", "blocks": []}, "non-empty list"),
+        (check_message, {"text": "x", "blocks": ["divider"]}, "block 0: must be an object"),
+    ],
+)
+def test_validator_rejects(check: Any, payload: dict, error: str) -> None:
+    with pytest.raises(BlockKitError, match=error):
+        check(payload)
+
+
+def test_validator_accepts_a_good_modal() -> None:
+    check_view(modal(section(block_id="intro"), text_input(), submit=plain("Save"), close=plain("Cancel")))
+
+
+def test_check_blocks_knows_its_surfaces() -> None:
+    with pytest.raises(ValueError, match="unknown surface"):
+        check_blocks([section()], "channel")
+
+
+def test_render_names_the_template_when_output_is_invalid() -> None:
+    with pytest.raises(BlockKitError, match="template 'notice': message: needs non-empty"):
+        render("notice", {"text": ""})
+
+
+def test_missing_context_key_fails_loudly() -> None:
+    with pytest.raises(UndefinedError, match="accept_by"):
+        render("allocation_reminder", {"qa_ref": "QA-1", "audit_id": 1, "reminder_number": 1})
+
+
+def test_unknown_role_fails_loudly() -> None:
+    with pytest.raises(UndefinedError):
+        render("allocation_told", EXAMPLES["allocation_told"][0] | {"role": "cleaner"})
+
+
+# (d) a restricted record shows nothing but its QA reference
+
+
+def test_restricted_request_shows_only_the_reference() -> None:
+    ctx = ALLOCATION | {"restricted": True, "month": "March 2027"}  # unlike the accept-by date
+    payload = text_of(render("allocation_request", ctx))
+    assert "QA-2027-01-017" in payload and "restricted — contact the QA team" in payload
+    for key in ("category", "team", "practitioner", "team_manager", "case_link", "month"):
+        assert ctx[key] not in payload
+    assert "casesystem" not in payload and "Practitioner" not in payload
+
+
+@pytest.mark.parametrize(("name", "ctx"), ASKS)
+def test_allocation_offers_accept_and_decline_with_the_audit_id(name: str, ctx: dict) -> None:
+    actions = render(name, ctx)["blocks"][-1]
+    assert actions["block_id"] == "allocation_actions"
+    assert [(b["action_id"], b["value"]) for b in actions["elements"]] == [
+        ("allocation_accept", str(ctx["audit_id"])),
+        ("allocation_decline", str(ctx["audit_id"])),
+    ]
+    assert actions["elements"][0]["style"] == "primary"
+
+
+def test_cro_is_asked_for_only_when_required() -> None:
+    assert "Conference &amp; Reviewing Officer" in text_of(render("allocation_request", ALLOCATION))
+    without = render("allocation_request", ALLOCATION | {"cro_required": False})
+    assert "Reviewing Officer" not in text_of(without)
+
+
+def test_accepted_message_has_no_buttons() -> None:
+    payload = render("allocation_accepted", EXAMPLES["allocation_accepted"][0])
+    assert all(block["type"] != "actions" for block in payload["blocks"])
+    assert payload["text"] == "QA-2027-01-017: accepted by Alex Green on 6 Jan 2027, 09:12."
+
+
+# (e) every message has plain text for notifications and screen readers
+
+
+@pytest.mark.parametrize(("name", "ctx"), [c for c in CASES if c[0] not in VIEWS])
+def test_every_message_has_text(name: str, ctx: dict) -> None:
+    assert rendered(name, ctx)["text"].strip()
+
+
+# App Home
+
+
+def test_home_says_plainly_when_nothing_is_waiting() -> None:
+    assert "Nothing is waiting for you" in text_of(render_view("home", EXAMPLES["home"][0]))
+
+
+def test_home_caps_long_lists() -> None:
+    long = EXAMPLES["home"][-1]
+    payload = render_view("home", long)
+    assert len(payload["blocks"]) < 100
+    assert text_of(payload).count("…and 175 more") == 2
+
+
+def test_home_shows_waiting_before_watching() -> None:
+    payload = text_of(render_view("home", EXAMPLES["home"][1]))
+    assert payload.index("Waiting for you") < payload.index("Audits you are watching")
+
+
+# filters
+
+
+def test_mrkdwn_escapes_control_characters() -> None:
+    assert mrkdwn("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("outstanding", "Outstanding"),
+        ("good", "Good"),
+        ("requires_improvement", "Requires Improvement"),
+        ("inadequate", "Inadequate"),
+    ],
+)
+def test_grade_in_words(code: str, words: str) -> None:
+    assert grade(code) == words
+
+
+def test_unknown_grade_fails() -> None:
+    with pytest.raises(ValueError, match="unknown grade code 'meh'"):
+        grade("meh")
+
+
+def test_link_cannot_be_broken_out_of() -> None:
+    expected = "<https://x.example/abcd|Case &lt;1&gt; &amp; co>"
+    assert link("https://x.example/a|b>c<d", "Case <1> & co") == expected
+
+
+def test_dates_in_local_time() -> None:
+    summer = datetime(2027, 7, 1, 23, 30, tzinfo=UTC)  # already 2 July in London (BST)
+    ctx = {"qa_ref": "QA-1", "by_name": "A", "at": summer}
+    assert "on 2 Jul 2027, 00:30" in render("allocation_accepted", ctx)["text"]
+    assert "on 1 Jul 2027, 23:30" in render("allocation_accepted", ctx, tz=UTC)["text"]
+    home = {"name": "A", "waiting": [{"qa_ref": "QA-1", "what": "Do it", "due": summer}], "watching": []}
+    assert "Friday 2 July 2027" in text_of(render_view("home", home))
+    reminder = render("allocation_reminder", EXAMPLES["allocation_reminder"][0])
+    assert "Wednesday 6 January 2027" in reminder["text"]
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        render("allocation_accepted", {"qa_ref": "QA-1", "by_name": "A", "at": datetime(2027, 1, 6, 9, 12)})
+
+
+def test_day_accepts_a_plain_date() -> None:
+    ctx = EXAMPLES["allocation_reminder"][0] | {"accept_by": date(2027, 2, 1)}
+    assert "Monday 1 February 2027" in render("allocation_reminder", ctx)["text"]

@@ -1,0 +1,179 @@
+"""The outbox: once per key, working hours, pacing, 429/5xx/timeouts, failures and `qabot outbox`."""
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from bot import cli, outbox
+from bot.outbox import Dispatcher
+from bot.runtime import Runtime
+from store.models import OutboxMessage
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY_10 = datetime(2027, 1, 4, 10, 0, tzinfo=LONDON)
+NOTICE = {"text": "Your audit QA-2027-01-001 is ready."}
+
+
+def _queue(rt, key, to="U0AUD", template="notice", ctx=NOTICE, **kw) -> bool:
+    with rt.database.unit_of_work() as db:
+        return outbox.enqueue(db, key, to, template, ctx, **kw)
+
+
+def _row(rt, key) -> OutboxMessage:
+    with rt.database.unit_of_work() as db:
+        return db.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+
+
+@freeze_time(MONDAY_10)
+def test_a_key_is_sent_once(rt, standin):
+    assert _queue(rt, "k1") is True
+    assert _queue(rt, "k1") is False
+    assert rt.dispatcher.drain().sent == 1
+    assert rt.dispatcher.drain().sent == 0
+    assert len(standin.posted()) == 1
+    row = _row(rt, "k1")
+    assert (row.status, row.channel, row.ts) == ("sent", "DU0AUD", standin.posted()[0].response["ts"])
+
+
+def test_people_hear_in_working_hours_only_except_safeguarding(rt, standin):
+    with freeze_time(datetime(2027, 1, 8, 19, 0, tzinfo=LONDON)):  # a Friday evening
+        _queue(rt, "evening")
+        _queue(rt, "alert", urgent=True)
+        assert rt.dispatcher.drain().keys == ["alert"]
+        assert _row(rt, "evening").available_at == datetime(2027, 1, 11, 9, 0, tzinfo=LONDON)
+    with freeze_time(datetime(2027, 1, 11, 8, 59, tzinfo=LONDON)):
+        assert rt.dispatcher.drain().sent == 0
+    with freeze_time(datetime(2027, 1, 11, 9, 0, tzinfo=LONDON)):
+        assert rt.dispatcher.drain().keys == ["evening"]
+
+
+def test_posts_to_one_channel_are_paced(rt, standin):
+    rt.dispatcher.pace = timedelta(seconds=1)
+    with freeze_time(MONDAY_10) as frozen:
+        for n in range(3):
+            _queue(rt, f"c{n}", to="C0QATEAM")
+        _queue(rt, "other", to="U0TM")
+        result = rt.dispatcher.drain()
+        assert sorted(result.keys) == ["c0", "other"]
+        assert rt.dispatcher.drain().deferred == 1  # c1 would be a second post within the second
+        assert _row(rt, "c1").available_at == MONDAY_10 + timedelta(seconds=1)
+        frozen.tick(1)
+        assert rt.dispatcher.drain().keys == ["c1"]
+        frozen.tick(1)
+        assert rt.dispatcher.drain().keys == ["c2"]
+
+
+def test_429_reschedules_by_retry_after_and_keeps_order(rt, standin):
+    with freeze_time(MONDAY_10) as frozen:
+        _queue(rt, "first")
+        _queue(rt, "second")
+        standin.inject("chat.postMessage", status=429, retry_after=7)
+        result = rt.dispatcher.drain()
+        assert result.sent == 0
+        row = _row(rt, "first")
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert row.available_at == MONDAY_10 + timedelta(seconds=7)
+        frozen.tick(6)
+        assert rt.dispatcher.drain().sent == 0  # "second" waits behind "first": one person, in order
+        frozen.tick(1)
+        assert rt.dispatcher.drain().keys == ["first"]
+        frozen.tick(1)
+        assert rt.dispatcher.drain().keys == ["second"]
+
+
+def test_5xx_is_retried_with_backoff_then_marked_failed(rt, standin, caplog):
+    dispatcher = Dispatcher(rt.database, rt.client, rt.calendar, max_attempts=3)
+    with freeze_time(MONDAY_10) as frozen:
+        _queue(rt, "k")
+        standin.inject("chat.postMessage", status=500, times=3)
+        dispatcher.drain()
+        assert _row(rt, "k").available_at == MONDAY_10 + timedelta(seconds=15)
+        frozen.tick(15)
+        dispatcher.drain()
+        assert _row(rt, "k").available_at == MONDAY_10 + timedelta(seconds=45)
+        frozen.tick(30)
+        with caplog.at_level(logging.ERROR, logger="qabot.outbox"):
+            dispatcher.drain()
+        row = _row(rt, "k")
+        assert (row.status, row.attempts) == ("failed", 3)
+        assert "gave up after 3 attempts" in row.last_error
+        assert "outbox k to U0AUD failed" in caplog.text
+    assert standin.posted() == []
+
+
+def test_a_timeout_is_retried(settings, standin):
+    rt = Runtime.build(settings, timeout=1)
+    try:
+        with freeze_time(MONDAY_10) as frozen:
+            _queue(rt, "slow")
+            standin.inject("chat.postMessage", delay=2.5)
+            assert rt.dispatcher.drain().deferred == 1
+            assert "Timeout" in _row(rt, "slow").last_error or "timed out" in _row(rt, "slow").last_error
+            frozen.tick(15)
+            assert rt.dispatcher.drain().sent == 1
+    finally:
+        rt.close()
+
+
+@freeze_time(MONDAY_10)
+def test_what_slack_refuses_fails_at_once(rt, standin):
+    _queue(rt, "nowhere", to="C0NOSUCH")
+    assert rt.dispatcher.drain().failed == 1
+    row = _row(rt, "nowhere")
+    assert row.status == "failed" and "channel_not_found" in row.last_error
+
+
+@freeze_time(MONDAY_10)
+def test_an_update_replaces_the_message_it_names(rt, standin):
+    _queue(rt, "ask")
+    with rt.database.unit_of_work() as db:
+        assert outbox.enqueue_update(db, "ask:done", "ask", "notice", {"text": "Done, thank you."})
+    result = rt.dispatcher.drain()
+    assert result.keys == ["ask"]  # the update waits for the message it replaces
+    with freeze_time(MONDAY_10 + timedelta(seconds=1)):
+        assert rt.dispatcher.drain().keys == ["ask:done"]
+    ts = _row(rt, "ask").ts
+    assert standin.message(ts)["text"] == "Done, thank you."
+
+
+def test_a_claim_left_by_a_dead_process_is_taken_over(rt, standin):
+    with freeze_time(MONDAY_10):
+        _queue(rt, "orphan")
+        with rt.database.unit_of_work() as db:
+            row = db.scalars(select(OutboxMessage)).one()
+            row.status, row.claimed_until = "sending", MONDAY_10 + timedelta(minutes=2)
+        assert rt.dispatcher.drain().sent == 0
+    with freeze_time(MONDAY_10 + timedelta(minutes=3)):
+        assert rt.dispatcher.drain().keys == ["orphan"]
+
+
+def test_qabot_outbox_lists_and_retries_failed_rows(rt, standin, settings, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    with freeze_time(MONDAY_10):
+        _queue(rt, "broken", to="C0NOSUCH")
+        rt.dispatcher.drain()
+    assert cli.main(["outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "broken" in out and "channel_not_found" in out and "1 failed message(s)" in out
+    assert cli.main(["outbox", "--retry"]) == 0
+    assert "1 failed message(s) queued again" in capsys.readouterr().out
+    assert _row(rt, "broken").status == "pending"
+
+
+def test_the_courier_delivers_without_waiting_for_the_clock(settings, standin):
+    rt = Runtime.build(replace(settings))
+    rt.start_courier()
+    try:
+        with freeze_time(MONDAY_10, tick=True):
+            _queue(rt, "now")
+            rt.after_commit()
+            deadline = datetime.now().timestamp() + 5
+            while not standin.posted() and datetime.now().timestamp() < deadline:
+                pass
+        assert len(standin.posted()) == 1
+    finally:
+        rt.close()

@@ -1,0 +1,87 @@
+"""The HTTP edge: Bolt verifies signatures, /healthz reports the database, events and clicks act once."""
+
+import json
+import time
+from dataclasses import replace
+from urllib.request import urlopen
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.runtime import Runtime
+from bot.server import background_server
+from store.models import Event, IdempotencyKey
+
+
+def _count(rt, model) -> int:
+    with rt.database.unit_of_work() as db:
+        return db.scalar(select(func.count()).select_from(model))
+
+
+def test_healthz_reports_a_reachable_database(slack):
+    base = slack.events_url.rsplit("/slack/events", 1)[0]
+    with urlopen(f"{base}/healthz") as response:
+        assert response.status == 200
+        assert json.load(response) == {"status": "ok", "database": True}
+
+
+def test_healthz_says_503_when_the_database_is_unreachable(settings, tmp_path):
+    rt = Runtime.build(replace(settings, database_url=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3"))
+    server, base = background_server(rt)
+    try:
+        with pytest.raises(Exception) as caught:
+            urlopen(f"{base}/healthz")
+        assert caught.value.code == 503
+        assert json.load(caught.value) == {"status": "unavailable", "database": False}
+    finally:
+        server.close()
+        rt.close()
+
+
+def test_url_verification_is_answered(slack):
+    response = slack.url_verification()
+    assert response.status == 200 and "challenge" in response.body
+
+
+@pytest.mark.parametrize("tamper", ["secret", "stale"])
+def test_bad_or_stale_signature_gets_401_and_writes_nothing(slack, rt, world, tamper):
+    kwargs = {"secret": "not-the-secret"} if tamper == "secret" else {"timestamp": int(time.time()) - 600}
+    before = _count(rt, Event), _count(rt, IdempotencyKey)
+    response = slack.block_action("U0AUD", "allocation_accept", "1", **kwargs)
+    assert response.status == 401
+    assert (_count(rt, Event), _count(rt, IdempotencyKey)) == before
+
+
+def test_every_web_api_call_goes_to_slack_api_url(slack, standin, world):
+    slack.app_home_opened("U0AUD")
+    assert [c.method for c in standin.calls if c.method != "auth.test"] == ["views.publish"]
+    assert standin.home("U0AUD")["type"] == "home"
+
+
+def test_a_retried_event_acts_once(slack, standin, rt, world):
+    first = slack.app_home_opened("U0AUD", event_id="Ev0HOME1")
+    again = slack.app_home_opened("U0AUD", event_id="Ev0HOME1", retry_num=1)
+    assert (first.status, again.status) == (200, 200)
+    assert [c.method for c in standin.calls if c.method != "auth.test"] == ["views.publish"]
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+
+
+def test_socket_mode_first_delivery_is_not_taken_for_a_retry(slack, standin, world):
+    # Socket Mode reports retry_attempt 0 on a first delivery; only the event id decides.
+    slack.app_home_opened("U0AUD", event_id="Ev0SOCK", retry_num=0)
+    assert [c.method for c in standin.calls if c.method != "auth.test"] == ["views.publish"]
+
+
+def test_unknown_path_is_404(slack):
+    base = slack.events_url.rsplit("/slack/events", 1)[0]
+    with pytest.raises(Exception) as caught:
+        urlopen(f"{base}/nothing-here")
+    assert caught.value.code == 404
+
+
+def test_qa_help_is_answered_ephemerally(slack, standin, world):
+    response = slack.command("U0PRAC", "/qa", "help")
+    assert response.status == 200
+    assert standin.responses[-1].body["response_type"] == "ephemeral"
+    assert "/qa" in standin.responses[-1].body["text"]

@@ -1,0 +1,70 @@
+"""The schema: created and upgraded by Alembic on SQLite and PostgreSQL, matching the models, and the trail
+is append-only."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from bot import cli
+from bot.calendar import now
+from store import Database, NotMigrated
+from store.models import Base, Event
+
+
+def test_migrations_match_the_models(database_url):
+    database = Database(database_url)
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_migrate_is_safe_to_run_twice(database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["migrate"]) == 0
+    assert "already up to date" in capsys.readouterr().out
+    assert Database(database_url).revisions()[0] == Database(database_url).revisions()[1]
+
+
+def test_fresh_sqlite_is_created_by_migrate(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/new.sqlite3")
+    assert cli.main(["migrate"]) == 0
+    assert "was empty" in capsys.readouterr().out
+
+
+def test_commands_say_when_the_database_is_not_migrated(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.sqlite3")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    assert cli.main(["tick"]) == 2
+    assert (
+        capsys.readouterr().err.strip() == "qabot: the database has no qabot schema yet: run `qabot migrate`"
+    )
+    with pytest.raises(NotMigrated):
+        Database(f"sqlite:///{tmp_path}/empty.sqlite3").check_migrated()
+
+
+def test_the_trail_is_append_only(database_url):
+    database = Database(database_url)
+    with database.unit_of_work() as db:
+        db.add(Event(at=now(), kind="test.happened", detail={"n": 1}))
+    with pytest.raises(ValueError, match="append-only"), database.unit_of_work() as db:
+        db.query(Event).one().kind = "test.rewritten"
+    with pytest.raises(ValueError, match="append-only"), database.unit_of_work() as db:
+        db.delete(db.query(Event).one())
+    # Also in the database itself, for anyone who bypasses the ORM.
+    for statement in ("UPDATE events SET kind = 'x'", "DELETE FROM events"):
+        with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
+            conn.execute(text(statement))
+    with database.unit_of_work() as db:
+        assert db.query(Event).one().kind == "test.happened"
+
+
+def test_naive_datetimes_are_refused(database_url):
+    from datetime import datetime
+
+    database = Database(database_url)
+    with pytest.raises(Exception, match="naive datetime"), database.unit_of_work() as db:
+        db.add(Event(at=datetime(2027, 1, 4, 9, 0), kind="x", detail={}))
+        db.flush()

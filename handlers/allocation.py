@@ -1,4 +1,4 @@
-"""Allocation buttons in the auditor's DM."""
+"""Allocation buttons in the auditor's DM, and the "Can't take this one" form."""
 
 from slack_bolt import App
 
@@ -6,19 +6,60 @@ from bot.runtime import Runtime
 from bot.workflow import allocation
 from bot.workflow.outcome import refused
 from handlers.common import act, answer_refusal
+from messages import render_view
+
+REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
 
 
 def register(app: App, rt: Runtime) -> None:
     @app.action("allocation_accept")
     def accept(ack, body, respond):
         ack()
-        audit_id = _audit_id(body)
-        user = body["user"]["id"]
+        audit_id = _audit_id(body["actions"][0].get("value", ""))
         if audit_id is None:
             return answer_refusal(respond, refused("unknown"))
-        answer_refusal(respond, act(rt, body, lambda db: allocation.accept(db, audit_id, user)))
+        answer_refusal(respond, act(rt, body, lambda db: allocation.accept(db, audit_id, body["user"]["id"])))
+
+    @app.action("allocation_decline")
+    def decline(ack, body, respond, client):
+        ack()
+        audit_id = _audit_id(body["actions"][0].get("value", ""))
+        if audit_id is None:
+            return answer_refusal(respond, refused("unknown"))
+        outcome = act(rt, body, lambda db: allocation.may_decide(db, audit_id, body["user"]["id"]))
+        if outcome is None or not outcome.ok:
+            return answer_refusal(respond, outcome)
+        # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
+        view = render_view("allocation_decline_form", {"qa_ref": outcome.detail["qa_ref"], "audit_id": audit_id})
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view("allocation_decline")
+    def declined(ack, body, view):
+        audit_id = _audit_id(view.get("private_metadata", ""))
+        reason = ((view["state"]["values"].get(REASON_BLOCK) or {}).get(REASON_ACTION) or {}).get("value") or ""
+        if len(reason.strip()) < 5:
+            return ack(
+                response_action="errors",
+                errors={REASON_BLOCK: "Please say briefly why, so the QA team can reallocate it."},
+            )
+        if audit_id is None:
+            return ack(
+                response_action="errors",
+                errors={REASON_BLOCK: "This form no longer matches an audit. Please contact the QA team."},
+            )
+        outcome = act(
+            rt, body, lambda db: allocation.decline(db, rt.settings, audit_id, body["user"]["id"], reason.strip())
+        )
+        if outcome is not None and not outcome.ok:
+            return ack(response_action="errors", errors={REASON_BLOCK: _refusal_words(outcome)})
+        ack()
 
 
-def _audit_id(body) -> int | None:
-    value = body["actions"][0].get("value", "")
+def _refusal_words(outcome) -> str:
+    from messages import render
+
+    return render("refusal", {"reason": outcome.reason, **outcome.detail})["text"]
+
+
+def _audit_id(value: str) -> int | None:
     return int(value) if value.isdigit() else None

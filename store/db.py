@@ -57,15 +57,11 @@ class Database:
         try:
             current, head = self.revisions()
         except SQLAlchemyError as exc:
-            raise NotMigrated(
-                f"cannot reach the database ({exc.__class__.__name__}): check DATABASE_URL"
-            ) from None
+            raise NotMigrated(f"cannot reach the database ({exc.__class__.__name__}): check DATABASE_URL") from None
         if current is None:
             raise NotMigrated("the database has no qabot schema yet: run `qabot migrate`")
         if current != head:
-            raise NotMigrated(
-                f"the database schema is at {current}, the code needs {head}: run `qabot migrate`"
-            )
+            raise NotMigrated(f"the database schema is at {current}, the code needs {head}: run `qabot migrate`")
 
     def reachable(self) -> bool:
         try:

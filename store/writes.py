@@ -10,5 +10,6 @@ from sqlalchemy.orm import Session
 def insert_once(db: Session, model: type, conflict_on: str, **values: Any) -> bool:
     """INSERT … ON CONFLICT DO NOTHING: True only for the one caller whose row went in."""
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = db.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[conflict_on]))
-    return result.rowcount == 1
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=[conflict_on])
+    # RETURNING says whether this caller's row went in; rowcount is not reliable across drivers here.
+    return db.execute(statement.returning(getattr(model, conflict_on))).first() is not None

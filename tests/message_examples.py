@@ -39,6 +39,15 @@ EXAMPLES: dict[str, list[dict]] = {
     "allocation_not_accepted": [
         {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green", "days": 3},
     ],
+    "allocation_decline_form": [
+        {"qa_ref": "QA-2027-01-017", "audit_id": 17},
+    ],
+    "allocation_declined": [
+        {"qa_ref": "QA-2027-01-017", "by_name": "Alex Green", "at": AT},
+    ],
+    "allocation_declined_qa": [
+        {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green"},
+    ],
     "refusal": [
         {"reason": "not_your_allocation", "qa_ref": "QA-2027-01-017"},
         {"reason": "already_decided", "qa_ref": "QA-2027-01-017", "status": "accepted", "at": AT},

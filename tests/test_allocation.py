@@ -156,3 +156,47 @@ def test_a_forged_button_value_is_refused(rt, standin, slack, world):
         slack.block_action("U0AUD", "allocation_accept", value)
     assert len(standin.responses) == 2
     assert _kinds(rt) == ["audit.allocated", "refused.allocation_accept"]
+
+
+def _open_decline_form(rt, standin, slack, world, user="U0AUD"):
+    audit_id, _ = _allocate(rt, world)
+    rt.dispatcher.drain()
+    _, message = _request_message(standin)
+    assert slack.block_action(user, "allocation_decline", str(audit_id), message=message).status == 200
+    return audit_id
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_cant_take_this_one_asks_why_then_tells_the_qa_team(rt, standin, slack, world):
+    audit_id = _open_decline_form(rt, standin, slack, world)
+    opened = standin.last("views.open")
+    assert opened.ok
+    form = opened.response["view"]
+    empty = slack.view_submission("U0AUD", form, {"reason": {"reason_input": "no"}})
+    assert empty.json() == {
+        "response_action": "errors",
+        "errors": {"reason": "Please say briefly why, so the QA team can reallocate it."},
+    }
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "allocated"
+    done = slack.view_submission("U0AUD", form, {"reason": {"reason_input": "I supervised this worker last year."}})
+    assert done.status == 200 and done.body == ""
+    rt.dispatcher.drain()
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "declined"
+        event = db.scalars(select(Event).where(Event.kind == "audit.declined")).one()
+        assert event.detail == {"reason": "I supervised this worker last year."}
+    [told] = standin.posted("C0QATEAM")
+    assert "QA-2027-01-001" in told.args["text"] and "supervised" not in str(told.args)
+    update = standin.last("chat.update")
+    assert "passed back by Amira Auditor" in update.args["text"]
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_only_the_auditor_can_open_the_decline_form(rt, standin, slack, world):
+    audit_id = _open_decline_form(rt, standin, slack, world, user="U0PRAC")
+    assert standin.last("views.open") is None
+    [answer] = standin.responses
+    assert "Only the auditor" in answer.body["text"]
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "allocated"

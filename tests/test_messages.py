@@ -14,7 +14,7 @@ from tests.message_examples import ALLOCATION, EXAMPLES
 
 FOLDER = Path(messages.__file__).parent
 TEMPLATES = sorted(p.name.removesuffix(".json.j2") for p in (FOLDER / "templates").glob("*.json.j2"))
-VIEWS = {"home"}
+VIEWS = {"home", "allocation_decline_form"}
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
 ASKS = [case for case in CASES if case[0] in {"allocation_request", "allocation_reminder"}]

@@ -130,6 +130,14 @@ def test_a_post_to_a_user_lands_in_their_dm_and_can_be_updated(standin, client):
     assert "blocks" not in (standin.message(first["ts"]) or {"blocks": "missing message"})
 
 
+def test_the_api_url_exists_only_while_running():
+    standin = SlackStandIn()
+    with pytest.raises(RuntimeError):
+        _ = standin.api_url
+    with standin:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/", standin.api_url)
+
+
 def test_channels_must_be_known(standin, client):
     assert refusal(lambda: client.chat_postMessage(channel="C0QATEAM", text="hi"))["error"] == "channel_not_found"
     standin.add_channel("C0QATEAM", "qa-team")
@@ -448,11 +456,13 @@ def test_a_click_on_a_stored_message_reaches_the_listener_in_slacks_shape(standi
     assert standin.last("views.open").ok  # Bolt opened a modal with the trigger_id the click carried
 
 
+@freeze_time("2027-01-04 09:00:00")
 def test_clicks_default_to_fresh_action_ts_and_a_dm_container(bolt):
     sender, got, _ = bolt
     first = sender.block_action("U0BOB", "accept", "1").sent["actions"][0]["action_ts"]
     assert got["action"]["container"]["channel_id"] == "DU0BOB" and got["action"]["container"]["is_ephemeral"]
     assert "message" not in got["action"]
+    # Two clicks are two action_ts even while the clock stands still (a double-click in a frozen test).
     assert sender.block_action("U0BOB", "accept", "1").sent["actions"][0]["action_ts"] != first
 
 

@@ -413,7 +413,7 @@ class SlackStandIn:
         issued = self._triggers.get(trigger)
         if issued is None:
             raise _Refused("invalid_trigger_id")
-        if False:
+        if trigger in self._exchanged:
             raise _Refused("exchanged_trigger_id")
         if self._clock() - issued > TRIGGER_TTL:
             raise _Refused("expired_trigger_id")

@@ -33,9 +33,7 @@ def can_see_record(db: Session, case: Case, person: Person) -> bool:
     return db.get(CaseAccess, (case.id, person.id)) is not None
 
 
-def allocate(
-    db: Session, cal: Calendar, settings: Settings, case: Case, auditor: Person, month: str
-) -> Audit:
+def allocate(db: Session, cal: Calendar, settings: Settings, case: Case, auditor: Person, month: str) -> Audit:
     moment = now()
     practitioner = case.worker
     accept_by = cal.add_working_days(cal.local(moment).date(), ACCEPT_WITHIN_DAYS)
@@ -139,9 +137,7 @@ def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
 
     trail.record(db, "audit.accepted", actor=person, subject=audit)
     done = {"qa_ref": audit.qa_ref, "by_name": person.name, "at": moment}
-    outbox.enqueue_update(
-        db, f"allocation:{audit.id}:accepted", _request_key(audit), "allocation_accepted", done
-    )
+    outbox.enqueue_update(db, f"allocation:{audit.id}:accepted", _request_key(audit), "allocation_accepted", done)
     if audit.reminders_sent:
         outbox.enqueue_update(
             db,
@@ -149,6 +145,58 @@ def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
             f"allocation:{audit.id}:reminder:1",
             "allocation_accepted",
             done,
+        )
+    return DONE
+
+
+def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
+    """Before a form is opened: is this the allocated auditor, and is the allocation still open?"""
+    person = by_slack_id(db, slack_user_id)
+    audit = db.get(Audit, audit_id)
+    if person is None or audit is None:
+        trail.record(db, "refused.allocation_decline", actor_slack_id=slack_user_id, reason="unknown person or audit")
+        return refused("unknown")
+    if audit.auditor_id != person.id:
+        trail.record(db, "refused.allocation_decline", actor=person, subject=audit, reason="not the auditor")
+        return refused("not_your_allocation", qa_ref=audit.qa_ref)
+    if audit.status != "allocated":
+        return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
+    return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
+
+
+def decline(db: Session, settings: Settings, audit_id: int, slack_user_id: str, reason: str) -> Outcome:
+    """The auditor can't take it: recorded with the reason, and the QA team is asked to reallocate."""
+    allowed = may_decide(db, audit_id, slack_user_id)
+    if not allowed.ok:
+        return allowed
+    person = by_slack_id(db, slack_user_id)
+    won = db.execute(
+        update(Audit)
+        .where(Audit.id == audit_id, Audit.status == "allocated")
+        .values(status="declined", next_reminder_at=None)
+    ).rowcount
+    audit = db.get(Audit, audit_id)
+    if not won:
+        return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
+    # The reason stays on the trail: free text is not repeated into a channel.
+    trail.record(db, "audit.declined", actor=person, subject=audit, reason=reason)
+    done = {"qa_ref": audit.qa_ref, "by_name": person.name, "at": now()}
+    outbox.enqueue_update(db, f"allocation:{audit.id}:declined", _request_key(audit), "allocation_declined", done)
+    if audit.reminders_sent:
+        outbox.enqueue_update(
+            db,
+            f"allocation:{audit.id}:reminder:1:declined",
+            f"allocation:{audit.id}:reminder:1",
+            "allocation_declined",
+            done,
+        )
+    if settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"allocation:{audit.id}:declined:qa",
+            settings.qa_channel,
+            "allocation_declined_qa",
+            {"qa_ref": audit.qa_ref, "auditor": person.name},
         )
     return DONE
 

@@ -31,9 +31,7 @@ def home_for(db: Session, slack_user_id: str) -> dict[str, Any]:
     waiting, watching = [], []
     for audit in audits:
         if audit.auditor_id == person.id and audit.status in WAITING_STATUSES:
-            waiting.append(
-                {"qa_ref": audit.qa_ref, "what": WAITING_STATUSES[audit.status], "due": audit.accept_by}
-            )
+            waiting.append({"qa_ref": audit.qa_ref, "what": WAITING_STATUSES[audit.status], "due": audit.accept_by})
         else:
             watching.append({"qa_ref": audit.qa_ref, "status": audit.status})
     return {"name": person.name, "waiting": waiting, "watching": watching}

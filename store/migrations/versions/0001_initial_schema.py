@@ -76,9 +76,7 @@ def upgrade() -> None:
         sa.Column("delegate_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["delegate_id"], ["people.id"], name=op.f("fk_people_delegate_id_people")),
-        sa.ForeignKeyConstraint(
-            ["line_manager_id"], ["people.id"], name=op.f("fk_people_line_manager_id_people")
-        ),
+        sa.ForeignKeyConstraint(["line_manager_id"], ["people.id"], name=op.f("fk_people_line_manager_id_people")),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_people_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
         sa.UniqueConstraint("email", name=op.f("uq_people_email")),
@@ -113,13 +111,9 @@ def upgrade() -> None:
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decision", sa.String(length=20), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["decided_by_id"], ["people.id"], name=op.f("fk_escalations_decided_by_id_people")
-        ),
+        sa.ForeignKeyConstraint(["decided_by_id"], ["people.id"], name=op.f("fk_escalations_decided_by_id_people")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_escalations")),
-        sa.UniqueConstraint(
-            "policy", "subject_type", "subject_id", "started_at", name="uq_escalations_subject"
-        ),
+        sa.UniqueConstraint("policy", "subject_type", "subject_id", "started_at", name="uq_escalations_subject"),
     )
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         batch_op.create_index("ix_escalations_status_respond_by", ["status", "respond_by"], unique=False)
@@ -171,20 +165,14 @@ def upgrade() -> None:
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["auditor_id"], ["people.id"], name=op.f("fk_audits_auditor_id_people")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_audits_case_id_cases")),
-        sa.ForeignKeyConstraint(
-            ["practitioner_id"], ["people.id"], name=op.f("fk_audits_practitioner_id_people")
-        ),
-        sa.ForeignKeyConstraint(
-            ["team_manager_id"], ["people.id"], name=op.f("fk_audits_team_manager_id_people")
-        ),
+        sa.ForeignKeyConstraint(["practitioner_id"], ["people.id"], name=op.f("fk_audits_practitioner_id_people")),
+        sa.ForeignKeyConstraint(["team_manager_id"], ["people.id"], name=op.f("fk_audits_team_manager_id_people")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audits")),
         sa.UniqueConstraint("qa_ref", name=op.f("uq_audits_qa_ref")),
     )
     with op.batch_alter_table("audits", schema=None) as batch_op:
         batch_op.create_index("ix_audits_auditor_id", ["auditor_id"], unique=False)
-        batch_op.create_index(
-            "ix_audits_status_next_reminder_at", ["status", "next_reminder_at"], unique=False
-        )
+        batch_op.create_index("ix_audits_status_next_reminder_at", ["status", "next_reminder_at"], unique=False)
 
     op.create_table(
         "case_access",
@@ -207,15 +195,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["escalation_id"], ["escalations.id"], name=op.f("fk_escalation_steps_escalation_id_escalations")
         ),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["people.id"], name=op.f("fk_escalation_steps_person_id_people")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_escalation_steps_person_id_people")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_escalation_steps")),
     )
     with op.batch_alter_table("escalation_steps", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_escalation_steps_escalation_id"), ["escalation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_escalation_steps_escalation_id"), ["escalation_id"], unique=False)
 
     op.create_table(
         "actions",
@@ -232,9 +216,7 @@ def upgrade() -> None:
         sa.Column("signed_off_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["audit_id"], ["audits.id"], name=op.f("fk_actions_audit_id_audits")),
         sa.ForeignKeyConstraint(["owner_id"], ["people.id"], name=op.f("fk_actions_owner_id_people")),
-        sa.ForeignKeyConstraint(
-            ["signed_off_by_id"], ["people.id"], name=op.f("fk_actions_signed_off_by_id_people")
-        ),
+        sa.ForeignKeyConstraint(["signed_off_by_id"], ["people.id"], name=op.f("fk_actions_signed_off_by_id_people")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actions")),
     )
     with op.batch_alter_table("actions", schema=None) as batch_op:
@@ -254,9 +236,7 @@ def upgrade() -> None:
         sa.Column("rationale", sa.Text(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["audit_id"], ["audits.id"], name=op.f("fk_moderations_audit_id_audits")),
-        sa.ForeignKeyConstraint(
-            ["moderator_id"], ["people.id"], name=op.f("fk_moderations_moderator_id_people")
-        ),
+        sa.ForeignKeyConstraint(["moderator_id"], ["people.id"], name=op.f("fk_moderations_moderator_id_people")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_moderations")),
     )
     with op.batch_alter_table("moderations", schema=None) as batch_op:

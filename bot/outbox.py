@@ -161,7 +161,12 @@ class Dispatcher:
         )
         query = (
             select(OutboxMessage)
-            .where(due, OutboxMessage.available_at <= moment, or_(OutboxMessage.urgent, ~blocked))
+            # An update waits for its own original instead, and safeguarding alerts wait for nothing.
+            .where(
+                due,
+                OutboxMessage.available_at <= moment,
+                or_(OutboxMessage.urgent, OutboxMessage.updates_key.is_not(None), ~blocked),
+            )
             .order_by(OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=OutboxMessage)
@@ -170,8 +175,9 @@ class Dispatcher:
         with self.database.unit_of_work() as db:
             opens_at = self.calendar.next_working_moment(moment)
             for row in db.scalars(query):
-                if not row.urgent and opens_at > moment:
+                if not row.urgent and not row.updates_key and opens_at > moment:
                     # Quiet hours: people hear from the bot in working hours only (safeguarding excepted).
+                    # Updates notify nobody: they replace buttons someone has just pressed, so they go at once.
                     row.available_at = opens_at
                     row.status = "pending"
                     continue
@@ -181,50 +187,39 @@ class Dispatcher:
         return claimed
 
     def _deliver(self, row_id: int) -> DrainResult:
+        # Read in one short transaction; the rows stay readable afterwards (expire_on_commit is off).
         with self.database.unit_of_work() as db:
             row = db.get(OutboxMessage, row_id)
             original = None
             if row.updates_key:
                 original = db.scalar(select(OutboxMessage).where(OutboxMessage.key == row.updates_key))
-            target = original.recipient if original else row.recipient
-            last = db.scalar(select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.recipient == target))
-            recipient, template, ctx, updates_key = (
-                row.recipient,
-                row.template,
-                decode(row.context),
-                row.updates_key,
-            )
-            orig_channel, orig_ts, orig_status = (
-                (original.channel, original.ts, original.status) if original else (None, None, None)
-            )
+            last = db.scalar(select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.recipient == row.recipient))
 
         moment = now()
-        if last is not None and moment - last < self.pace:
+        if row.updates_key:
+            if original is None or original.status == "failed":
+                return self._fail(row_id, f"the message to update ({row.updates_key}) was never sent")
+            if original.status != "sent":
+                return self._reschedule(row_id, max(original.available_at, moment + self.pace), None, count=False)
+        elif last is not None and moment - last < self.pace:
+            # Slack allows about one post a second per channel: wait for the slot rather than be refused.
             return self._reschedule(row_id, last + self.pace, None, count=False)
-        if updates_key and orig_status != "sent":
-            if orig_status in (None, "failed"):
-                return self._fail(row_id, f"the message to update ({updates_key}) was never sent")
-            return self._reschedule(row_id, moment + self.pace, None, count=False)
 
         try:
-            payload = render(template, ctx, tz=self.calendar.tz)
+            payload = render(row.template, decode(row.context), tz=self.calendar.tz)
         except (BlockKitError, LookupError, ValueError) as exc:
-            return self._fail(row_id, f"render {template}: {exc}")
+            return self._fail(row_id, f"render {row.template}: {exc}")
 
         try:
-            if updates_key:
-                response = self.client.chat_update(channel=orig_channel, ts=orig_ts, **payload)
+            if original is not None:
+                response = self.client.chat_update(channel=original.channel, ts=original.ts, **payload)
             else:
-                response = self.client.chat_postMessage(channel=recipient, **payload)
+                response = self.client.chat_postMessage(channel=row.recipient, **payload)
         except SlackApiError as exc:
             status = exc.response.status_code
             if status == 429:
-                retry_after = int(
-                    exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 30))
-                )
-                return self._reschedule(
-                    row_id, now() + timedelta(seconds=retry_after), "rate limited", count=False
-                )
+                retry_after = int(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 30)))
+                return self._reschedule(row_id, now() + timedelta(seconds=retry_after), "rate limited", count=False)
             if status >= 500:
                 return self._retry(row_id, f"Slack answered {status}")
             return self._fail(row_id, f"Slack refused it: {exc.response.get('error')}")
@@ -232,15 +227,14 @@ class Dispatcher:
             return self._retry(row_id, f"{exc.__class__.__name__}: {exc}")
 
         with self.database.unit_of_work() as db:
-            row = db.get(OutboxMessage, row_id)
-            row.status = "sent"
-            row.sent_at = now()
-            row.channel = response.get("channel") or orig_channel
-            row.ts = response.get("ts") or orig_ts
-            row.claimed_until = None
-            row.last_error = None
-            key = row.key
-        return DrainResult(sent=1, keys=[key])
+            sent = db.get(OutboxMessage, row_id)
+            sent.status = "sent"
+            sent.sent_at = now()
+            sent.channel = response.get("channel")
+            sent.ts = response.get("ts")
+            sent.claimed_until = None
+            sent.last_error = None
+        return DrainResult(sent=1, keys=[row.key])
 
     def _retry(self, row_id: int, error: str) -> DrainResult:
         with self.database.unit_of_work() as db:
@@ -274,9 +268,7 @@ class Dispatcher:
 
 
 def failed(db: Session) -> list[OutboxMessage]:
-    return list(
-        db.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id))
-    )
+    return list(db.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id)))
 
 
 def retry_failed(db: Session, ids: list[int] | None = None) -> int:

@@ -132,12 +132,21 @@ def test_an_update_replaces_the_message_it_names(rt, standin):
     _queue(rt, "ask")
     with rt.database.unit_of_work() as db:
         assert outbox.enqueue_update(db, "ask:done", "ask", "notice", {"text": "Done, thank you."})
-    result = rt.dispatcher.drain()
-    assert result.keys == ["ask"]  # the update waits for the message it replaces
-    with freeze_time(MONDAY_10 + timedelta(seconds=1)):
-        assert rt.dispatcher.drain().keys == ["ask:done"]
+    assert rt.dispatcher.drain().keys == ["ask", "ask:done"]
     ts = _row(rt, "ask").ts
+    assert standin.last("chat.update").args["ts"] == ts
     assert standin.message(ts)["text"] == "Done, thank you."
+
+
+@freeze_time(MONDAY_10)
+def test_an_update_waits_for_its_original(rt, standin):
+    _queue(rt, "ask")
+    with rt.database.unit_of_work() as db:
+        outbox.enqueue_update(db, "ask:done", "ask", "notice", {"text": "Done, thank you."})
+    standin.inject("chat.postMessage", status=429, retry_after=30)
+    assert rt.dispatcher.drain().sent == 0
+    assert _row(rt, "ask:done").status == "pending"
+    assert not [c for c in standin.calls if c.method == "chat.update"]
 
 
 def test_a_claim_left_by_a_dead_process_is_taken_over(rt, standin):
@@ -177,3 +186,15 @@ def test_the_courier_delivers_without_waiting_for_the_clock(settings, standin):
         assert len(standin.posted()) == 1
     finally:
         rt.close()
+
+
+def test_an_update_after_hours_goes_at_once(rt, standin):
+    with freeze_time(MONDAY_10):
+        _queue(rt, "ask")
+        rt.dispatcher.drain()
+    with freeze_time(datetime(2027, 1, 4, 20, 0, tzinfo=LONDON)):
+        _queue(rt, "tomorrow")
+        with rt.database.unit_of_work() as db:
+            outbox.enqueue_update(db, "ask:done", "ask", "notice", {"text": "Accepted at 20:00."})
+        assert rt.dispatcher.drain().keys == ["ask:done"]
+        assert _row(rt, "tomorrow").available_at == datetime(2027, 1, 5, 9, 0, tzinfo=LONDON)

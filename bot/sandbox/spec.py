@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
 
@@ -10,7 +11,7 @@ _SPEC = files("bot.sandbox") / "spec"
 
 
 @cache
-def methods() -> dict[str, tuple[str, ...]]:
+def methods() -> Mapping[str, tuple[str, ...]]:
     """Every known method -> its required arguments (`token` excluded: it is checked as auth)."""
     openapi = json.loads((_SPEC / "slack_web_openapi_v2_without_examples.json").read_text("utf-8"))
     known: dict[str, tuple[str, ...]] = {}

@@ -6,6 +6,10 @@ import argparse
 import logging
 import sys
 from datetime import datetime
+from pathlib import Path
+
+from dotenv import load_dotenv
+from sqlalchemy.exc import OperationalError
 
 from bot import config
 from bot.config import ConfigError, Settings
@@ -83,9 +87,7 @@ def cmd_migrate(settings: Settings, args) -> int:
     database = Database(settings.database_url)
     before, head = database.revisions()
     database.migrate()
-    print(
-        f"database at {head}" + (" (already up to date)" if before == head else f" (was {before or 'empty'})")
-    )
+    print(f"database at {head}" + (" (already up to date)" if before == head else f" (was {before or 'empty'})"))
     return 0
 
 
@@ -97,16 +99,17 @@ def cmd_outbox(settings: Settings, args) -> int:
     database.check_migrated()
     with database.unit_of_work() as db:
         if args.retry is not None:
+            missing = sorted(set(args.retry) - {row.id for row in outbox.failed(db)})
+            if missing:
+                print(f"qabot: no failed message with id {', '.join(map(str, missing))}", file=sys.stderr)
+                return 2
             count = outbox.retry_failed(db, args.retry or None)
             print(f"{count} failed message(s) queued again")
             return 0
         rows = outbox.failed(db)
         for row in rows:
             print(f"{row.id}\t{row.key}\tto {row.recipient}\t{row.attempts} attempt(s)\t{row.last_error}")
-        print(
-            f"{len(rows)} failed message(s)"
-            + ("; retry with `qabot outbox --retry [ID ...]`" if rows else "")
-        )
+        print(f"{len(rows)} failed message(s)" + ("; retry with `qabot outbox --retry [ID ...]`" if rows else ""))
     return 0
 
 
@@ -124,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("clock", help="the scheduler process (run exactly one)").set_defaults(func=cmd_clock)
     t = sub.add_parser("tick", help="run every job due at a moment, once, then exit")
     t.add_argument(
-        "--at", help="ISO-8601 moment, e.g. 2027-01-04T09:00 (local time unless an offset is given)"
+        "--at", help="ISO-8601 moment, e.g. 2027-01-04T09:00 (local time unless an offset is given; default: now)"
     )
     t.set_defaults(func=cmd_tick)
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
@@ -139,9 +142,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # A local .env is read for convenience; the platform's own environment always wins.
+    load_dotenv(Path.cwd() / ".env", override=False)
     # The demo prints a transcript; routine log lines would drown it.
     level = logging.WARNING if args.command == "demo" else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = config.load() if args.command != "demo" else Settings()
         return args.func(settings, args)
@@ -150,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except NotMigrated as exc:
         print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(f"qabot: cannot reach the database ({exc.orig.__class__.__name__}): check DATABASE_URL", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

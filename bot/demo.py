@@ -46,7 +46,7 @@ STAFF = [
     ("Quinn QA", "quinn@council.example", "U0QA", ["qa_team"], "Quality Assurance", None),
 ]
 # case-system id, category; all allocated to Priya in Family Support North
-CASES = [("CS-100234", "CP"), ("CS-100871", "CIN")]
+CASES = [("CS-100234", "CP"), ("CS-100871", "CIN"), ("CS-100512", "CLA")]
 
 
 def seed(database: Database, standin: SlackStandIn | None = None) -> dict[str, int]:
@@ -83,7 +83,8 @@ class Transcript:
         print(text)
 
     def step(self, moment: datetime, text: str) -> None:
-        print(f"\n{moment.astimezone(LONDON):%a %d %b %Y %H:%M}  {text}")
+        local = moment.astimezone(LONDON)
+        print(f"\n{local:%a %d %b %Y %H:%M:%S}  {text}")
 
     def slack(self) -> None:
         """Print what reached Slack since the last call."""
@@ -153,96 +154,112 @@ def run(keep: bool = False) -> int:
     return 0
 
 
+TRAIL = {
+    "audit.allocated": "allocated",
+    "audit.accepted": "accepted",
+    "audit.declined": "passed back",
+    "audit.accept_reminded": "auditor reminded",
+    "audit.accept_overdue_reported": "QA team told: not accepted",
+    "refused.allocation_accept": "click refused: not the auditor",
+    "refused.allocation_decline": "click refused: not the auditor",
+}
+
+
 def _script(rt: Runtime, standin: SlackStandIn, slack: SignedSender) -> None:
     print("qabot demo: a slice of the QA Framework, played against a local Slack stand-in")
     print(f"(database: a fresh SQLite file; Slack Web API: the stand-in at {standin.api_url})")
     ids = seed(rt.database, standin)
     names = {slack_id: name for name, _, slack_id, *_ in STAFF}
     out = Transcript(standin, names)
-    print(
-        f"\nStaff directory: {len(STAFF)} people in 3 teams; case list for January 2027: {len(CASES)} cases."
-    )
+    print(f"\nStaff directory: {len(STAFF)} people in 3 teams; case list for January 2027: {len(CASES)} cases.")
 
     monday = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
     with clock_at(monday):
-        out.step(monday, "The QA team allocates this month's audits (Quinn QA, for the QA team).")
+        out.step(monday, "Quinn QA, for the QA team, confirms this month's allocations.")
         with rt.database.unit_of_work() as db:
-            amira, oliver = db.get(Person, ids["amira"]), db.get(Person, ids["oliver"])
-            cases = db.scalars(select(Case).order_by(Case.id)).all()
-            first = allocation.allocate(db, rt.calendar, rt.settings, cases[0], amira, "2027-01")
-            second = allocation.allocate(db, rt.calendar, rt.settings, cases[1], oliver, "2027-01")
-            refs = (first.qa_ref, second.qa_ref)
-            first_id = first.id
-        print(f"   {refs[0]} → Amira Auditor;  {refs[1]} → Oliver Other")
+            quinn = db.get(Person, ids["quinn"])
+            auditors = [db.get(Person, ids[name]) for name in ("amira", "oliver", "amira")]
+            audits = [
+                allocation.allocate(db, rt.calendar, rt.settings, case, auditor, "2027-01", by=quinn)
+                for case, auditor in zip(db.scalars(select(Case).order_by(Case.id)), auditors, strict=True)
+            ]
+            audit_ids = [a.id for a in audits]
+            print("   " + ";  ".join(f"{a.qa_ref} → {a.auditor.name}" for a in audits))
         tick(rt, monday)
         out.slack()
-    paced = monday + timedelta(seconds=1)
-    out.step(paced, "One second later the clock delivers the rest (at most one message a second per person).")
-    tick(rt, paced)
-    out.slack()
-
-    request = standin.posted("U0AUD")[0]
-    message = standin.message(request.response["ts"])
-
-    later = datetime(2027, 1, 4, 9, 12, tzinfo=LONDON)
-    with clock_at(later):
-        out.step(later, "Oliver Other presses Accept on Amira's allocation (a forwarded or forged click).")
-        slack.block_action(
-            "U0AUD2",
-            "allocation_accept",
-            str(first_id),
-            message=message,
-            channel_id=request.response["channel"],
-        )
+    for seconds in (1, 2):
+        paced = monday + timedelta(seconds=seconds)
+        out.step(paced, "The clock delivers the rest, one message a second to each person (Slack's pace).")
+        tick(rt, paced)
         out.slack()
 
-    accepted = datetime(2027, 1, 4, 9, 14, tzinfo=LONDON)
-    with clock_at(accepted):
-        out.step(accepted, "Amira Auditor presses Accept.")
-        slack.block_action(
-            "U0AUD",
-            "allocation_accept",
-            str(first_id),
-            message=message,
-            channel_id=request.response["channel"],
-        )
+    def press(at: datetime, user: str, action: str, audit_id: int, what: str, *, nth: int = 0):
+        """A click on the buttons of the nth allocation message `user` received."""
+        request = standin.posted(user)[nth]
+        with clock_at(at):
+            out.step(at, what)
+            slack.block_action(
+                user,
+                action,
+                str(audit_id),
+                message=standin.message(request.response["ts"]),
+                channel_id=request.response["channel"],
+            )
+            rt.dispatcher.drain()
+            out.slack()
+
+    first, _, third = audit_ids
+    press(
+        datetime(2027, 1, 4, 9, 12, tzinfo=LONDON),
+        "U0AUD2",
+        "allocation_accept",
+        first,
+        "Oliver Other presses Accept on Amira's allocation (a forwarded or forged click).",
+    )
+    press(
+        datetime(2027, 1, 4, 9, 14, tzinfo=LONDON), "U0AUD", "allocation_accept", first, "Amira Auditor presses Accept."
+    )
+    press(
+        datetime(2027, 1, 4, 9, 14, 1, tzinfo=LONDON),
+        "U0AUD",
+        "allocation_accept",
+        first,
+        "Amira's double-click: a second Accept arrives. Nothing changes; she is told it is already done.",
+    )
+
+    declining = datetime(2027, 1, 4, 11, 30, tzinfo=LONDON)
+    press(
+        declining,
+        "U0AUD",
+        "allocation_decline",
+        third,
+        'Amira presses "Can\'t take this one" on her second allocation: a form asks why.',
+        nth=1,
+    )
+    form = standin.last("views.open").response["view"]
+    with clock_at(declining):
+        slack.view_submission("U0AUD", form, {"reason": {"reason_input": "I supervised this practitioner last year."}})
         rt.dispatcher.drain()
-        out.slack()
-        out.step(accepted, "Amira double-clicked: the second click arrives too.")
-        response = slack.block_action(
-            "U0AUD",
-            "allocation_accept",
-            str(first_id),
-            message=message,
-            channel_id=request.response["channel"],
-        )
-        rt.dispatcher.drain()
-        print(f"   (HTTP {response.status}; the allocation is decided once)")
+        print("   She gives a reason (kept on the trail, not posted to the channel).")
         out.slack()
 
     for moment, what in (
-        (
-            datetime(2027, 1, 6, 9, 0, tzinfo=LONDON),
-            "The clock runs (qabot tick): two working days have passed.",
-        ),
-        (
-            datetime(2027, 1, 6, 9, 0, tzinfo=LONDON),
-            "The same tick runs again (a restart, a double-fired job).",
-        ),
+        (datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The clock runs (qabot tick): two working days have passed."),
+        (datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The same tick runs again (a restart, a double-fired job)."),
         (datetime(2027, 1, 8, 9, 0, tzinfo=LONDON), "Four working days: Oliver has still not accepted."),
     ):
         out.step(moment, what)
         results = tick(rt, moment)
         out.slack()
         if not results["outbox"].sent:
-            print("   (nothing new sent)")
+            print("   (nothing new is sent)")
 
-    print("\nWhat the trail shows (the events table an inspector would read):")
+    print("\nThe trail (the events table an inspector would read):")
     with rt.database.unit_of_work() as db:
         for event in db.scalars(select(Event).order_by(Event.id)):
             audit = db.get(Audit, event.subject_id) if event.subject_type == "audits" else None
             who = names.get(event.actor_slack_id, "qabot")
+            what = TRAIL.get(event.kind, event.kind)
             print(
-                f"   {event.at.astimezone(LONDON):%d %b %H:%M}  {event.kind:<34} {audit.qa_ref if audit else ''}"
-                f"  by {who}"
+                f"   {event.at.astimezone(LONDON):%a %d %b %H:%M}  {audit.qa_ref if audit else '':<15} {what:<32} {who}"
             )

@@ -109,6 +109,9 @@ class DrainResult:
     failed: int = 0
     keys: list[str] = field(default_factory=list)
 
+    def __str__(self) -> str:
+        return f"{self.sent} sent, {self.deferred} waiting, {self.failed} failed"
+
     def __iadd__(self, other: DrainResult) -> DrainResult:
         self.sent += other.sent
         self.deferred += other.deferred

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -54,6 +55,9 @@ class Database:
         return current, head
 
     def check_migrated(self) -> None:
+        path = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and path and path != ":memory:" and not Path(path).exists():
+            raise NotMigrated(f"there is no database at {path}: run `qabot migrate` (or check DATABASE_URL)")
         try:
             current, head = self.revisions()
         except SQLAlchemyError as exc:

@@ -91,6 +91,18 @@ def test_real_process_prints_no_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert (
-        done.stderr.strip()
-        == "qabot: configuration error: QABOT_TIMEZONE is not a known time zone: 'Nowhere/Atlantis'"
+        done.stderr.strip() == "qabot: configuration error: QABOT_TIMEZONE is not a known time zone: 'Nowhere/Atlantis'"
     )
+
+
+def test_a_local_env_file_is_read_but_the_environment_wins(tmp_path, monkeypatch, capsys):
+    (tmp_path / ".env").write_text("PORT=eighty-from-dotenv\nQABOT_TIMEZONE=Europe/London\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("PORT", "QABOT_TIMEZONE"):  # recorded, so what the .env adds is undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    assert cli.main(["serve"]) == 2
+    assert "got 'eighty-from-dotenv'" in capsys.readouterr().err
+    monkeypatch.setenv("PORT", "ninety")
+    assert cli.main(["serve"]) == 2
+    assert "got 'ninety'" in capsys.readouterr().err

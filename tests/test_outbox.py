@@ -168,6 +168,8 @@ def test_qabot_outbox_lists_and_retries_failed_rows(rt, standin, settings, monke
     assert cli.main(["outbox"]) == 0
     out = capsys.readouterr().out
     assert "broken" in out and "channel_not_found" in out and "1 failed message(s)" in out
+    assert cli.main(["outbox", "--retry", "999"]) == 2
+    assert "no failed message with id 999" in capsys.readouterr().err
     assert cli.main(["outbox", "--retry"]) == 0
     assert "1 failed message(s) queued again" in capsys.readouterr().out
     assert _row(rt, "broken").status == "pending"

@@ -38,11 +38,19 @@ def test_commands_say_when_the_database_is_not_migrated(tmp_path, monkeypatch, c
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.sqlite3")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     assert cli.main(["tick"]) == 2
-    assert (
-        capsys.readouterr().err.strip() == "qabot: the database has no qabot schema yet: run `qabot migrate`"
+    assert capsys.readouterr().err.strip() == (
+        f"qabot: there is no database at {tmp_path}/empty.sqlite3: run `qabot migrate` (or check DATABASE_URL)"
     )
-    with pytest.raises(NotMigrated):
+    assert not (tmp_path / "empty.sqlite3").exists()  # looking did not create one
+    Database(f"sqlite:///{tmp_path}/empty.sqlite3").engine.connect().close()
+    with pytest.raises(NotMigrated, match="has no qabot schema yet: run `qabot migrate`"):
         Database(f"sqlite:///{tmp_path}/empty.sqlite3").check_migrated()
+
+
+def test_an_unreachable_database_is_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://qabot@127.0.0.1:1/qabot")
+    assert cli.main(["migrate"]) == 2
+    assert capsys.readouterr().err.strip() == "qabot: cannot reach the database (OperationalError): check DATABASE_URL"
 
 
 def test_the_trail_is_append_only(database_url):

@@ -33,7 +33,17 @@ def can_see_record(db: Session, case: Case, person: Person) -> bool:
     return db.get(CaseAccess, (case.id, person.id)) is not None
 
 
-def allocate(db: Session, cal: Calendar, settings: Settings, case: Case, auditor: Person, month: str) -> Audit:
+def allocate(
+    db: Session,
+    cal: Calendar,
+    settings: Settings,
+    case: Case,
+    auditor: Person,
+    month: str,
+    *,
+    by: Person | None = None,
+) -> Audit:
+    """Allocate `case` to `auditor` for `month`; `by` is the QA team member who confirmed it (None: the bot)."""
     moment = now()
     practitioner = case.worker
     accept_by = cal.add_working_days(cal.local(moment).date(), ACCEPT_WITHIN_DAYS)
@@ -51,7 +61,7 @@ def allocate(db: Session, cal: Calendar, settings: Settings, case: Case, auditor
     )
     db.add(audit)
     db.flush()
-    trail.record(db, "audit.allocated", subject=audit, auditor_id=auditor.id, month=month)
+    trail.record(db, "audit.allocated", actor=by, subject=audit, auditor_id=auditor.id, month=month)
 
     if auditor.slack_user_id:
         outbox.enqueue(

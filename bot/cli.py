@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from datetime import datetime
+from getpass import getuser
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -113,6 +114,59 @@ def cmd_outbox(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_allocate(settings: Settings, args) -> int:
+    from bot import months
+    from bot.workflow import allocation_run
+
+    if not months.is_month(args.month):
+        print(f"qabot: --month must look like 2027-01, got {args.month!r}", file=sys.stderr)
+        return 2
+    rt = _runtime(settings)
+    try:
+        with rt.database.unit_of_work() as db:
+            run = allocation_run.latest(db, args.month)
+            if run is not None and run.status == "confirmed":
+                print(f"{args.month} is already allocated ({run.confirmed_at:%d %b %Y %H:%M}).")
+                return 0
+            if run is None or args.redraw or args.seed is not None:
+                run = allocation_run.draw(db, args.month, settings.framework, seed=args.seed)
+            if args.add or args.remove:
+                removed = {c.id for c in allocation_run.cases_by_ref(db, args.remove or [], args.month)}
+                unknown = allocation_run.adjust(db, run, set(run.selected) - removed, args.add or [])
+                if unknown:
+                    print(f"qabot: not on the {args.month} list: {', '.join(unknown)}", file=sys.stderr)
+                    return 2
+            ctx = allocation_run.review_context(db, run, settings.framework)
+            for line in _draft_lines(ctx):
+                print(line)
+            if not args.confirm:
+                print("\nThis is a draft. Allocate it with --confirm (add --add/--remove CASE_ID to change it first).")
+                return 0
+            result = allocation_run.confirm(db, rt.calendar, settings, run, None, via=f"command line ({getuser()})")
+            print(f"\nAllocated {len(result.assignments)} audit(s); {len(result.held_back)} held back.")
+        print(f"Delivery: {rt.dispatcher.drain()}")
+    finally:
+        rt.close()
+    return 0
+
+
+def _draft_lines(ctx: dict) -> list[str]:
+    total = sum(len(t["cases"]) for t in ctx["teams"])
+    lines = [
+        f"{ctx['month']}: {total} case(s) drawn from {ctx['listed']} on the list (draw no. {ctx['seed']}); "
+        f"{ctx['left_out']} left out as audited in the last {ctx['recent_months']} months."
+    ]
+    for team in ctx["teams"]:
+        lines.append(f"\n{team['name']}")
+        for case in team["cases"]:
+            who = case["auditor"] or f"HELD BACK: {case['held_back']}"
+            lines.append(
+                f"  {case['case_ref']:<14} {case['category']:<12} {case['practitioner'] or 'no practitioner matched'}"
+                f" -> {who}{'  (re-audit)' if case['reaudit'] else ''}"
+            )
+    return lines
+
+
 def cmd_demo(settings: Settings, args) -> int:
     from bot.demo import run
 
@@ -134,6 +188,14 @@ def parser() -> argparse.ArgumentParser:
     o = sub.add_parser("outbox", help="list notifications that could not be delivered, or retry them")
     o.add_argument("--retry", nargs="*", type=int, metavar="ID", help="retry these (or all) failed messages")
     o.set_defaults(func=cmd_outbox)
+    a = sub.add_parser("allocate", help="draw, show and (with --confirm) allocate a month's audit sample")
+    a.add_argument("--month", required=True, help="YYYY-MM")
+    a.add_argument("--seed", type=int, help="draw again with this seed (to repeat or explain a draw)")
+    a.add_argument("--redraw", action="store_true", help="replace the current draft with a new draw")
+    a.add_argument("--add", nargs="+", metavar="CASE_ID", help="add cases from the month's list")
+    a.add_argument("--remove", nargs="+", metavar="CASE_ID", help="leave these cases out")
+    a.add_argument("--confirm", action="store_true", help="allocate the draft and tell everyone")
+    a.set_defaults(func=cmd_allocate)
     d = sub.add_parser("demo", help="play a scripted slice of the workflow against a local Slack stand-in")
     d.add_argument("--keep", action="store_true", help="keep the demo database and print where it is")
     d.set_defaults(func=cmd_demo)

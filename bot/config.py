@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.framework import Framework, load_framework
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
@@ -38,6 +40,7 @@ class Settings:
     learning_channel: str | None = None
     case_url: str | None = None
     working_hours: tuple[time, time] = (time(9, 0), time(17, 30))
+    framework: Framework = field(default_factory=Framework)
 
     def require(self, *names: str) -> Settings:
         """Check that the settings a command needs are present (by environment variable name)."""
@@ -82,9 +85,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     try:
         url = make_url(database_url)
     except ArgumentError:
-        raise ConfigError(
-            "DATABASE_URL", "is not a database URL (e.g. postgresql://user@host/qabot)"
-        ) from None
+        raise ConfigError("DATABASE_URL", "is not a database URL (e.g. postgresql://user@host/qabot)") from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError("DATABASE_URL", "must be a sqlite:// or postgresql:// URL")
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
@@ -120,7 +121,13 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     if start >= end:
         raise ConfigError("QABOT_WORKING_HOURS", "must start before it ends")
 
+    try:
+        framework = load_framework(get("QABOT_FRAMEWORK_FILE"))
+    except ValueError as exc:
+        raise ConfigError("QABOT_FRAMEWORK_FILE", f"is not usable: {exc}") from None
+
     return Settings(
+        framework=framework,
         slack_bot_token=token,
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_app_token=app_token,

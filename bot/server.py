@@ -20,9 +20,7 @@ def wsgi_app(rt: Runtime):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == "/healthz" and method in ("GET", "HEAD"):
             reachable = rt.database.reachable()
-            body = json.dumps(
-                {"status": "ok" if reachable else "unavailable", "database": reachable}
-            ).encode()
+            body = json.dumps({"status": "ok" if reachable else "unavailable", "database": reachable}).encode()
             start_response(
                 "200 OK" if reachable else "503 Service Unavailable",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],

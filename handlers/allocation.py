@@ -5,7 +5,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import allocation
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal
+from handlers.common import act, answer_refusal, refusal_words
 from messages import render_view
 
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
@@ -51,14 +51,8 @@ def register(app: App, rt: Runtime) -> None:
             rt, body, lambda db: allocation.decline(db, rt.settings, audit_id, body["user"]["id"], reason.strip())
         )
         if outcome is not None and not outcome.ok:
-            return ack(response_action="errors", errors={REASON_BLOCK: _refusal_words(outcome)})
+            return ack(response_action="errors", errors={REASON_BLOCK: refusal_words(outcome)})
         ack()
-
-
-def _refusal_words(outcome) -> str:
-    from messages import render
-
-    return render("refusal", {"reason": outcome.reason, **outcome.detail})["text"]
 
 
 def _audit_id(value: str) -> int | None:

@@ -1,15 +1,18 @@
-"""The /qa slash command."""
+"""The /qa slash command: `/qa allocate [YYYY-MM]`, and help for anything else."""
 
 from slack_bolt import App
 
 from bot.runtime import Runtime
+from handlers.allocation_run import open_review
 from messages import render
 
 
 def register(app: App, rt: Runtime) -> None:
     @app.command("/qa")
-    def qa(ack, command, respond):
+    def qa(ack, body, command, respond, client):
         ack()
         words = (command.get("text") or "").split()
-        payload = render("help", {"asked": " ".join(words)})
+        if words[:1] == ["allocate"]:
+            return open_review(rt, body, respond, client, words[1] if len(words) > 1 else "")
+        payload = render("help", {})
         respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")

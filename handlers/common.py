@@ -31,3 +31,8 @@ def answer_refusal(respond, outcome: Outcome | None) -> None:
         return
     payload = render("refusal", {"reason": outcome.reason, **outcome.detail})
     respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral", replace_original=False)
+
+
+def refusal_words(outcome: Outcome) -> str:
+    """The refusal as one line, for a field error in a form."""
+    return render("refusal", {"reason": outcome.reason, **outcome.detail})["text"]

@@ -25,12 +25,28 @@ GRADES = {
     "requires_improvement": "Requires Improvement",
     "inadequate": "Inadequate",
 }
+CATEGORIES = {
+    "CP": "Child protection",
+    "CLA": "Child we care for",
+    "care_leaver": "Care leaver",
+    "CIN": "Child in need",
+    "s47": "Section 47 enquiry",
+    "assessment": "Assessment",
+    "referral": "Referral",
+}
 _TZ = "_tz"  # template variable carrying the render call's time zone to the date filters
 _URL_UNSAFE = str.maketrans("", "", "|<>")  # would end the URL early and start a label or a new link
 
 
 def mrkdwn(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def category(code: str) -> str:
+    try:
+        return CATEGORIES[code]
+    except KeyError:
+        raise ValueError(f"unknown case category {code!r}") from None
 
 
 def grade(code: str) -> str:
@@ -77,7 +93,7 @@ env = Environment(
     lstrip_blocks=True,
     finalize=_json,
 )
-env.filters.update(mrkdwn=mrkdwn, grade=grade, day=day, when=when, link=link)
+env.filters.update(mrkdwn=mrkdwn, grade=grade, category=category, day=day, when=when, link=link)
 
 
 def render(template: str, ctx: dict, *, tz: tzinfo = LONDON) -> dict:

@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
 from bot.runtime import Runtime
-from bot.workflow import allocation
+from bot.workflow import allocation, allocation_run
 
 log = logging.getLogger("qabot.clock")
 
@@ -31,11 +31,19 @@ def _allocation_reminders(rt: Runtime) -> int:
         return allocation.remind_unaccepted(db, rt.calendar, rt.settings)
 
 
+def _month_start(rt: Runtime) -> int:
+    with rt.database.unit_of_work() as db:
+        return allocation_run.remind_month_start(db, rt.calendar, rt.settings)
+
+
 def _deliver(rt: Runtime) -> DrainResult:
     return rt.dispatcher.drain()
 
 
-SWEEPS = [Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders)]
+SWEEPS = [
+    Job("month-start", timedelta(minutes=5), _month_start),
+    Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders),
+]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)
 
 

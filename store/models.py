@@ -128,9 +128,30 @@ class Case(Base):
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     practice_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
     month: Mapped[str | None] = mapped_column(String(7))
+    # YYYY-MM when an Inadequate audit puts the case on the re-audit cycle: always in that month's sample.
+    reaudit_due: Mapped[str | None] = mapped_column(String(7), index=True)
 
     team: Mapped[Team | None] = relationship()
     worker: Mapped[Person | None] = relationship()
+
+
+class AllocationRun(Base):
+    """A month's sample as drawn (seeded, so it can be explained later), reviewed and confirmed."""
+
+    __tablename__ = "allocation_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    # draft -> confirmed; a newer draft supersedes an older one
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    seed: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict[str, Any]] = mapped_column()
+    # Case ids: as drawn, then as the QA team left it (added/removed by hand).
+    drawn: Mapped[list[Any]] = mapped_column()
+    selected: Mapped[list[Any]] = mapped_column()
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
 
 class CaseAccess(Base):

@@ -9,7 +9,7 @@ ALLOCATION = {
     "qa_ref": "QA-2027-01-017",
     "audit_id": 17,
     "restricted": False,
-    "category": "Child protection",
+    "category": "CP",
     "team": "Family Safeguarding Team 3",
     "practitioner": "Sam Patel",
     "team_manager": "Jo Brown",
@@ -22,7 +22,7 @@ ALLOCATION = {
 EXAMPLES: dict[str, list[dict]] = {
     "allocation_request": [
         ALLOCATION,
-        ALLOCATION | {"category": "Child in need", "cro_required": False, "case_link": None},
+        ALLOCATION | {"category": "CIN", "cro_required": False, "case_link": None},
         {"qa_ref": "QA-2027-01-018", "audit_id": 18, "restricted": True, "accept_by": ACCEPT_BY},
     ],
     "allocation_reminder": [
@@ -33,8 +33,12 @@ EXAMPLES: dict[str, list[dict]] = {
         {"qa_ref": "QA-2027-01-017", "by_name": "Alex Green", "at": AT},
     ],
     "allocation_told": [
-        {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green", "role": role, "month": "January 2027"}
+        {"role": role, "month": "January 2027", "items": items}
         for role in ("practitioner", "team_manager", "service_manager")
+        for items in (
+            [{"qa_ref": "QA-2027-01-017", "auditor": "Alex Green"}],
+            [{"qa_ref": "QA-2027-01-017", "auditor": "Alex Green"}, {"qa_ref": "QA-2027-01-018", "auditor": "Sam Lee"}],
+        )
     ],
     "allocation_not_accepted": [
         {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green", "days": 3},
@@ -48,7 +52,46 @@ EXAMPLES: dict[str, list[dict]] = {
     "allocation_declined_qa": [
         {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green"},
     ],
+    "allocation_review": [
+        {
+            "run_id": 3, "month": "January 2027", "seed": 1234, "listed": 40, "left_out": 2, "recent_months": 6,
+            "teams": [
+                {"name": "Family Support North", "cases": [
+                    {"case_id": 1, "case_ref": "CS-100234", "category": "CP", "practitioner": "Sam Patel",
+                     "auditor": "Alex Green", "held_back": None, "reaudit": False},
+                    {"case_id": 2, "case_ref": "CS-100871", "category": "CIN", "practitioner": None,
+                     "auditor": None, "held_back": "no practitioner in the staff directory matches", "reaudit": True},
+                ]},
+                {"name": "Children We Care For", "cases": [
+                    {"case_id": n, "case_ref": f"CS-2{n:05d}", "category": "CLA", "practitioner": "Jo Brown",
+                     "auditor": "Alex Green", "held_back": None, "reaudit": False}
+                    for n in range(3, 15)
+                ]},
+            ],
+        },
+        {"run_id": 4, "month": "February 2027", "seed": 1, "listed": 0, "left_out": 0, "recent_months": 6,
+         "teams": []},
+    ],
+    "allocation_summary": [
+        {"month": "January 2027", "by_name": "Quinn QA", "held_back": 2,
+         "teams": [{"name": "Family Support North", "count": 2}, {"name": "Children We Care For", "count": 1}]},
+        {"month": "January 2027", "by_name": "the command line", "held_back": 0, "teams": []},
+    ],
+    "allocation_held_back": [
+        {"month": "January 2027", "items": [{"case_ref": "CS-100871", "reason": "no practitioner matches"}]},
+        {"month": "January 2027",
+         "items": [{"case_ref": f"CS-{n}", "reason": "no auditor has capacity"} for n in range(45)]},
+    ],
+    "month_start": [
+        {"month": "January 2027", "imported": 0},
+        {"month": "January 2027", "imported": 412},
+    ],
     "refusal": [
+        {"reason": "not_qa_team"},
+        {"reason": "already_allocated", "month": "January 2027", "by": "Quinn QA", "at": AT},
+        {"reason": "no_case_list", "month": "January 2027"},
+        {"reason": "unknown_cases", "refs": ["CS-1", "CS-2"]},
+        {"reason": "draft_replaced"},
         {"reason": "not_your_allocation", "qa_ref": "QA-2027-01-017"},
         {"reason": "already_decided", "qa_ref": "QA-2027-01-017", "status": "accepted", "at": AT},
         {"reason": "already_decided", "qa_ref": "QA-2027-01-017", "status": "reassigned", "at": None},

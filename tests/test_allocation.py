@@ -18,9 +18,9 @@ def _allocate(rt, world, auditor="amira", restricted=False):
     with rt.database.unit_of_work() as db:
         case = db.get(Case, world.case_id)
         case.restricted = restricted
-        audit = allocation.allocate(
-            db, rt.calendar, rt.settings, case, db.get(Person, world.people[auditor]), "2027-01"
-        )
+        auditor = db.get(Person, world.people[auditor])
+        audit = allocation.allocate(db, rt.calendar, rt.settings, case, auditor, "2027-01")
+        allocation.tell_people_on_the_case(db, [audit])
         return audit.id, audit.qa_ref
 
 

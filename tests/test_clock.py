@@ -40,7 +40,8 @@ def test_reminder_after_two_working_days_then_qa_after_four(rt, standin, world):
     assert again["allocation-reminders"] == 0 and again["outbox"].sent == 0
     assert len(standin.posted("U0AUD")) == 2
     tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))
-    [told] = standin.posted("C0QATEAM")
+    prompt, told = standin.posted("C0QATEAM")
+    assert "first working day of January 2027" in prompt.args["text"]
     assert "QA-2027-01-001" in told.args["text"] and "CS-100234" not in str(told.args)
 
 
@@ -55,7 +56,11 @@ def test_tick_at_runs_as_of_that_moment(rt, standin, world, settings, monkeypatc
     ):
         monkeypatch.setenv(name, value)
     assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["allocation-reminders: 1", "outbox: 1 sent, 0 waiting, 0 failed"]
+    assert capsys.readouterr().out.splitlines() == [
+        "month-start: 0",
+        "allocation-reminders: 1",
+        "outbox: 1 sent, 0 waiting, 0 failed",
+    ]
     assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
     assert "allocation-reminders: 0" in capsys.readouterr().out
     assert cli.main(["tick", "--at", "next tuesday"]) == 2
@@ -69,6 +74,6 @@ def test_time_comes_from_one_function():
 def test_the_clock_coalesces_and_catches_up_once(rt):
     scheduler = build_scheduler(rt)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"allocation-reminders", "outbox"}
+    assert set(jobs) == {"month-start", "allocation-reminders", "outbox"}
     for job in jobs.values():
         assert job.coalesce is True and job.misfire_grace_time == 3600 and job.max_instances == 1

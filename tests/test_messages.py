@@ -14,7 +14,7 @@ from tests.message_examples import ALLOCATION, EXAMPLES
 
 FOLDER = Path(messages.__file__).parent
 TEMPLATES = sorted(p.name.removesuffix(".json.j2") for p in (FOLDER / "templates").glob("*.json.j2"))
-VIEWS = {"home", "allocation_decline_form"}
+VIEWS = {"home", "allocation_decline_form", "allocation_review"}
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
 ASKS = [case for case in CASES if case[0] in {"allocation_request", "allocation_reminder"}]
@@ -30,7 +30,7 @@ HOSTILE = [
     "&",
 ]
 FORBIDDEN = ("<!channel>", "<@U123", "<https://evil")
-ENUM_KEYS = {"role", "reason"}  # codes that choose the wording, never shown themselves
+ENUM_KEYS = {"role", "reason", "category"}  # codes that choose the wording, never shown themselves
 
 
 def rendered(name: str, ctx: dict, **kw: Any) -> dict:
@@ -57,7 +57,7 @@ def template_variables(filename: str) -> set[str]:
     assigned = {name.name for name in ast.find_all(nodes.Name) if name.ctx == "store"}
     found = meta.find_undeclared_variables(ast) - assigned
     for included in meta.find_referenced_templates(ast):
-        found |= template_variables(included)
+        found |= template_variables(included) - assigned  # loop variables the partial reads
     return found
 
 

@@ -119,7 +119,7 @@ def test_qabot_clock_sends_what_is_due(rt, settings, standin, world):
             assert queued().status == "pending" and queued().available_at > datetime.now(london)
     finally:
         err = _stop(process)
-    assert "clock started with jobs: allocation-reminders, outbox" in err
+    assert "clock started with jobs: month-start, allocation-reminders, outbox" in err
 
 
 class _RecordingSocketClient:

@@ -26,14 +26,25 @@ _seq = itertools.count(1)
 
 # The element types of input blocks -> the field their value arrives in, in view.state.values.
 _FIELDS = {
-    "plain_text_input": "value", "number_input": "value", "email_text_input": "value",
-    "url_text_input": "value", "datepicker": "selected_date", "timepicker": "selected_time",
-    "datetimepicker": "selected_date_time", "static_select": "selected_option",
-    "external_select": "selected_option", "radio_buttons": "selected_option",
-    "multi_static_select": "selected_options", "multi_external_select": "selected_options",
-    "checkboxes": "selected_options", "users_select": "selected_user", "multi_users_select": "selected_users",
-    "conversations_select": "selected_conversation", "multi_conversations_select": "selected_conversations",
-    "channels_select": "selected_channel", "multi_channels_select": "selected_channels",
+    "plain_text_input": "value",
+    "number_input": "value",
+    "email_text_input": "value",
+    "url_text_input": "value",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+    "datetimepicker": "selected_date_time",
+    "static_select": "selected_option",
+    "external_select": "selected_option",
+    "radio_buttons": "selected_option",
+    "multi_static_select": "selected_options",
+    "multi_external_select": "selected_options",
+    "checkboxes": "selected_options",
+    "users_select": "selected_user",
+    "multi_users_select": "selected_users",
+    "conversations_select": "selected_conversation",
+    "multi_conversations_select": "selected_conversations",
+    "channels_select": "selected_channel",
+    "multi_channels_select": "selected_channels",
 }
 
 
@@ -62,17 +73,31 @@ class SignedSender:
         self.standin = standin
 
     def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
-        retry_reason: str = "http_timeout", **signing: Unpack[Signing],
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+        **signing: Unpack[Signing],
     ) -> Response:
         """An event_callback; with retry_num, a redelivery (pass the first delivery's event_id)."""
         payload = {
-            "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "api_app_id": APP_ID, "event": event,
-            "type": "event_callback", "event_id": event_id or f"Ev0{secrets.token_hex(5).upper()}",
+            "token": VERIFICATION_TOKEN,
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev0{secrets.token_hex(5).upper()}",
             "event_time": int(time.time()),
             "authorizations": [
-                {"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True,
-                 "is_enterprise_install": False},
+                {
+                    "enterprise_id": None,
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                },
             ],
             "is_ext_shared_channel": False,
         }
@@ -82,9 +107,17 @@ class SignedSender:
         return self._post(json.dumps(payload), "application/json", payload, headers, **signing)
 
     def block_action(
-        self, user_id: str, action_id: str, value: str, *, block_id: str = "b",
-        message: dict[str, Any] | None = None, channel_id: str | None = None,
-        container: dict[str, Any] | None = None, action_ts: str | None = None, **signing: Unpack[Signing],
+        self,
+        user_id: str,
+        action_id: str,
+        value: str,
+        *,
+        block_id: str = "b",
+        message: dict[str, Any] | None = None,
+        channel_id: str | None = None,
+        container: dict[str, Any] | None = None,
+        action_ts: str | None = None,
+        **signing: Unpack[Signing],
     ) -> Response:
         """A button click. In a message: pass the message as the stand-in stored it (`message(ts)`); with
         neither message nor container it is a click in an ephemeral message in `channel_id` (default: the
@@ -92,12 +125,22 @@ class SignedSender:
         The same action_ts twice is one click delivered twice; a double-click is two clicks with
         different action_ts (the default: a fresh one)."""
         payload: dict[str, Any] = {
-            "type": "block_actions", "user": _user(user_id), "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN, "trigger_id": self._trigger_id(), "team": _TEAM, "enterprise": None,
+            "type": "block_actions",
+            "user": _user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": self._trigger_id(),
+            "team": _TEAM,
+            "enterprise": None,
             "is_enterprise_install": False,
             "actions": [
-                {"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
-                 "action_ts": action_ts or _fresh_ts()},
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "type": "button",
+                    "action_ts": action_ts or _fresh_ts(),
+                },
             ],
         }
         if message is not None and channel_id is None and self.standin is not None:
@@ -105,8 +148,12 @@ class SignedSender:
         if container is None:
             channel_id = channel_id or dm_channel(user_id)
             message_ts = message["ts"] if message is not None else _fresh_ts()
-            container = {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                         "is_ephemeral": message is None}
+            container = {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": message is None,
+            }
         payload["container"] = container
         if container["type"] == "view":
             # Clicks in a modal or App Home carry the view, and no channel, message or response_url.
@@ -122,8 +169,14 @@ class SignedSender:
         return self._post_form(payload, **signing)
 
     def view_submission(
-        self, user_id: str, view: dict[str, Any], values: dict[str, dict[str, Any]], *,
-        private_metadata: str | None = None, callback_id: str | None = None, **signing: Unpack[Signing],
+        self,
+        user_id: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        *,
+        private_metadata: str | None = None,
+        callback_id: str | None = None,
+        **signing: Unpack[Signing],
     ) -> Response:
         """Submit `view` (as opened, e.g. `standin.view(id)`). `values` maps block_id -> action_id -> the
         plain value (a string; option values for selects, a list for multi-selects and checkboxes); they
@@ -131,44 +184,79 @@ class SignedSender:
         private_metadata and callback_id default to the view's own."""
         view_id = view.get("id") or f"V0{secrets.token_hex(5).upper()}"
         submitted = {
-            "team_id": TEAM_ID, "private_metadata": "", "callback_id": "", "external_id": "",
-            "clear_on_close": False, "notify_on_close": False, "previous_view_id": None,
-            "root_view_id": view_id, "hash": f"{int(time.time())}.{secrets.token_hex(4)}", "app_id": APP_ID,
+            "team_id": TEAM_ID,
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "app_id": APP_ID,
             "app_installed_team_id": TEAM_ID,
             **view,
-            "id": view_id, "state": {"values": _state_values(view, values)},
+            "id": view_id,
+            "state": {"values": _state_values(view, values)},
         }
         if private_metadata is not None:
             submitted["private_metadata"] = private_metadata
         if callback_id is not None:
             submitted["callback_id"] = callback_id
         payload = {
-            "type": "view_submission", "team": _TEAM, "user": _user(user_id), "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN, "trigger_id": self._trigger_id(), "view": submitted,
-            "response_urls": [], "enterprise": None, "is_enterprise_install": False,
+            "type": "view_submission",
+            "team": _TEAM,
+            "user": _user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": self._trigger_id(),
+            "view": submitted,
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
         }
         return self._post_form(payload, **signing)
 
     def command(
-        self, user_id: str, command: str, text: str, *, channel_id: str = "C0STANDIN",
+        self,
+        user_id: str,
+        command: str,
+        text: str,
+        *,
+        channel_id: str = "C0STANDIN",
         **signing: Unpack[Signing],
     ) -> Response:
         """A slash command, form-encoded like Slack's."""
         fields = {
-            "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": _TEAM["domain"],
-            "channel_id": channel_id, "channel_name": "standin", "user_id": user_id,
-            "user_name": user_id.lower(), "command": command, "text": text, "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "team_id": TEAM_ID,
+            "team_domain": _TEAM["domain"],
+            "channel_id": channel_id,
+            "channel_name": "standin",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": self._response_url(), "trigger_id": self._trigger_id(),
+            "response_url": self._response_url(),
+            "trigger_id": self._trigger_id(),
         }
         return self._post(urlencode(fields), "application/x-www-form-urlencoded", fields, {}, **signing)
 
     def app_home_opened(
-        self, user_id: str, *, event_id: str | None = None, retry_num: int | None = None,
+        self,
+        user_id: str,
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
         **signing: Unpack[Signing],
     ) -> Response:
         event: dict[str, Any] = {
-            "type": "app_home_opened", "user": user_id, "channel": dm_channel(user_id), "tab": "home",
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": dm_channel(user_id),
+            "tab": "home",
             "event_ts": _fresh_ts(),
         }
         home = self.standin.home(user_id) if self.standin is not None else None
@@ -193,17 +281,29 @@ class SignedSender:
         return self._post(body, "application/x-www-form-urlencoded", payload, {}, **signing)
 
     def _post(
-        self, body: str, content_type: str, sent: dict[str, Any], headers: dict[str, str], *,
-        timestamp: int | None = None, secret: str | None = None,
+        self,
+        body: str,
+        content_type: str,
+        sent: dict[str, Any],
+        headers: dict[str, str],
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
     ) -> Response:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         verifier = SignatureVerifier(self.signing_secret if secret is None else secret)
-        request = Request(self.events_url, data=body.encode(), method="POST", headers={
-            "Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=body) or "",
-            **headers,
-        })
+        request = Request(
+            self.events_url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=body) or "",
+                **headers,
+            },
+        )
         try:
             with urlopen(request, timeout=30) as answer:
                 return Response(answer.status, dict(answer.headers.items()), answer.read().decode(), sent)

@@ -146,8 +146,15 @@ class SlackStandIn:
         profile = {"email": email, "real_name": name, "display_name": name}
         with self._lock:
             self._users[user_id] = {
-                "id": user_id, "team_id": TEAM_ID, "name": name, "real_name": name, "deleted": False,
-                "is_bot": False, "tz": tz, "tz_offset": int(offset.total_seconds()), "profile": profile,
+                "id": user_id,
+                "team_id": TEAM_ID,
+                "name": name,
+                "real_name": name,
+                "deleted": False,
+                "is_bot": False,
+                "tz": tz,
+                "tz_offset": int(offset.total_seconds()),
+                "profile": profile,
             }
 
     def add_channel(self, channel_id: str, name: str) -> None:
@@ -183,8 +190,10 @@ class SlackStandIn:
     def posted(self, channel: str | None = None) -> list[Call]:
         """Successful chat.postMessage calls, to `channel` as the bot named it (U…) or as Slack did (D…)."""
         return [
-            c for c in self.calls
-            if c.method == "chat.postMessage" and c.ok
+            c
+            for c in self.calls
+            if c.method == "chat.postMessage"
+            and c.ok
             and (channel is None or channel in (c.args["channel"], (c.response or {}).get("channel")))
         ]
 
@@ -213,8 +222,13 @@ class SlackStandIn:
     # -- faults ----------------------------------------------------------------------------------------
 
     def inject(
-        self, method: str | None = None, *, status: int = 500, retry_after: int | None = None,
-        delay: float = 0, times: int = 1,
+        self,
+        method: str | None = None,
+        *,
+        status: int = 500,
+        retry_after: int | None = None,
+        delay: float = 0,
+        times: int = 1,
     ) -> None:
         """The next `times` calls (of `method`, or of any method) answer HTTP `status` instead; with a
         `delay`, they are carried out but answered only after `delay` seconds (a client timeout)."""
@@ -304,8 +318,13 @@ class SlackStandIn:
 
     def _web_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
-            "url": "https://standin.slack.com/", "team": "Stand-in", "user": "qabot", "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False,
+            "url": "https://standin.slack.com/",
+            "team": "Stand-in",
+            "user": "qabot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
         }
 
     def _web_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -313,8 +332,13 @@ class SlackStandIn:
         text, blocks = _content(args)
         ts = self._new_ts()
         message = {
-            "type": "message", "text": text, "user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID,
-            "team": TEAM_ID, "ts": ts,
+            "type": "message",
+            "text": text,
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "ts": ts,
         }
         if blocks:
             message["blocks"] = blocks
@@ -424,12 +448,22 @@ class SlackStandIn:
     def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
         view_id = view_id or f"V{next(self._ids):010d}"
         self._views[view_id] = {
-            "team_id": TEAM_ID, "blocks": [], "private_metadata": "", "callback_id": "", "external_id": "",
-            "clear_on_close": False, "notify_on_close": False, "previous_view_id": None,
+            "team_id": TEAM_ID,
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "previous_view_id": None,
             **view,
-            "id": view_id, "root_view_id": view_id, "state": {"values": {}},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}", "app_id": APP_ID,
-            "app_installed_team_id": TEAM_ID, "bot_id": BOT_ID,
+            "id": view_id,
+            "root_view_id": view_id,
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "app_id": APP_ID,
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
         }
         return self._views[view_id]
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, time
-
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import trail
@@ -15,9 +13,6 @@ from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Audit, Case, CaseAccess, Person
 
-ACCEPT_WITHIN_DAYS = 2
-TELL_QA_AFTER_DAYS = 4
-REMIND_AT = time(9, 0)
 # Child-protection and looked-after children's audits need a Conference & Reviewing Officer at the meeting.
 CRO_CATEGORIES = {"CP", "CLA"}
 
@@ -46,7 +41,8 @@ def allocate(
     """Allocate `case` to `auditor` for `month`; `by` is the QA team member who confirmed it (None: the bot)."""
     moment = now()
     practitioner = case.worker
-    accept_by = cal.add_working_days(cal.local(moment).date(), ACCEPT_WITHIN_DAYS)
+    fw = settings.framework
+    accept_by = cal.add_working_days(cal.local(moment).date(), fw.accept_within_days)
     audit = Audit(
         qa_ref=next_qa_ref(db, month),
         case=case,
@@ -57,7 +53,7 @@ def allocate(
         status="allocated",
         allocated_at=moment,
         accept_by=accept_by,
-        next_reminder_at=cal.at(accept_by, REMIND_AT),
+        next_reminder_at=cal.at(accept_by, fw.reminder_time),
     )
     db.add(audit)
     db.flush()
@@ -71,30 +67,43 @@ def allocate(
             "allocation_request",
             _request_context(db, settings, audit, auditor),
         )
-    service_manager = manager_with_role(practitioner, "service_manager") if practitioner else None
-    for role, person in (
-        ("practitioner", practitioner),
-        ("team_manager", audit.team_manager),
-        ("service_manager", service_manager),
-    ):
-        if person and person.slack_user_id:
-            outbox.enqueue(
-                db,
-                f"allocation:{audit.id}:told:{person.id}",
-                person.slack_user_id,
-                "allocation_told",
-                {"qa_ref": audit.qa_ref, "auditor": auditor.name, "role": role, "month": _month_words(month)},
-            )
     return audit
+
+
+def tell_people_on_the_case(db: Session, audits: list[Audit]) -> None:
+    """The practitioner, team manager and service manager hear who will audit: one message each per batch,
+    however many of their cases were allocated."""
+    told: dict[tuple[int, str], list[Audit]] = {}
+    people: dict[int, Person] = {}
+    for audit in audits:
+        practitioner = audit.practitioner
+        if practitioner is None:
+            continue
+        for role, person in (
+            ("practitioner", practitioner),
+            ("team_manager", audit.team_manager),
+            ("service_manager", manager_with_role(practitioner, "service_manager")),
+        ):
+            if person and person.slack_user_id:
+                told.setdefault((person.id, role), []).append(audit)
+                people[person.id] = person
+    batch = min((a.id for a in audits), default=0)
+    for (person_id, role), theirs in told.items():
+        outbox.enqueue(
+            db,
+            f"allocation:told:{batch}:{person_id}:{role}",
+            people[person_id].slack_user_id,
+            "allocation_told",
+            {
+                "role": role,
+                "month": months.words(theirs[0].month),
+                "items": [{"qa_ref": a.qa_ref, "auditor": a.auditor.name} for a in theirs],
+            },
+        )
 
 
 def _request_key(audit: Audit) -> str:
     return f"allocation:{audit.id}:request"
-
-
-def _month_words(month: str) -> str:
-    year, mon = (int(x) for x in month.split("-"))
-    return date(year, mon, 1).strftime("%B %Y")
 
 
 def _request_context(db: Session, settings: Settings, audit: Audit, auditor: Person) -> dict:
@@ -114,7 +123,7 @@ def _request_context(db: Session, settings: Settings, audit: Audit, auditor: Per
         "team_manager": audit.team_manager.name if audit.team_manager else "not recorded",
         "cro_required": case.category in CRO_CATEGORIES,
         "case_link": settings.case_url.format(case_id=case.case_ref) if settings.case_url else None,
-        "month": _month_words(audit.month),
+        "month": months.words(audit.month),
     }
 
 
@@ -238,7 +247,10 @@ def remind_unaccepted(db: Session, cal: Calendar, settings: Settings) -> int:
                     },
                 )
             allocated_on = cal.local(audit.allocated_at).date()
-            audit.next_reminder_at = cal.at(cal.add_working_days(allocated_on, TELL_QA_AFTER_DAYS), REMIND_AT)
+            audit.next_reminder_at = cal.at(
+                cal.add_working_days(allocated_on, settings.framework.tell_qa_after_days),
+                settings.framework.reminder_time,
+            )
             trail.record(db, "audit.accept_reminded", subject=audit, reminder=number)
         else:
             if settings.qa_channel:
@@ -250,7 +262,7 @@ def remind_unaccepted(db: Session, cal: Calendar, settings: Settings) -> int:
                     {
                         "qa_ref": audit.qa_ref,
                         "auditor": audit.auditor.name if audit.auditor else "nobody",
-                        "days": TELL_QA_AFTER_DAYS,
+                        "days": settings.framework.tell_qa_after_days,
                     },
                 )
             audit.next_reminder_at = None

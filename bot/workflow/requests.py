@@ -1,5 +1,7 @@
 """Slack re-delivers events and people double-click: each request is claimed once before it acts."""
 
+import hashlib
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,8 +22,10 @@ def request_key(body: dict[str, Any]) -> str | None:
         user = (body.get("user") or {}).get("id")
         return f"action:{team}:{user}:{action.get('action_id')}:{action.get('action_ts')}"
     if kind == "view_submission":
+        # A form sent back with field errors keeps its id and hash; the corrected values make it a new request.
         view = body.get("view") or {}
-        return f"view:{view.get('id')}:{view.get('hash')}"
+        values = json.dumps((view.get("state") or {}).get("values"), sort_keys=True)
+        return f"view:{view.get('id')}:{view.get('hash')}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
     return None
 
 

@@ -1,0 +1,48 @@
+"""The Framework's numbers in one place: the seed QAF's defaults, overridable by a TOML file that
+QABOT_FRAMEWORK_FILE names (see framework.example.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from datetime import time
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Framework:
+    # Monthly sample: cases drawn per team, and how long a case is left alone after an audit.
+    team_quota: int = 2
+    recently_audited_months: int = 6
+    # Allocation: at most this many audits per auditor per month.
+    auditor_monthly_max: int = 3
+    # An auditor accepts within 2 working days (reminded then); after 4 the QA team is told.
+    accept_within_days: int = 2
+    tell_qa_after_days: int = 4
+    # Scheduled messages go at this local time on working days.
+    reminder_time: time = time(9, 0)
+
+
+def load_framework(path: str | None) -> Framework:
+    """Defaults, with whatever the file sets. Raises ValueError naming the key that is wrong."""
+    if not path:
+        return Framework()
+    try:
+        data = tomllib.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+    known = {f.name: f for f in fields(Framework)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ValueError(f"{path}: unknown setting {key!r} (known: {', '.join(known)})")
+        default = getattr(Framework(), key)
+        if isinstance(default, time):
+            if not isinstance(value, time):
+                raise ValueError(f"{path}: {key} must be a time such as 09:00:00")
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{path}: {key} must be a whole number of 0 or more")
+        values[key] = value
+    return replace(Framework(), **values)

@@ -1,0 +1,312 @@
+"""The month's allocation: draw a sample from the imported case list, let the QA team review it, then
+allocate an auditor to each case and tell everyone concerned."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import months, outbox
+from bot.calendar import Calendar, now
+from bot.config import Settings
+from bot.framework import Framework
+from bot.workflow import allocation, trail
+from bot.workflow.directory import by_slack_id, line_chain
+from bot.workflow.outcome import Outcome, refused
+from store.models import CATEGORIES, AllocationRun, Audit, Case, Person, PersonRole
+
+CLOSED = ("declined", "cancelled")
+
+
+@dataclass
+class Plan:
+    """Who would audit what. `held_back` maps a case id to why it cannot be allocated."""
+
+    assignments: dict[int, Person] = field(default_factory=dict)
+    held_back: dict[int, str] = field(default_factory=dict)
+
+
+def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by: Person | None = None) -> AllocationRun:
+    """Sample the month's list: per-team quota spread across categories, recently audited cases left out,
+    re-audits due always in. Seeded and recorded, so the same draw can be explained and repeated."""
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    rng = random.Random(seed)
+    recent_from = months.shift(month, -(fw.recently_audited_months - 1))
+    recently = set(
+        db.scalars(
+            select(Audit.case_id).where(Audit.month >= recent_from, Audit.month <= month, Audit.status.not_in(CLOSED))
+        )
+    )
+    reaudits = list(db.scalars(select(Case).where(Case.reaudit_due == month).order_by(Case.case_ref)))
+    listed = db.scalars(select(Case).where(Case.month == month).order_by(Case.case_ref)).all()
+
+    by_team: dict[int | None, dict[str, list[Case]]] = defaultdict(lambda: defaultdict(list))
+    for case in listed:
+        if case.id not in recently and case.reaudit_due != month:
+            by_team[case.team_id][case.category].append(case)
+    drawn = [c.id for c in reaudits]
+    for team_id in sorted(by_team, key=lambda t: (t is None, t or 0)):
+        buckets = by_team[team_id]
+        for bucket in buckets.values():
+            rng.shuffle(bucket)
+        # Round-robin over the categories (most serious first) so a team's sample is not all one kind.
+        order = [c for c in CATEGORIES if c in buckets]
+        taken = 0
+        while taken < fw.team_quota and any(buckets[c] for c in order):
+            for category in order:
+                if buckets[category] and taken < fw.team_quota:
+                    drawn.append(buckets[category].pop().id)
+                    taken += 1
+
+    for old in db.scalars(select(AllocationRun).where(AllocationRun.month == month, AllocationRun.status == "draft")):
+        old.status = "superseded"
+    run = AllocationRun(
+        month=month,
+        status="draft",
+        seed=seed,
+        parameters={
+            "team_quota": fw.team_quota,
+            "recently_audited_months": fw.recently_audited_months,
+            "listed": len(listed),
+            "left_out_recently_audited": len({c.id for c in listed if c.reaudit_due != month} & recently),
+            "reaudits": len(reaudits),
+        },
+        drawn=drawn,
+        selected=list(drawn),
+        created_at=now(),
+        created_by_id=by.id if by else None,
+    )
+    db.add(run)
+    db.flush()
+    trail.record(db, "allocation.drawn", actor=by, subject=run, month=month, seed=seed, cases=len(drawn))
+    return run
+
+
+def plan(db: Session, run: AllocationRun, fw: Framework) -> Plan:
+    """Give each selected case an auditor outside the practitioner's team and line, least-loaded first, up to
+    the monthly maximum. Deterministic for a run (its seed breaks ties)."""
+    rng = random.Random(run.seed)
+    auditors = list(
+        db.scalars(
+            select(Person)
+            .join(PersonRole)
+            .where(PersonRole.role == "auditor", Person.active.is_(True))
+            .order_by(Person.id)
+        )
+    )
+    rng.shuffle(auditors)
+    load = defaultdict(int)
+    counted = db.execute(
+        select(Audit.auditor_id, func.count())
+        .where(Audit.month == run.month, Audit.status.not_in(CLOSED))
+        .group_by(Audit.auditor_id)
+    )
+    load.update(dict(counted.all()))
+    result = Plan()
+    for case in _cases(db, run.selected):
+        practitioner = case.worker if case.worker and case.worker.active else None
+        if practitioner is None:
+            result.held_back[case.id] = "no practitioner in the staff directory matches the allocated worker"
+            continue
+        eligible = [a for a in auditors if _independent(a, practitioner, case) and load[a.id] < fw.auditor_monthly_max]
+        if not eligible:
+            result.held_back[case.id] = "no auditor outside the practitioner's team and line has capacity"
+            continue
+        auditor = min(eligible, key=lambda a: load[a.id])
+        load[auditor.id] += 1
+        result.assignments[case.id] = auditor
+    return result
+
+
+def _independent(auditor: Person, practitioner: Person, case: Case) -> bool:
+    """An auditor never audits a case in their own team or line-management line."""
+    if auditor.id == practitioner.id:
+        return False
+    if auditor.team_id is not None and auditor.team_id in (practitioner.team_id, case.team_id):
+        return False
+    return auditor not in line_chain(practitioner) and practitioner not in line_chain(auditor)
+
+
+def _cases(db: Session, ids: list[int]) -> list[Case]:
+    cases = db.scalars(select(Case).where(Case.id.in_(ids))).all()
+    return sorted(cases, key=lambda c: (c.team.name if c.team else "~", c.case_ref))
+
+
+def cases_by_ref(db: Session, refs: list[str], month: str) -> list[Case]:
+    return list(db.scalars(select(Case).where(Case.case_ref.in_(refs), Case.month == month)))
+
+
+def latest(db: Session, month: str) -> AllocationRun | None:
+    return db.scalar(
+        select(AllocationRun)
+        .where(AllocationRun.month == month, AllocationRun.status.in_(("draft", "confirmed")))
+        .order_by(AllocationRun.id.desc())
+    )
+
+
+def may_allocate(db: Session, slack_user_id: str | None) -> Outcome:
+    """Only the QA team allocates. A refusal is on the trail."""
+    person = by_slack_id(db, slack_user_id) if slack_user_id else None
+    if person is None or "qa_team" not in person.roles:
+        trail.record(db, "refused.allocate", actor=person, actor_slack_id=slack_user_id, reason="not the QA team")
+        return refused("not_qa_team")
+    return Outcome(ok=True, detail={"person": person})
+
+
+def review(db: Session, settings: Settings, slack_user_id: str, month: str) -> Outcome:
+    """Open the month's draft for review (drawing one if there is none). Returns the review form's context."""
+    allowed = may_allocate(db, slack_user_id)
+    if not allowed.ok:
+        return allowed
+    run = latest(db, month)
+    if run is not None and run.status == "confirmed":
+        confirmer = db.get(Person, run.confirmed_by_id) if run.confirmed_by_id else None
+        return refused(
+            "already_allocated",
+            month=months.words(month),
+            at=run.confirmed_at,
+            by=confirmer.name if confirmer else "the command line",
+        )
+    if not db.scalar(select(func.count()).select_from(Case).where(Case.month == month)):
+        return refused("no_case_list", month=months.words(month))
+    run = run or draw(db, month, settings.framework, by=allowed.detail["person"])
+    return Outcome(ok=True, detail=review_context(db, run, settings.framework))
+
+
+def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
+    proposed = plan(db, run, fw)
+    teams: dict[str, list[dict]] = defaultdict(list)
+    for case in _cases(db, run.selected):
+        auditor = proposed.assignments.get(case.id)
+        teams[case.team.name if case.team else "No team recorded"].append(
+            {
+                "case_id": case.id,
+                "case_ref": case.case_ref,
+                "category": case.category,
+                "practitioner": case.worker.name if case.worker else None,
+                "auditor": auditor.name if auditor else None,
+                "held_back": proposed.held_back.get(case.id),
+                "reaudit": case.reaudit_due == run.month,
+            }
+        )
+    return {
+        "run_id": run.id,
+        "month": months.words(run.month),
+        "seed": run.seed,
+        "listed": run.parameters["listed"],
+        "left_out": run.parameters["left_out_recently_audited"],
+        "recent_months": run.parameters["recently_audited_months"],
+        "teams": [{"name": name, "cases": cases} for name, cases in teams.items()],
+    }
+
+
+def adjust(db: Session, run: AllocationRun, keep: set[int], add_refs: list[str]) -> list[str]:
+    """The QA team's changes to the draft: keep only `keep` of the drawn cases, add cases by case-system id
+    (from this month's list). Returns the ids that are not on the list (nothing is changed then)."""
+    wanted = {ref.strip() for ref in add_refs if ref.strip()}
+    found = {
+        c.case_ref: c.id for c in db.scalars(select(Case).where(Case.case_ref.in_(wanted), Case.month == run.month))
+    }
+    unknown = sorted(wanted - set(found))
+    if unknown:
+        return unknown
+    run.selected = [i for i in run.selected if i in keep] + [i for i in found.values() if i not in run.selected]
+    return []
+
+
+def confirm(
+    db: Session, cal: Calendar, settings: Settings, run: AllocationRun, by: Person | None, *, via: str = "Slack"
+) -> Plan:
+    """Allocate the reviewed draft: one audit per case, the auditor asked to accept, the people on each case
+    told once, the QA channel given a summary by team without case references."""
+    result = plan(db, run, settings.framework)
+    audits = [
+        allocation.allocate(db, cal, settings, case, result.assignments[case.id], run.month, by=by)
+        for case in _cases(db, list(result.assignments))
+    ]
+    allocation.tell_people_on_the_case(db, audits)
+    run.status, run.confirmed_at, run.confirmed_by_id = "confirmed", now(), by.id if by else None
+    trail.record(
+        db,
+        "allocation.confirmed",
+        actor=by,
+        subject=run,
+        month=run.month,
+        via=via,
+        seed=run.seed,
+        allocated=len(audits),
+        held_back=len(result.held_back),
+    )
+    per_team: dict[str, int] = defaultdict(int)
+    for audit in audits:
+        per_team[audit.case.team.name if audit.case.team else "No team recorded"] += 1
+    if settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"allocation-run:{run.id}:summary",
+            settings.qa_channel,
+            "allocation_summary",
+            {
+                "month": months.words(run.month),
+                "by_name": by.name if by else "the command line",
+                "teams": [{"name": n, "count": c} for n, c in sorted(per_team.items())],
+                "held_back": len(result.held_back),
+            },
+        )
+    if by and by.slack_user_id and result.held_back:
+        held = {c.id: c for c in _cases(db, list(result.held_back))}
+        outbox.enqueue(
+            db,
+            f"allocation-run:{run.id}:held-back",
+            by.slack_user_id,
+            "allocation_held_back",
+            {
+                "month": months.words(run.month),
+                "items": [{"case_ref": held[i].case_ref, "reason": why} for i, why in result.held_back.items()],
+            },
+        )
+    return result
+
+
+def submit_review(
+    db: Session, cal: Calendar, settings: Settings, slack_user_id: str, run_id: int, keep: set[int], add_refs: list[str]
+) -> Outcome:
+    """The review form was submitted: apply the QA team's changes and allocate."""
+    allowed = may_allocate(db, slack_user_id)
+    if not allowed.ok:
+        return allowed
+    run = db.get(AllocationRun, run_id)
+    if run is None or run.status != "draft":
+        return refused("draft_replaced")
+    unknown = adjust(db, run, keep, add_refs)
+    if unknown:
+        return refused("unknown_cases", refs=unknown)
+    confirm(db, cal, settings, run, allowed.detail["person"])
+    return Outcome(ok=True)
+
+
+def remind_month_start(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Sweep: on the first working day of the month at the reminder time, ask the QA team to import and
+    confirm the case list, unless the month is already allocated. The key makes it once a month."""
+    local = cal.local(now())
+    month = months.of(local)
+    start = cal.at(cal.first_working_day(local.year, local.month), settings.framework.reminder_time)
+    if now() < start or not settings.qa_channel:
+        return 0
+    run = latest(db, month)
+    if run is not None and run.status == "confirmed":
+        return 0
+    imported = db.scalar(select(func.count()).select_from(Case).where(Case.month == month))
+    queued = outbox.enqueue(
+        db,
+        f"month-start:{month}",
+        settings.qa_channel,
+        "month_start",
+        {"month": months.words(month), "imported": imported},
+    )
+    return int(queued)

@@ -1,0 +1,54 @@
+"""`/qa allocate`: the QA team reviews the month's draft sample in a form and confirms it."""
+
+import re
+
+from slack_bolt import App
+
+from bot import months
+from bot.calendar import now
+from bot.runtime import Runtime
+from bot.workflow import allocation_run
+from handlers.common import act, answer_refusal, refusal_words
+from messages import render_view
+
+
+def open_review(rt: Runtime, body: dict, respond, client, month_text: str) -> None:
+    month = month_text or months.of(rt.calendar.local(now()))
+    if not months.is_month(month):
+        return respond(
+            text="Please give the month as YYYY-MM, for example `/qa allocate 2027-01`.", response_type="ephemeral"
+        )
+    outcome = act(rt, body, lambda db: allocation_run.review(db, rt.settings, body["user_id"], month))
+    if outcome is None or not outcome.ok:
+        return answer_refusal(respond, outcome)
+    # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
+    client.views_open(trigger_id=body["trigger_id"], view=render_view("allocation_review", outcome.detail))
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.view("allocation_review")
+    def submitted(ack, body, view):
+        run_id = view.get("private_metadata", "")
+        values = view["state"]["values"]
+        keep = {
+            int(option["value"])
+            for block_id, block in values.items()
+            if block_id.startswith("keep_")
+            for option in (block.get("keep") or {}).get("selected_options") or []
+            if option.get("value", "").isdigit()
+        }
+        refs = re.split(r"[,\s]+", ((values.get("add") or {}).get("refs") or {}).get("value") or "")
+        if not run_id.isdigit():
+            return ack(
+                response_action="errors", errors={"add": "This form is out of date. Please run /qa allocate again."}
+            )
+        outcome = act(
+            rt,
+            body,
+            lambda db: allocation_run.submit_review(
+                db, rt.calendar, rt.settings, body["user"]["id"], int(run_id), keep, refs
+            ),
+        )
+        if outcome is not None and not outcome.ok:
+            return ack(response_action="errors", errors={"add": refusal_words(outcome)})
+        ack()

@@ -1,0 +1,214 @@
+"""The month's allocation: the seeded sample, independent and balanced auditors, the QA team's review in
+Slack (`/qa allocate`) and on the command line, and the month-start prompt."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from bot import cli
+from bot.framework import Framework
+from bot.workflow import allocation_run
+from bot.workflow.directory import add_person
+from scheduler.jobs import tick
+from store.models import AllocationRun, Audit, Case, Event, Person
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY_9 = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
+FW = Framework(team_quota=2, auditor_monthly_max=2)
+
+
+def _add_cases(rt, cases, month="2027-01"):
+    """cases: (case_ref, category, worker's first name or None)."""
+    with rt.database.unit_of_work() as db:
+        people = {p.name.split()[0].lower(): p for p in db.scalars(select(Person))}
+        for ref, category, worker in cases:
+            person = people.get(worker)
+            db.add(Case(case_ref=ref, category=category, worker=person, team=person.team if person else None,
+                        month=month))
+
+
+def _second_team(rt):
+    """A second team with its own practitioner, and an auditor who works in Priya's team."""
+    with rt.database.unit_of_work() as db:
+        add_person(db, name="Cara Carer", email="cara@council.example", slack_user_id="U0CARA",
+                   roles=["practitioner"], team="Children We Care For", manager_email="sara@council.example")
+        add_person(db, name="Nina Nearby", email="nina@council.example", slack_user_id="U0NINA",
+                   roles=["auditor"], team="Family Support North", manager_email="tom@council.example")
+
+
+def _selected(rt, run_id) -> list[str]:
+    with rt.database.unit_of_work() as db:
+        run = db.get(AllocationRun, run_id)
+        return sorted(db.scalars(select(Case.case_ref).where(Case.id.in_(run.selected))))
+
+
+def test_the_sample_takes_a_quota_per_team_across_categories(rt, world):
+    _second_team(rt)
+    _add_cases(rt, [(f"CP-{n}", "CP", "priya") for n in range(3)] + [(f"CIN-{n}", "CIN", "priya") for n in range(3)]
+               + [(f"CLA-{n}", "CLA", "cara") for n in range(4)])
+    with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-01", FW, seed=7)
+        run_id = run.id
+        assert run.parameters["team_quota"] == 2 and run.seed == 7
+    chosen = _selected(rt, run_id)
+    priya = [r for r in chosen if not r.startswith("CLA")]
+    # Two from Priya's team: one child-protection and one child-in-need case (the demo's own cases count too).
+    assert len(priya) == 2 and {r.split("-")[0] for r in priya} <= {"CP", "CIN", "CS"}
+    assert len({r.split("-")[0] for r in priya}) == 2
+    assert len([r for r in chosen if r.startswith("CLA")]) == 2
+
+
+def test_the_draw_is_reproducible_by_its_seed(rt, world):
+    _add_cases(rt, [(f"CIN-{n}", "CIN", "priya") for n in range(12)], month="2027-02")
+    with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
+        runs = [allocation_run.draw(db, "2027-02", FW, seed=seed).id for seed in (11, 11, 12, 13, 14)]
+    assert _selected(rt, runs[0]) == _selected(rt, runs[1])
+    assert len({tuple(_selected(rt, r)) for r in runs}) > 1
+    with rt.database.unit_of_work() as db:
+        statuses = [db.get(AllocationRun, r).status for r in runs]
+        assert statuses == ["superseded"] * 4 + ["draft"]
+        drawn = db.scalars(select(Event).where(Event.kind == "allocation.drawn")).all()
+        assert [e.detail["seed"] for e in drawn] == [11, 11, 12, 13, 14]
+
+
+def test_recently_audited_cases_are_left_out_unless_a_reaudit_is_due(rt, world):
+    _add_cases(rt, [("OLD-1", "CP", "priya"), ("DUE-1", "CIN", "priya")], month="2027-07")
+    with rt.database.unit_of_work() as db:
+        for case in db.scalars(select(Case)):
+            if case.case_ref in ("OLD-1", "DUE-1"):
+                db.add(Audit(qa_ref=f"QA-2027-02-{case.id:03d}", case=case, month="2027-02", status="accepted",
+                             allocated_at=MONDAY_9))
+            if case.case_ref == "DUE-1":
+                case.reaudit_due = "2027-07"
+    with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-07", Framework(team_quota=5), seed=1)
+        assert run.parameters["left_out_recently_audited"] == 1
+        run_id = run.id
+    assert _selected(rt, run_id) == ["DUE-1"]
+
+
+def test_auditors_are_independent_balanced_and_capped(rt, world):
+    _second_team(rt)
+    _add_cases(rt, [(f"CIN-{n}", "CIN", "priya") for n in range(6)] + [("GHOST-1", "CP", None)])
+    with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-01", Framework(team_quota=9, auditor_monthly_max=2), seed=3)
+        result = allocation_run.plan(db, run, Framework(team_quota=9, auditor_monthly_max=2))
+        names = [a.name for a in result.assignments.values()]
+        # Nina works in Priya's team, so never audits there; Amira and Oliver take two each, then capacity ends.
+        assert sorted(names) == ["Amira Auditor", "Amira Auditor", "Oliver Other", "Oliver Other"]
+        reasons = sorted(result.held_back.values())
+        assert reasons.count("no auditor outside the practitioner's team and line has capacity") == 5
+        assert "no practitioner in the staff directory matches the allocated worker" in reasons
+
+
+def _open_review(slack, standin, user="U0QA", text="allocate 2027-01"):
+    response = slack.command(user, "/qa", text)
+    assert response.status == 200
+    return standin.last("views.open")
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_only_the_qa_team_may_allocate(rt, standin, slack, world):
+    assert _open_review(slack, standin, user="U0PRAC") is None
+    [answer] = standin.responses
+    assert answer.body["response_type"] == "ephemeral" and "Only the QA team" in answer.body["text"]
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(AllocationRun)) == 0
+        assert db.scalar(select(Event.actor_slack_id).where(Event.kind == "refused.allocate")) == "U0PRAC"
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_review_then_allocate_from_slack(rt, standin, slack, world):
+    _add_cases(rt, [("EXTRA-1", "CIN", "priya")])
+    opened = _open_review(slack, standin)
+    assert opened.ok
+    view = opened.response["view"]
+    assert view["callback_id"] == "allocation_review" and "CS-100234" in str(view["blocks"])
+    keep_blocks = [b for b in view["blocks"] if b.get("block_id", "").startswith("keep_")]
+    drawn = [o["value"] for b in keep_blocks for o in b["element"]["options"]]
+    assert len(drawn) == 2  # the team quota
+    kept = drawn[:1]
+    bad = slack.view_submission("U0QA", view, {keep_blocks[0]["block_id"]: {"keep": kept}, "add": {"refs": "NOPE-9"}})
+    assert bad.json() == {"response_action": "errors",
+                          "errors": {"add": "These case IDs are not on this month's list: NOPE-9."}}
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(Audit)) == 0
+    with rt.database.unit_of_work() as db:
+        extra = db.scalar(select(Case).where(Case.case_ref == "EXTRA-1"))
+        already = extra.id in [int(v) for v in drawn]
+    add = "CS-100512" if already else "EXTRA-1"
+    done = slack.view_submission("U0QA", view, {keep_blocks[0]["block_id"]: {"keep": kept}, "add": {"refs": add}})
+    assert done.status == 200 and done.body == ""
+    rt.dispatcher.drain()
+    with rt.database.unit_of_work() as db:
+        audits = db.scalars(select(Audit).order_by(Audit.id)).all()
+        assert len(audits) == 2
+        assert {a.case_id for a in audits} >= {int(kept[0])}
+        assert all(a.auditor.name in ("Amira Auditor", "Oliver Other") for a in audits)
+        confirmed = db.scalars(select(Event).where(Event.kind == "allocation.confirmed")).one()
+        assert confirmed.actor_slack_id == "U0QA" and confirmed.detail["allocated"] == 2
+    [summary] = standin.posted("C0QATEAM")
+    assert "January 2027 is allocated: 2 audits across 1 team." == summary.args["text"]
+    assert "CS-" not in str(summary.args) and "Priya" not in str(summary.args)
+    # Priya hears once, about both audits of her cases.
+    [told] = standin.posted("U0PRAC")
+    assert told.args["text"].startswith("2 of your cases will be audited in January 2027")
+    assert len(standin.posted("U0AUD")) + len(standin.posted("U0AUD2")) == 2
+    # The month is done: asking again says so.
+    _open_review(slack, standin)
+    assert "was allocated by Quinn QA" in standin.responses[-1].body["text"]
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_a_month_with_no_case_list_says_so(rt, standin, slack, world):
+    assert _open_review(slack, standin, text="allocate 2027-03") is None
+    assert "no case list for March 2027" in standin.responses[-1].body["text"]
+    slack.command("U0QA", "/qa", "allocate March")
+    assert "YYYY-MM" in standin.responses[-1].body["text"]
+
+
+def test_the_qa_team_is_prompted_on_the_first_working_day(rt, standin, world):
+    # 1 January 2027 is a bank holiday and 2-3 January a weekend: the first working day is Monday 4th.
+    assert tick(rt, datetime(2027, 1, 1, 9, 0, tzinfo=LONDON))["month-start"] == 0
+    assert tick(rt, datetime(2027, 1, 4, 8, 59, tzinfo=LONDON))["month-start"] == 0
+    assert tick(rt, datetime(2027, 1, 4, 9, 0, tzinfo=LONDON))["month-start"] == 1
+    assert tick(rt, datetime(2027, 1, 4, 9, 5, tzinfo=LONDON))["month-start"] == 0
+    [prompt] = standin.posted("C0QATEAM")
+    assert "first working day of January 2027" in prompt.args["text"] and "3 cases" in prompt.args["text"]
+
+
+def test_no_prompt_once_the_month_is_allocated(rt, standin, world):
+    with freeze_time(datetime(2027, 1, 29, 9, 0, tzinfo=LONDON)), rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-02", FW, seed=1)
+        allocation_run.confirm(db, rt.calendar, rt.settings, run, None)
+    assert tick(rt, datetime(2027, 2, 1, 9, 0, tzinfo=LONDON))["month-start"] == 0
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    for name, value in (("DATABASE_URL", settings.database_url), ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+                        ("SLACK_API_URL", settings.slack_api_url), ("QABOT_QA_CHANNEL", "C0QATEAM")):
+        monkeypatch.setenv(name, value)
+
+
+def test_qabot_allocate_shows_the_draft_then_confirms(rt, standin, world, cli_env, capsys):
+    with freeze_time(MONDAY_9):
+        assert cli.main(["allocate", "--month", "2027-01", "--seed", "5"]) == 0
+        out = capsys.readouterr().out
+        assert "January 2027: 2 case(s) drawn from 3 on the list (draw no. 5)" in out
+        assert "This is a draft" in out
+        with rt.database.unit_of_work() as db:
+            assert db.scalar(select(func.count()).select_from(Audit)) == 0
+        assert cli.main(["allocate", "--month", "2027-01", "--add", "NOPE"]) == 2
+        assert cli.main(["allocate", "--month", "2027-01", "--confirm"]) == 0
+        out = capsys.readouterr().out
+        assert "Allocated 2 audit(s); 0 held back." in out
+    with rt.database.unit_of_work() as db:
+        event = db.scalars(select(Event).where(Event.kind == "allocation.confirmed")).one()
+        assert event.detail["via"].startswith("command line") and event.detail["seed"] == 5
+    assert cli.main(["allocate", "--month", "2027-01"]) == 0
+    assert "already allocated" in capsys.readouterr().out
+    assert cli.main(["allocate", "--month", "January"]) == 2

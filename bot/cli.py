@@ -114,6 +114,45 @@ def cmd_outbox(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_import_org(settings: Settings, args) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.workflow import staff_import
+
+    settings.require("SLACK_BOT_TOKEN")
+    rt = _runtime(settings)
+    try:
+        rows = staff_import.read_staff_csv(Path(args.file))
+        problems = staff_import.validate(rows)
+        if problems:
+            raise staff_import.DirectoryInvalid(problems)
+
+        def lookup(email: str) -> str | None:
+            try:
+                return rt.client.users_lookupByEmail(email=email)["user"]["id"]
+            except SlackApiError as exc:
+                if exc.response.get("error") == "users_not_found":
+                    return None
+                raise
+
+        # Slack is asked before the transaction opens: network calls never hold the database.
+        slack_ids = staff_import.resolve_slack_ids(rows, lookup)
+        with rt.database.unit_of_work() as db:
+            report = staff_import.import_org(db, rows, slack_ids=slack_ids)
+    except staff_import.DirectoryInvalid as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        for line in exc.lines():
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    except staff_import.DirectoryError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        rt.close()
+    print("\n".join(report.lines()))
+    return 0
+
+
 def cmd_allocate(settings: Settings, args) -> int:
     from bot import months
     from bot.workflow import allocation_run
@@ -188,6 +227,9 @@ def parser() -> argparse.ArgumentParser:
     o = sub.add_parser("outbox", help="list notifications that could not be delivered, or retry them")
     o.add_argument("--retry", nargs="*", type=int, metavar="ID", help="retry these (or all) failed messages")
     o.set_defaults(func=cmd_outbox)
+    i = sub.add_parser("import-org", help="import the staff directory from a CSV file")
+    i.add_argument("file", help="CSV with name,email,slack_user_id,roles,team,service,manager_email")
+    i.set_defaults(func=cmd_import_org)
     a = sub.add_parser("allocate", help="draw, show and (with --confirm) allocate a month's audit sample")
     a.add_argument("--month", required=True, help="YYYY-MM")
     a.add_argument("--seed", type=int, help="draw again with this seed (to repeat or explain a draw)")

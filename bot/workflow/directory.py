@@ -65,3 +65,9 @@ def line_chain(person: Person) -> list[Person]:
 
 def manager_with_role(person: Person, role: str) -> Person | None:
     return next((m for m in line_chain(person) if role in m.roles), None)
+
+
+# --- Importing the staff directory (`qabot import-org staff.csv`) ---------------------------------------------
+
+# slack_user_id and service may be left out: an absent Slack id is looked up by email, and a team keeps the
+# service it has. The others may not: without them an import would strip everyone's team or line manager.

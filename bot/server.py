@@ -2,6 +2,7 @@
 
 import json
 import logging
+import threading
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import serve as waitress_serve
@@ -43,10 +44,30 @@ def serve(rt: Runtime, host: str = "0.0.0.0") -> None:
         rt.close()
 
 
-def background_server(rt: Runtime, host: str = "127.0.0.1"):
-    """A real server on a free port, for the demo and the tests. Returns (server, base_url)."""
-    server = create_server(wsgi_app(rt), host=host, port=0, threads=4, ident="qabot")
-    import threading
+class BackgroundServer:
+    """A real server on a free port in a thread, for the demo and the tests."""
 
-    threading.Thread(target=server.run, name="qabot-http", daemon=True).start()
-    return server, f"http://{host}:{server.effective_port}"
+    def __init__(self, rt: Runtime, host: str = "127.0.0.1"):
+        self._server = create_server(wsgi_app(rt), host=host, port=0, threads=4, ident="qabot")
+        self._closing = False
+        self.base_url = f"http://{host}:{self._server.effective_port}"
+        self._thread = threading.Thread(target=self._run, name="qabot-http", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError:
+            # Closing the listening socket from another thread ends the loop with EBADF; only that is expected.
+            if not self._closing:
+                raise
+
+    def close(self) -> None:
+        self._closing = True
+        self._server.close()
+        self._thread.join(timeout=5)
+
+
+def background_server(rt: Runtime, host: str = "127.0.0.1") -> tuple[BackgroundServer, str]:
+    server = BackgroundServer(rt, host)
+    return server, server.base_url

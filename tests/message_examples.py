@@ -19,6 +19,8 @@ ALLOCATION = {
     "accept_by": ACCEPT_BY,
 }
 
+PEOPLE = {"auditor": "Alex Green", "practitioner": "Sam Patel", "team_manager": "Jo Brown"}
+
 EXAMPLES: dict[str, list[dict]] = {
     "allocation_request": [
         ALLOCATION,
@@ -54,33 +56,70 @@ EXAMPLES: dict[str, list[dict]] = {
     ],
     "allocation_review": [
         {
-            "run_id": 3, "month": "January 2027", "seed": 1234, "listed": 40, "left_out": 2, "recent_months": 6,
+            "run_id": 3,
+            "month": "January 2027",
+            "seed": 1234,
+            "listed": 40,
+            "left_out": 2,
+            "recent_months": 6,
             "teams": [
-                {"name": "Family Support North", "cases": [
-                    {"case_id": 1, "case_ref": "CS-100234", "category": "CP", "practitioner": "Sam Patel",
-                     "auditor": "Alex Green", "held_back": None, "reaudit": False},
-                    {"case_id": 2, "case_ref": "CS-100871", "category": "CIN", "practitioner": None,
-                     "auditor": None, "held_back": "no practitioner in the staff directory matches", "reaudit": True},
-                ]},
-                {"name": "Children We Care For", "cases": [
-                    {"case_id": n, "case_ref": f"CS-2{n:05d}", "category": "CLA", "practitioner": "Jo Brown",
-                     "auditor": "Alex Green", "held_back": None, "reaudit": False}
-                    for n in range(3, 15)
-                ]},
+                {
+                    "name": "Family Support North",
+                    "cases": [
+                        {
+                            "case_id": 1,
+                            "case_ref": "CS-100234",
+                            "category": "CP",
+                            "practitioner": "Sam Patel",
+                            "auditor": "Alex Green",
+                            "held_back": None,
+                            "reaudit": False,
+                        },
+                        {
+                            "case_id": 2,
+                            "case_ref": "CS-100871",
+                            "category": "CIN",
+                            "practitioner": None,
+                            "auditor": None,
+                            "held_back": "no practitioner in the staff directory matches",
+                            "reaudit": True,
+                        },
+                    ],
+                },
+                {
+                    "name": "Children We Care For",
+                    "cases": [
+                        {
+                            "case_id": n,
+                            "case_ref": f"CS-2{n:05d}",
+                            "category": "CLA",
+                            "practitioner": "Jo Brown",
+                            "auditor": "Alex Green",
+                            "held_back": None,
+                            "reaudit": False,
+                        }
+                        for n in range(3, 15)
+                    ],
+                },
             ],
         },
-        {"run_id": 4, "month": "February 2027", "seed": 1, "listed": 0, "left_out": 0, "recent_months": 6,
-         "teams": []},
+        {"run_id": 4, "month": "February 2027", "seed": 1, "listed": 0, "left_out": 0, "recent_months": 6, "teams": []},
     ],
     "allocation_summary": [
-        {"month": "January 2027", "by_name": "Quinn QA", "held_back": 2,
-         "teams": [{"name": "Family Support North", "count": 2}, {"name": "Children We Care For", "count": 1}]},
+        {
+            "month": "January 2027",
+            "by_name": "Quinn QA",
+            "held_back": 2,
+            "teams": [{"name": "Family Support North", "count": 2}, {"name": "Children We Care For", "count": 1}],
+        },
         {"month": "January 2027", "by_name": "the command line", "held_back": 0, "teams": []},
     ],
     "allocation_held_back": [
         {"month": "January 2027", "items": [{"case_ref": "CS-100871", "reason": "no practitioner matches"}]},
-        {"month": "January 2027",
-         "items": [{"case_ref": f"CS-{n}", "reason": "no auditor has capacity"} for n in range(45)]},
+        {
+            "month": "January 2027",
+            "items": [{"case_ref": f"CS-{n}", "reason": "no auditor has capacity"} for n in range(45)],
+        },
     ],
     "month_start": [
         {"month": "January 2027", "imported": 0},
@@ -102,26 +141,38 @@ EXAMPLES: dict[str, list[dict]] = {
     ],
     "home": [
         {"name": "Alex Green", "waiting": [], "watching": []},
+        {"name": None, "waiting": [], "watching": []},
         {
             "name": "Alex Green",
             "waiting": [
-                {"qa_ref": "QA-2027-01-017", "what": "Accept the allocation", "due": ACCEPT_BY},
-                {"qa_ref": "QA-2027-01-009", "what": "Record the family's feedback", "due": None},
+                {"qa_ref": "QA-2027-01-017", "task": "accept_allocation", "due": ACCEPT_BY, **PEOPLE},
+                {
+                    "qa_ref": "QA-2027-01-009",
+                    "task": "arrange_meeting",
+                    "due": None,
+                    "auditor": "Alex Green",
+                    "practitioner": None,
+                    "team_manager": None,
+                },
             ],
-            "watching": [{"qa_ref": "QA-2026-12-004", "status": "Awaiting moderation"}],
-        },
-        {
-            "name": "Jo Brown",
-            "waiting": [],
-            "watching": [{"qa_ref": "QA-2026-12-004", "status": "Awaiting moderation"}],
+            "watching": [
+                {"qa_ref": "QA-2026-12-004", "status": "accepted", **PEOPLE},
+                {
+                    "qa_ref": "QA-2026-12-005",
+                    "status": "awaiting_moderation",
+                    "auditor": None,
+                    "practitioner": None,
+                    "team_manager": None,
+                },
+            ],
         },
         {
             "name": "Pat Quinn",
             "waiting": [
-                {"qa_ref": f"QA-2027-01-{n:03}", "what": "Sign off the actions", "due": ACCEPT_BY}
+                {"qa_ref": f"QA-2027-01-{n:03}", "task": "arrange_meeting", "due": ACCEPT_BY, **PEOPLE}
                 for n in range(1, 201)
             ],
-            "watching": [{"qa_ref": f"QA-2026-12-{n:03}", "status": "Moderated"} for n in range(1, 201)],
+            "watching": [{"qa_ref": f"QA-2026-12-{n:03}", "status": "allocated", **PEOPLE} for n in range(1, 201)],
         },
     ],
     "help": [{}],

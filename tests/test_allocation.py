@@ -179,8 +179,10 @@ def test_cant_take_this_one_asks_why_then_tells_the_qa_team(rt, standin, slack, 
     }
     with rt.database.unit_of_work() as db:
         assert db.get(Audit, audit_id).status == "allocated"
-    done = slack.view_submission("U0AUD", form, {"reason": {"reason_input": "I supervised this worker last year."}})
-    assert done.status == 200 and done.body == ""
+    # The corrected form keeps its view id and hash; Slack may also deliver it twice. It acts once.
+    for _ in range(2):
+        done = slack.view_submission("U0AUD", form, {"reason": {"reason_input": "I supervised this worker last year."}})
+        assert done.status == 200 and done.body == ""
     rt.dispatcher.drain()
     with rt.database.unit_of_work() as db:
         assert db.get(Audit, audit_id).status == "declined"
@@ -200,3 +202,28 @@ def test_only_the_auditor_can_open_the_decline_form(rt, standin, slack, world):
     assert "Only the auditor" in answer.body["text"]
     with rt.database.unit_of_work() as db:
         assert db.get(Audit, audit_id).status == "allocated"
+
+
+def _home_text(standin, user) -> str:
+    return str(standin.home(user)["blocks"])
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_app_home_shows_the_auditor_what_is_due_and_the_practitioner_their_audits(rt, standin, slack, world):
+    audit_id, ref = _allocate(rt, world)
+    slack.app_home_opened("U0AUD")
+    assert f"*{ref}* — Accept this audit, or pass it back" in _home_text(standin, "U0AUD")
+    assert "Wednesday 6 January 2027" in _home_text(standin, "U0AUD")
+    slack.app_home_opened("U0PRAC")
+    assert f"*{ref}* — allocated to Amira Auditor, waiting for them to accept" in _home_text(standin, "U0PRAC")
+    rt.dispatcher.drain()
+    _, message = _request_message(standin)
+    slack.block_action("U0AUD", "allocation_accept", str(audit_id), message=message)
+    slack.app_home_opened("U0AUD")
+    home = _home_text(standin, "U0AUD")
+    assert "Arrange the audit meeting with Priya Practitioner and Tom Teamlead" in home
+    assert "Friday 29 January 2027" in home  # the last working day of the month
+    slack.app_home_opened("U0HOS")
+    assert "Nothing is waiting for you right now" in _home_text(standin, "U0HOS")
+    slack.app_home_opened("U0STRANGER")
+    assert "not in qabot's staff directory" in _home_text(standin, "U0STRANGER")

@@ -26,17 +26,32 @@ def _add_cases(rt, cases, month="2027-01"):
         people = {p.name.split()[0].lower(): p for p in db.scalars(select(Person))}
         for ref, category, worker in cases:
             person = people.get(worker)
-            db.add(Case(case_ref=ref, category=category, worker=person, team=person.team if person else None,
-                        month=month))
+            db.add(
+                Case(case_ref=ref, category=category, worker=person, team=person.team if person else None, month=month)
+            )
 
 
 def _second_team(rt):
     """A second team with its own practitioner, and an auditor who works in Priya's team."""
     with rt.database.unit_of_work() as db:
-        add_person(db, name="Cara Carer", email="cara@council.example", slack_user_id="U0CARA",
-                   roles=["practitioner"], team="Children We Care For", manager_email="sara@council.example")
-        add_person(db, name="Nina Nearby", email="nina@council.example", slack_user_id="U0NINA",
-                   roles=["auditor"], team="Family Support North", manager_email="tom@council.example")
+        add_person(
+            db,
+            name="Cara Carer",
+            email="cara@council.example",
+            slack_user_id="U0CARA",
+            roles=["practitioner"],
+            team="Children We Care For",
+            manager_email="sara@council.example",
+        )
+        add_person(
+            db,
+            name="Nina Nearby",
+            email="nina@council.example",
+            slack_user_id="U0NINA",
+            roles=["auditor"],
+            team="Family Support North",
+            manager_email="tom@council.example",
+        )
 
 
 def _selected(rt, run_id) -> list[str]:
@@ -47,8 +62,12 @@ def _selected(rt, run_id) -> list[str]:
 
 def test_the_sample_takes_a_quota_per_team_across_categories(rt, world):
     _second_team(rt)
-    _add_cases(rt, [(f"CP-{n}", "CP", "priya") for n in range(3)] + [(f"CIN-{n}", "CIN", "priya") for n in range(3)]
-               + [(f"CLA-{n}", "CLA", "cara") for n in range(4)])
+    _add_cases(
+        rt,
+        [(f"CP-{n}", "CP", "priya") for n in range(3)]
+        + [(f"CIN-{n}", "CIN", "priya") for n in range(3)]
+        + [(f"CLA-{n}", "CLA", "cara") for n in range(4)],
+    )
     with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
         run = allocation_run.draw(db, "2027-01", FW, seed=7)
         run_id = run.id
@@ -79,8 +98,15 @@ def test_recently_audited_cases_are_left_out_unless_a_reaudit_is_due(rt, world):
     with rt.database.unit_of_work() as db:
         for case in db.scalars(select(Case)):
             if case.case_ref in ("OLD-1", "DUE-1"):
-                db.add(Audit(qa_ref=f"QA-2027-02-{case.id:03d}", case=case, month="2027-02", status="accepted",
-                             allocated_at=MONDAY_9))
+                db.add(
+                    Audit(
+                        qa_ref=f"QA-2027-02-{case.id:03d}",
+                        case=case,
+                        month="2027-02",
+                        status="accepted",
+                        allocated_at=MONDAY_9,
+                    )
+                )
             if case.case_ref == "DUE-1":
                 case.reaudit_due = "2027-07"
     with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
@@ -132,8 +158,10 @@ def test_review_then_allocate_from_slack(rt, standin, slack, world):
     assert len(drawn) == 2  # the team quota
     kept = drawn[:1]
     bad = slack.view_submission("U0QA", view, {keep_blocks[0]["block_id"]: {"keep": kept}, "add": {"refs": "NOPE-9"}})
-    assert bad.json() == {"response_action": "errors",
-                          "errors": {"add": "These case IDs are not on this month's list: NOPE-9."}}
+    assert bad.json() == {
+        "response_action": "errors",
+        "errors": {"add": "These case IDs are not on this month's list: NOPE-9."},
+    }
     with rt.database.unit_of_work() as db:
         assert db.scalar(select(func.count()).select_from(Audit)) == 0
     with rt.database.unit_of_work() as db:
@@ -189,8 +217,12 @@ def test_no_prompt_once_the_month_is_allocated(rt, standin, world):
 
 @pytest.fixture
 def cli_env(settings, monkeypatch):
-    for name, value in (("DATABASE_URL", settings.database_url), ("SLACK_BOT_TOKEN", settings.slack_bot_token),
-                        ("SLACK_API_URL", settings.slack_api_url), ("QABOT_QA_CHANNEL", "C0QATEAM")):
+    for name, value in (
+        ("DATABASE_URL", settings.database_url),
+        ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+        ("SLACK_API_URL", settings.slack_api_url),
+        ("QABOT_QA_CHANNEL", "C0QATEAM"),
+    ):
         monkeypatch.setenv(name, value)
 
 

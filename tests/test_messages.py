@@ -30,7 +30,7 @@ HOSTILE = [
     "&",
 ]
 FORBIDDEN = ("<!channel>", "<@U123", "<https://evil")
-ENUM_KEYS = {"role", "reason", "category"}  # codes that choose the wording, never shown themselves
+ENUM_KEYS = {"role", "reason", "category", "task", "status"}  # codes that choose the wording, never shown themselves
 
 
 def rendered(name: str, ctx: dict, **kw: Any) -> dict:
@@ -311,8 +311,14 @@ def test_home_caps_long_lists() -> None:
 
 
 def test_home_shows_waiting_before_watching() -> None:
-    payload = text_of(render_view("home", EXAMPLES["home"][1]))
+    payload = text_of(render_view("home", EXAMPLES["home"][2]))
     assert payload.index("Waiting for you") < payload.index("Audits you are watching")
+    assert "QA-2026-12-004* — Alex Green is auditing" in payload
+    assert "Arrange the audit meeting with the practitioner and their team manager" in payload
+
+
+def test_home_for_someone_not_in_the_directory() -> None:
+    assert "not in qabot's staff directory" in text_of(render_view("home", EXAMPLES["home"][1]))
 
 
 # filters
@@ -350,7 +356,15 @@ def test_dates_in_local_time() -> None:
     ctx = {"qa_ref": "QA-1", "by_name": "A", "at": summer}
     assert "on 2 Jul 2027, 00:30" in render("allocation_accepted", ctx)["text"]
     assert "on 1 Jul 2027, 23:30" in render("allocation_accepted", ctx, tz=UTC)["text"]
-    home = {"name": "A", "waiting": [{"qa_ref": "QA-1", "what": "Do it", "due": summer}], "watching": []}
+    item = {
+        "qa_ref": "QA-1",
+        "task": "accept_allocation",
+        "due": summer,
+        "auditor": "A",
+        "practitioner": None,
+        "team_manager": None,
+    }
+    home = {"name": "A", "waiting": [item], "watching": []}
     assert "Friday 2 July 2027" in text_of(render_view("home", home))
     reminder = render("allocation_reminder", EXAMPLES["allocation_reminder"][0])
     assert "Wednesday 6 January 2027" in reminder["text"]

@@ -29,9 +29,16 @@ TOKEN = "xoxb-standin-token"
 SECRET = "sandbox-signing-secret"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "QA-2027-01-017 is allocated to you"}}
 BUTTONS = {
-    "type": "actions", "block_id": "act",
-    "elements": [{"type": "button", "action_id": "accept", "value": "QA-2027-01-017",
-                  "text": {"type": "plain_text", "text": "Accept"}}],
+    "type": "actions",
+    "block_id": "act",
+    "elements": [
+        {
+            "type": "button",
+            "action_id": "accept",
+            "value": "QA-2027-01-017",
+            "text": {"type": "plain_text", "text": "Accept"},
+        }
+    ],
 }
 
 
@@ -44,19 +51,45 @@ def _option(text: str, value: str) -> dict[str, Any]:
 
 
 MODAL = {
-    "type": "modal", "callback_id": "feedback", "private_metadata": "audit:17",
-    "title": _plain("Family feedback"), "submit": _plain("Save"),
+    "type": "modal",
+    "callback_id": "feedback",
+    "private_metadata": "audit:17",
+    "title": _plain("Family feedback"),
+    "submit": _plain("Save"),
     "blocks": [
-        {"type": "input", "block_id": "how", "label": _plain("How obtained"),
-         "element": {"type": "static_select", "action_id": "how_obtained",
-                     "options": [_option("Home visit", "visit"), _option("Phone call", "phone")]}},
-        {"type": "input", "block_id": "voice", "label": _plain("Child's voice"),
-         "element": {"type": "plain_text_input", "action_id": "child_voice", "multiline": True}},
-        {"type": "input", "block_id": "when", "label": _plain("Date"),
-         "element": {"type": "datepicker", "action_id": "date", "initial_date": "2027-01-04"}},
-        {"type": "input", "block_id": "who", "optional": True, "label": _plain("Who took part"),
-         "element": {"type": "checkboxes", "action_id": "people",
-                     "options": [_option("Child", "child"), _option("Parent", "parent")]}},
+        {
+            "type": "input",
+            "block_id": "how",
+            "label": _plain("How obtained"),
+            "element": {
+                "type": "static_select",
+                "action_id": "how_obtained",
+                "options": [_option("Home visit", "visit"), _option("Phone call", "phone")],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "voice",
+            "label": _plain("Child's voice"),
+            "element": {"type": "plain_text_input", "action_id": "child_voice", "multiline": True},
+        },
+        {
+            "type": "input",
+            "block_id": "when",
+            "label": _plain("Date"),
+            "element": {"type": "datepicker", "action_id": "date", "initial_date": "2027-01-04"},
+        },
+        {
+            "type": "input",
+            "block_id": "who",
+            "optional": True,
+            "label": _plain("Who took part"),
+            "element": {
+                "type": "checkboxes",
+                "action_id": "people",
+                "options": [_option("Child", "child"), _option("Parent", "parent")],
+            },
+        },
     ],
 }
 HOME = {"type": "home", "blocks": [SECTION, BUTTONS]}
@@ -158,12 +191,14 @@ def test_unknown_and_unmodelled_methods(standin, client):
 def test_a_missing_required_argument_is_refused_in_slacks_words(client):
     missing = refusal(lambda: client.api_call("chat.update", json={"channel": "DU0ALICE", "text": "x"}))
     assert missing.data == {
-        "ok": False, "error": "invalid_arguments",
+        "ok": False,
+        "error": "invalid_arguments",
         "response_metadata": {"messages": ["[ERROR] missing required field: ts"]},
     }
     both = refusal(lambda: client.api_call("chat.postEphemeral", data={"text": "x"}))
     assert both["response_metadata"]["messages"] == [
-        "[ERROR] missing required field: channel", "[ERROR] missing required field: user",
+        "[ERROR] missing required field: channel",
+        "[ERROR] missing required field: user",
     ]
 
 
@@ -178,8 +213,14 @@ def test_a_missing_or_wrong_token_is_refused(standin):
     assert refusal(lambda: _client(standin, token=None).auth_test())["error"] == "not_authed"
     assert refusal(lambda: _client(standin, token="xoxb-wrong").auth_test())["error"] == "invalid_auth"
     assert _client(standin).auth_test().data == {
-        "ok": True, "url": "https://standin.slack.com/", "team": "Stand-in", "user": "qabot",
-        "team_id": "T0STANDIN", "user_id": "U0QABOT", "bot_id": "B0QABOT", "is_enterprise_install": False,
+        "ok": True,
+        "url": "https://standin.slack.com/",
+        "team": "Stand-in",
+        "user": "qabot",
+        "team_id": "T0STANDIN",
+        "user_id": "U0QABOT",
+        "bot_id": "B0QABOT",
+        "is_enterprise_install": False,
     }
     assert [c.error for c in standin.calls] == ["not_authed", "invalid_auth", None]
 
@@ -215,8 +256,9 @@ def test_blocks_are_checked_on_update_and_in_form_encoded_calls(standin, client)
 
 def test_an_ephemeral_message_cannot_go_into_someone_elses_dm(client):
     client.conversations_open(users="U0ALICE")
-    assert re.fullmatch(r"\d+\.\d{6}", client.chat_postEphemeral(channel="DU0ALICE", user="U0ALICE", text="hi")[
-        "message_ts"])
+    assert re.fullmatch(
+        r"\d+\.\d{6}", client.chat_postEphemeral(channel="DU0ALICE", user="U0ALICE", text="hi")["message_ts"]
+    )
     refused = refusal(lambda: client.chat_postEphemeral(channel="DU0ALICE", user="U0BOB", text="hi"))
     assert refused["error"] == "user_not_in_channel"
 
@@ -243,8 +285,11 @@ def test_a_trigger_id_is_good_once_for_three_seconds():
         assert error(fresh, untitled) == "invalid_arguments"  # a refused view does not use the trigger up
         view = client.views_open(trigger_id=fresh, view=MODAL)["view"]
         assert re.fullmatch(r"V\d{10}", view["id"]) and view["hash"] and view["root_view_id"] == view["id"]
-        assert (view["callback_id"], view["private_metadata"], view["state"]) == ("feedback", "audit:17", {
-            "values": {}})
+        assert (view["callback_id"], view["private_metadata"], view["state"]) == (
+            "feedback",
+            "audit:17",
+            {"values": {}},
+        )
         assert standin.view(view["id"]) == view
         assert error(fresh) == "exchanged_trigger_id"
 
@@ -441,17 +486,33 @@ def test_a_click_on_a_stored_message_reaches_the_listener_in_slacks_shape(standi
     sender, got, seen = bolt
     posted = client.chat_postMessage(channel="U0ALICE", text="Allocated", blocks=[SECTION, BUTTONS])
     message = standin.message(posted["ts"])
-    answer = sender.block_action("U0ALICE", "accept", "QA-2027-01-017", block_id="act", message=message,
-                                 action_ts="1767517200.000001")
+    answer = sender.block_action(
+        "U0ALICE", "accept", "QA-2027-01-017", block_id="act", message=message, action_ts="1767517200.000001"
+    )
     assert answer.status == 200
     body = got["action"]
     assert _lower(seen[-1][0])["content-type"] == "application/x-www-form-urlencoded"
-    assert body["container"] == {"type": "message", "message_ts": posted["ts"], "channel_id": "DU0ALICE",
-                                 "is_ephemeral": False}
+    assert body["container"] == {
+        "type": "message",
+        "message_ts": posted["ts"],
+        "channel_id": "DU0ALICE",
+        "is_ephemeral": False,
+    }
     assert (body["channel"], body["message"], body["team"]["id"], body["api_app_id"]) == (
-        {"id": "DU0ALICE"}, message, "T0STANDIN", "A0QABOT")
-    assert body["actions"] == [{"action_id": "accept", "block_id": "act", "value": "QA-2027-01-017",
-                                "type": "button", "action_ts": "1767517200.000001"}]
+        {"id": "DU0ALICE"},
+        message,
+        "T0STANDIN",
+        "A0QABOT",
+    )
+    assert body["actions"] == [
+        {
+            "action_id": "accept",
+            "block_id": "act",
+            "value": "QA-2027-01-017",
+            "type": "button",
+            "action_ts": "1767517200.000001",
+        }
+    ]
     assert body["response_url"].startswith(standin.api_url.removesuffix("api/") + "respond/")
     assert standin.last("views.open").ok  # Bolt opened a modal with the trigger_id the click carried
 
@@ -473,7 +534,10 @@ def test_a_view_submission_carries_state_values_in_slacks_shape(standin, client,
     assert sender.view_submission("U0ALICE", view, values).status == 200
     submitted = got["submission"]["view"]
     assert (submitted["id"], submitted["callback_id"], submitted["private_metadata"]) == (
-        view["id"], "feedback", "audit:17")
+        view["id"],
+        "feedback",
+        "audit:17",
+    )
     assert submitted["state"]["values"] == {
         "how": {"how_obtained": {"type": "static_select", "selected_option": _option("Home visit", "visit")}},
         "voice": {"child_voice": {"type": "plain_text_input", "value": "Likes school"}},

@@ -1,37 +1,48 @@
-"""What a person's App Home shows: first what is waiting for them, then what they are watching."""
+"""What a person's App Home shows: first what is waiting for them, then the audits they are watching."""
 
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from bot.calendar import Calendar, now
 from bot.workflow.directory import by_slack_id
-from store.models import Audit
+from store.models import Audit, Case
 
-WAITING_STATUSES = {"allocated": "Accept or pass on this audit allocation"}
 CLOSED = ("declined", "cancelled")
 
 
-def home_for(db: Session, slack_user_id: str) -> dict[str, Any]:
+def home_for(db: Session, cal: Calendar, slack_user_id: str) -> dict[str, Any]:
     person = by_slack_id(db, slack_user_id)
     if person is None:
         return {"name": None, "waiting": [], "watching": []}
     audits = db.scalars(
         select(Audit)
         .where(
-            or_(
-                Audit.auditor_id == person.id,
-                Audit.practitioner_id == person.id,
-                Audit.team_manager_id == person.id,
-            ),
+            or_(Audit.auditor_id == person.id, Audit.practitioner_id == person.id, Audit.team_manager_id == person.id),
             Audit.status.not_in(CLOSED),
+        )
+        .options(
+            selectinload(Audit.auditor),
+            selectinload(Audit.practitioner),
+            selectinload(Audit.team_manager),
+            selectinload(Audit.case).selectinload(Case.team),
         )
         .order_by(Audit.accept_by, Audit.id)
     ).all()
+    local = cal.local(now()).date()
+    month_end = cal.last_working_day(local.year, local.month)
     waiting, watching = [], []
     for audit in audits:
-        if audit.auditor_id == person.id and audit.status in WAITING_STATUSES:
-            waiting.append({"qa_ref": audit.qa_ref, "what": WAITING_STATUSES[audit.status], "due": audit.accept_by})
+        people = {
+            "auditor": audit.auditor.name if audit.auditor else None,
+            "practitioner": audit.practitioner.name if audit.practitioner else None,
+            "team_manager": audit.team_manager.name if audit.team_manager else None,
+        }
+        if audit.auditor_id == person.id and audit.status == "allocated":
+            waiting.append({"qa_ref": audit.qa_ref, "task": "accept_allocation", "due": audit.accept_by, **people})
+        elif audit.auditor_id == person.id and audit.status == "accepted":
+            waiting.append({"qa_ref": audit.qa_ref, "task": "arrange_meeting", "due": month_end, **people})
         else:
-            watching.append({"qa_ref": audit.qa_ref, "status": audit.status})
+            watching.append({"qa_ref": audit.qa_ref, "status": audit.status, **people})
     return {"name": person.name, "waiting": waiting, "watching": watching}

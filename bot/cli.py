@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import config
 from bot.config import ConfigError, Settings
-from store import NotMigrated
+from store import Database, NotMigrated
 
 
 def _runtime(settings: Settings):
@@ -83,8 +83,6 @@ def cmd_tick(settings: Settings, args) -> int:
 
 
 def cmd_migrate(settings: Settings, args) -> int:
-    from store import Database
-
     database = Database(settings.database_url)
     before, head = database.revisions()
     database.migrate()
@@ -94,7 +92,6 @@ def cmd_migrate(settings: Settings, args) -> int:
 
 def cmd_outbox(settings: Settings, args) -> int:
     from bot import outbox
-    from store import Database
 
     database = Database(settings.database_url)
     database.check_migrated()
@@ -149,6 +146,30 @@ def cmd_import_org(settings: Settings, args) -> int:
         return 2
     finally:
         rt.close()
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_import_cases(settings: Settings, args) -> int:
+    from bot.workflow import annex_a, caselist
+
+    try:
+        caselist.validate_month(args.month)
+    except ValueError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    database = Database(settings.database_url)
+    database.check_migrated()
+    try:
+        # Read the whole file before the transaction opens: a bad file changes nothing.
+        case_list = annex_a.read_case_list(Path(args.file))
+        with database.unit_of_work() as db:
+            report = caselist.import_cases(db, case_list, args.month)
+    except annex_a.CaseListError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()
     print("\n".join(report.lines()))
     return 0
 
@@ -230,6 +251,10 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import-org", help="import the staff directory from a CSV file")
     i.add_argument("file", help="CSV with name,email,slack_user_id,roles,team,service,manager_email")
     i.set_defaults(func=cmd_import_org)
+    c = sub.add_parser("import-cases", help="import the month's Ofsted Annex A case list (.xlsx, or .csv of one list)")
+    c.add_argument("file", help="the Annex A workbook (.xlsx) or a CSV export of one list")
+    c.add_argument("--month", required=True, help="the month the list is for, YYYY-MM")
+    c.set_defaults(func=cmd_import_cases)
     a = sub.add_parser("allocate", help="draw, show and (with --confirm) allocate a month's audit sample")
     a.add_argument("--month", required=True, help="YYYY-MM")
     a.add_argument("--seed", type=int, help="draw again with this seed (to repeat or explain a draw)")

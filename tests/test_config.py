@@ -8,6 +8,7 @@ import pytest
 
 from bot import cli, config
 from bot.config import ConfigError
+from bot.framework import Framework, load_framework
 
 
 def test_defaults_match_the_design():
@@ -106,3 +107,27 @@ def test_a_local_env_file_is_read_but_the_environment_wins(tmp_path, monkeypatch
     monkeypatch.setenv("PORT", "ninety")
     assert cli.main(["serve"]) == 2
     assert "got 'ninety'" in capsys.readouterr().err
+
+
+def test_the_framework_file_changes_the_numbers_and_the_example_matches_the_defaults(tmp_path):
+    assert load_framework(str(Path(__file__).parents[1] / "framework.example.toml")) == Framework()
+    (tmp_path / "qaf.toml").write_text("team_quota = 4\nreminder_time = 08:30:00\n")
+    s = config.load({"QABOT_FRAMEWORK_FILE": str(tmp_path / "qaf.toml")})
+    assert s.framework.team_quota == 4 and s.framework.reminder_time.isoformat() == "08:30:00"
+    assert s.framework.auditor_monthly_max == Framework().auditor_monthly_max
+
+
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("team_quota = -1\n", "team_quota must be a whole number"),
+        ("teem_quota = 2\n", "unknown setting 'teem_quota'"),
+        ("team_quota = \n", "is not valid TOML"),
+        ("reminder_time = 9\n", "reminder_time must be a time"),
+    ],
+)
+def test_a_bad_framework_file_is_named(tmp_path, text, problem):
+    (tmp_path / "qaf.toml").write_text(text)
+    with pytest.raises(ConfigError, match=problem) as caught:
+        config.load({"QABOT_FRAMEWORK_FILE": str(tmp_path / "qaf.toml")})
+    assert caught.value.variable == "QABOT_FRAMEWORK_FILE"

@@ -1,23 +1,36 @@
-"""`qabot demo` plays its script end to end and says what happened."""
+"""`qabot demo` plays its script end to end, from a staff CSV and an Annex A workbook, and says what happened."""
 
 from bot import cli
 
 
-def test_demo_plays_the_allocation_slice(capsys):
+def test_demo_plays_the_month_of_allocation(capsys):
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     for line in (
-        "→ posted to DM to Amira Auditor: New audit for you: QA-2027-01-001",
-        "buttons: [Accept]  [Can't take this one]",
-        "→ only they see: Only the auditor allocated to QA-2027-01-001 can accept",
-        "→ updated in place for DM to Amira Auditor: QA-2027-01-001: accepted by Amira Auditor on 4 Jan 2027, 09:14.",
-        "→ only they see: QA-2027-01-001 has already been accepted",
+        "Imported 11 people: 11 added.",
+        "→ posted to #qa-team: It's the first working day of January 2027.",
+        "List 7 (child protection): 2 rows",
+        "1 case has a worker who matches nobody in the staff directory: 'Agency Worker' (1).",
+        "January 2027: 5 case(s) drawn from 10 on the list (draw no. 2027)",
+        "→ only they see: Only the QA team can allocate audits.",
+        "→ a form opens: Monthly allocation",
+        "[x] 100234 · Child protection  —  Priya Practitioner → Oliver Other",
+        "→ posted to #qa-team: January 2027 is allocated: 3 audits across 2 teams. 2 cases are held back",
+        "→ posted to DM to Sara Service: 3 of your service's cases will be audited in January 2027",
+        "→ only they see: Only the auditor allocated to QA-2027-01-002 can accept",
+        "→ updated in place for DM to Oliver Other: QA-2027-01-002: accepted by Oliver Other on 4 Jan 2027, 11:02.",
+        "→ only they see: QA-2027-01-002 has already been accepted",
         "→ posted to #qa-team: QA-2027-01-003 was passed back by Amira Auditor and needs reallocating.",
-        "→ posted to DM to Oliver Other: Reminder: audit QA-2027-01-002",
+        "→ posted to DM to Nina Nearby: Reminder: audit QA-2027-01-001",
         "(nothing new is sent)",
-        "→ posted to #qa-team: QA-2027-01-002 has not been accepted by Oliver Other after 4 working days.",
-        "QA-2027-01-001  click refused: not the auditor   Oliver Other",
+        "→ posted to #qa-team: QA-2027-01-001 has not been accepted by Nina Nearby after 4 working days.",
+        "QA-2027-01-002  click refused: not the auditor       Amira Auditor",
     ):
-        assert line in out
-    assert "CS-100" not in out.split("The trail")[0].split("#qa-team")[-1]
-    assert out.count("accepted by Amira Auditor") == 1
+        assert line in out, line
+    # Nina works in Priya's team: she is never asked to audit Priya's or Pete's cases.
+    assert "Priya Practitioner → Nina" not in out and "Pete Practitioner → Nina" not in out
+    # Case-system ids never reach a channel, and demographics never leave the workbook.
+    channel_lines = [line for line in out.splitlines() if "#qa-team" in line]
+    assert not any("1002" in line or "1005" in line for line in channel_lines)
+    assert "WBRI" not in out and "Female" not in out
+    assert out.count("accepted by Oliver Other") == 1

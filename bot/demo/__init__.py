@@ -1,0 +1,211 @@
+"""`qabot demo`: a scripted slice of the workflow, played on a fresh SQLite file against the Slack stand-in,
+through the real HTTP endpoint, the real commands and the real clock functions. It starts from a staff CSV
+and an Annex A workbook, as a QA team would, and prints who was told what and what changed."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from argparse import Namespace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot import cli
+from bot.calendar import clock_at
+from bot.config import Settings
+from bot.demo.data import CASES, LOOKED_UP, MORE_STAFF, STAFF, seed, write_annex_a, write_staff_csv
+from bot.demo.transcript import LONDON, Transcript, button_values, review_lines
+from bot.runtime import Runtime
+from bot.sandbox.requests import SignedSender
+from bot.sandbox.server import SlackStandIn
+from bot.server import background_server
+from scheduler.jobs import tick
+from store.models import Audit, Event
+
+__all__ = ["CASES", "STAFF", "run", "seed"]
+
+SIGNING_SECRET = "demo-signing-secret"
+QA_CHANNEL = "C0QATEAM"
+TRAIL = {
+    "directory.imported": "staff directory imported",
+    "person.added": "person added to the directory",
+    "caselist.imported": "Annex A case list imported",
+    "allocation.drawn": "month's sample drawn",
+    "allocation.confirmed": "allocation confirmed",
+    "audit.allocated": "allocated",
+    "audit.accepted": "accepted",
+    "audit.declined": "passed back",
+    "audit.accept_reminded": "auditor reminded",
+    "audit.accept_overdue_reported": "QA team told: not accepted",
+    "refused.allocation_accept": "click refused: not the auditor",
+    "refused.allocation_decline": "click refused: not the auditor",
+    "refused.allocate": "allocation refused: not the QA team",
+}
+
+
+def run(keep: bool = False) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="qabot-demo-"))
+    with SlackStandIn() as standin:
+        standin.add_channel(QA_CHANNEL, "qa-team")
+        for name, email, slack_id, *_ in STAFF + MORE_STAFF:
+            standin.add_user(slack_id or LOOKED_UP[email], email, name)
+        settings = Settings(
+            slack_bot_token=standin.bot_token,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=standin.api_url,
+            database_url=f"sqlite:///{workdir / 'qabot.sqlite3'}",
+            qa_channel=QA_CHANNEL,
+            case_url="https://casesystem.example/person/{case_id}",
+        )
+        rt = Runtime.build(settings)
+        rt.database.migrate()
+        server, base_url = background_server(rt)
+        try:
+            _script(rt, settings, standin, SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin), workdir)
+        finally:
+            server.close()
+            rt.close()
+    if keep:
+        print(f"\nThe demo's files are kept in {workdir} (qabot.sqlite3, staff.csv, Annex_A_January_2027.xlsx)")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: SignedSender, workdir: Path) -> None:
+    print("qabot demo: a month of allocation in the QA Framework, played against a local Slack stand-in")
+    print(f"(database: a fresh SQLite file; Slack Web API: the stand-in at {standin.api_url})")
+    names = {slack_id or LOOKED_UP[email]: name for name, email, slack_id, *_ in STAFF + MORE_STAFF}
+    out = Transcript(standin, names, {QA_CHANNEL: "#qa-team"})
+
+    staff_csv = write_staff_csv(workdir / "staff.csv")
+    with clock_at(datetime(2026, 12, 31, 16, 0, tzinfo=LONDON)):
+        print(
+            f"\n$ qabot import-org staff.csv      ({len(STAFF + MORE_STAFF)} people; one has no Slack id in the file)"
+        )
+        cli.cmd_import_org(settings, Namespace(file=str(staff_csv)))
+
+    monday = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
+    out.step(monday, "The first working day of January (the 1st is a bank holiday): the clock reminds the QA team.")
+    tick(rt, monday)
+    out.slack()
+
+    workbook = write_annex_a(workdir / "Annex_A_January_2027.xlsx")
+    with clock_at(monday + timedelta(minutes=5)):
+        print("\n$ qabot import-cases Annex_A_January_2027.xlsx --month 2027-01")
+        print("  (the workbook has Gender, Ethnicity and Date of Birth columns: qabot never reads them)")
+        cli.cmd_import_cases(settings, Namespace(file=str(workbook), month="2027-01"))
+
+    with clock_at(monday + timedelta(minutes=7)):
+        print("\n$ qabot allocate --month 2027-01 --seed 2027      (draws the month's sample; a fixed seed repeats it)")
+        cli.cmd_allocate(
+            settings, Namespace(month="2027-01", seed=2027, redraw=False, add=None, remove=None, confirm=False)
+        )
+
+    review_at = monday + timedelta(minutes=10)
+    with clock_at(review_at):
+        out.step(review_at, "Priya tries /qa allocate (only the QA team may).")
+        slack.command("U0PRAC", "/qa", "allocate 2027-01")
+        out.slack()
+        out.step(review_at, "Quinn QA types /qa allocate in Slack: the same draft opens for review.")
+        slack.command("U0QA", "/qa", "allocate 2027-01")
+        out.slack()
+        view = standin.last("views.open").response["view"]
+        print("\n".join(review_lines(view)))
+
+    confirm_at = monday + timedelta(minutes=15)
+    with clock_at(confirm_at):
+        out.step(confirm_at, "Quinn leaves the sample as drawn and presses Allocate.")
+        keep = {
+            b["block_id"]: {"keep": [o["value"] for o in b["element"]["options"]]}
+            for b in view["blocks"]
+            if b.get("block_id", "").startswith("keep_")
+        }
+        slack.view_submission("U0QA", view, keep)
+        tick(rt, confirm_at)
+        out.slack()
+    for seconds in range(1, 4):
+        moment = confirm_at + timedelta(seconds=seconds)
+        if tick(rt, moment)["outbox"].sent:
+            out.step(moment, "The clock delivers the rest, one message a second to each person (Slack's pace).")
+            out.slack()
+
+    with rt.database.unit_of_work() as db:
+        audits = {a.auditor.slack_user_id: (a.qa_ref, a.id) for a in db.scalars(select(Audit).order_by(Audit.id))}
+    (oliver_ref, oliver_audit), (amira_ref, amira_audit) = audits["U0AUD2"], audits["U0AUD"]
+
+    def press(at: datetime, user: str, action: str, audit_id: int, what: str) -> None:
+        """A click on the buttons of the allocation message `user` received for that audit."""
+        request = next(c for c in standin.posted() if str(audit_id) in button_values(c.args.get("blocks")))
+        with clock_at(at):
+            out.step(at, what)
+            slack.block_action(
+                user,
+                action,
+                str(audit_id),
+                message=standin.message(request.response["ts"]),
+                channel_id=request.response["channel"],
+            )
+            rt.dispatcher.drain()
+            out.slack()
+
+    day = monday.replace(hour=11)
+    press(
+        day,
+        "U0AUD",
+        "allocation_accept",
+        oliver_audit,
+        f"Amira Auditor presses Accept on {oliver_ref}, which is Oliver's (a forwarded or forged click).",
+    )
+    press(
+        day + timedelta(minutes=2),
+        "U0AUD2",
+        "allocation_accept",
+        oliver_audit,
+        f"Oliver Other presses Accept on {oliver_ref}.",
+    )
+    press(
+        day + timedelta(minutes=2, seconds=1),
+        "U0AUD2",
+        "allocation_accept",
+        oliver_audit,
+        "Oliver's double-click: a second Accept arrives. Nothing changes; he is told it is already done.",
+    )
+
+    declining = day + timedelta(minutes=30)
+    press(
+        declining,
+        "U0AUD",
+        "allocation_decline",
+        amira_audit,
+        f'Amira Auditor presses "Can\'t take this one" on {amira_ref}: a form asks why.',
+    )
+    form = standin.last("views.open").response["view"]
+    with clock_at(declining):
+        slack.view_submission("U0AUD", form, {"reason": {"reason_input": "I supervised this practitioner last year."}})
+        rt.dispatcher.drain()
+        print("   She gives a reason (kept on the trail, not posted to the channel).")
+        out.slack()
+
+    for moment, what in (
+        (datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The clock runs (qabot tick): two working days have passed."),
+        (datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The same tick runs again (a restart, a double-fired job)."),
+        (datetime(2027, 1, 8, 9, 0, tzinfo=LONDON), "Four working days: Nina has still not accepted hers."),
+    ):
+        out.step(moment, what)
+        results = tick(rt, moment)
+        out.slack()
+        if not results["outbox"].sent:
+            print("   (nothing new is sent)")
+
+    print("\nThe trail (the events table an inspector would read):")
+    with rt.database.unit_of_work() as db:
+        for event in db.scalars(select(Event).where(Event.kind != "person.added").order_by(Event.id)):
+            audit = db.get(Audit, event.subject_id) if event.subject_type == "audits" else None
+            who = names.get(event.actor_slack_id, "qabot")
+            what = TRAIL.get(event.kind, event.kind)
+            print(
+                f"   {event.at.astimezone(LONDON):%a %d %b %H:%M}  {audit.qa_ref if audit else '':<15} {what:<36} {who}"
+            )

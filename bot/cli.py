@@ -174,6 +174,24 @@ def cmd_import_cases(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_restrict(settings: Settings, args) -> int:
+    from bot.workflow import restricted
+
+    database = Database(settings.database_url)
+    database.check_migrated()
+    try:
+        with database.unit_of_work() as db:
+            restricted.set_restricted(db, args.case_id, not args.lift, args.grant or [])
+    except restricted.RestrictedError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.engine.dispose()
+    state = "not restricted" if args.lift else "restricted: only people granted access see more than the QA reference"
+    print(f"{args.case_id} is {state}." + (f" Access granted to {', '.join(args.grant)}." if args.grant else ""))
+    return 0
+
+
 def cmd_allocate(settings: Settings, args) -> int:
     from bot import months
     from bot.workflow import allocation_run
@@ -255,6 +273,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("file", help="the Annex A workbook (.xlsx) or a CSV export of one list")
     c.add_argument("--month", required=True, help="the month the list is for, YYYY-MM")
     c.set_defaults(func=cmd_import_cases)
+    r = sub.add_parser("restrict", help="mark a case record restricted, and grant people access to it")
+    r.add_argument("case_id", help="the case-system id, as on the Annex A list")
+    r.add_argument("--grant", nargs="+", metavar="EMAIL", help="people who may see the record")
+    r.add_argument("--lift", action="store_true", help="the record is no longer restricted")
+    r.set_defaults(func=cmd_restrict)
     a = sub.add_parser("allocate", help="draw, show and (with --confirm) allocate a month's audit sample")
     a.add_argument("--month", required=True, help="YYYY-MM")
     a.add_argument("--seed", type=int, help="draw again with this seed (to repeat or explain a draw)")

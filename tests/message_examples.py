@@ -17,6 +17,7 @@ ALLOCATION = {
     "case_link": "https://casesystem.example/person/123456",
     "month": "January 2027",
     "accept_by": ACCEPT_BY,
+    "complete_by": date(2027, 1, 29),
 }
 
 PEOPLE = {"auditor": "Alex Green", "practitioner": "Sam Patel", "team_manager": "Jo Brown"}

@@ -46,6 +46,7 @@ def test_allocation_tells_the_auditor_and_the_people_on_the_case(rt, standin, wo
     dumped = str(message["blocks"])
     assert "https://casesystem.example/person/CS-100234" in dumped
     assert "Conference" in dumped  # a CP case needs a CRO
+    assert "due by *Friday 29 January 2027*, the last working day of the month" in dumped
     assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
         "allocation_accept",
         "allocation_decline",
@@ -227,3 +228,27 @@ def test_app_home_shows_the_auditor_what_is_due_and_the_practitioner_their_audit
     assert "Nothing is waiting for you right now" in _home_text(standin, "U0HOS")
     slack.app_home_opened("U0STRANGER")
     assert "not in qabot's staff directory" in _home_text(standin, "U0STRANGER")
+
+
+def test_qabot_restrict_marks_a_record_and_grants_access(rt, standin, world, settings, monkeypatch, capsys):
+    from bot import cli
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert cli.main(["restrict", "CS-100234"]) == 0
+    assert capsys.readouterr().out.startswith("CS-100234 is restricted")
+    with freeze_time(MONDAY_9):
+        _allocate(rt, world, restricted=True)
+        rt.dispatcher.drain()
+    assert "restricted — contact the QA team" in str(_request_message(standin)[0].args)
+    assert cli.main(["restrict", "CS-100234", "--grant", "oliver@council.example"]) == 0
+    with freeze_time(MONDAY_9):
+        _allocate(rt, world, auditor="oliver", restricted=True)
+        rt.dispatcher.drain()
+    assert "CS-100234" in str(standin.posted("U0AUD2")[0].args)
+    assert cli.main(["restrict", "CS-999"]) == 2
+    assert "no case CS-999 has been imported" in capsys.readouterr().err
+    assert cli.main(["restrict", "CS-100234", "--grant", "nobody@council.example"]) == 2
+    assert cli.main(["restrict", "CS-100234", "--lift"]) == 0
+    with rt.database.unit_of_work() as db:
+        kinds = list(db.scalars(select(Event.kind).where(Event.subject_type == "cases").order_by(Event.id)))
+    assert kinds == ["case.restricted", "case.access_granted", "case.unrestricted"]

@@ -54,6 +54,8 @@ def allocate(
         allocated_at=moment,
         accept_by=accept_by,
         next_reminder_at=cal.at(accept_by, fw.reminder_time),
+        # The QAF: every audit is moderated by the end of the calendar month.
+        due_at=cal.at(cal.last_working_day(*map(int, month.split("-"))), cal.end),
     )
     db.add(audit)
     db.flush()
@@ -65,7 +67,7 @@ def allocate(
             _request_key(audit),
             auditor.slack_user_id,
             "allocation_request",
-            _request_context(db, settings, audit, auditor),
+            _request_context(db, cal, settings, audit, auditor),
         )
     return audit
 
@@ -106,7 +108,7 @@ def _request_key(audit: Audit) -> str:
     return f"allocation:{audit.id}:request"
 
 
-def _request_context(db: Session, settings: Settings, audit: Audit, auditor: Person) -> dict:
+def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audit, auditor: Person) -> dict:
     case = audit.case
     ctx = {
         "qa_ref": audit.qa_ref,
@@ -124,6 +126,7 @@ def _request_context(db: Session, settings: Settings, audit: Audit, auditor: Per
         "cro_required": case.category in CRO_CATEGORIES,
         "case_link": settings.case_url.format(case_id=case.case_ref) if settings.case_url else None,
         "month": months.words(audit.month),
+        "complete_by": cal.local(audit.due_at).date(),
     }
 
 

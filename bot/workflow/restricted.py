@@ -1,0 +1,34 @@
+"""Restricted records: only people granted access see more than the QA reference (DESIGN: Data protection)."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.calendar import now
+from bot.workflow import trail
+from bot.workflow.directory import by_email
+from store.models import Case, CaseAccess
+
+
+class RestrictedError(ValueError):
+    """The case or person named does not exist; the message says which."""
+
+
+def set_restricted(db: Session, case_ref: str, restricted: bool, grant: list[str]) -> Case:
+    """Mark a case-system record restricted (or not) and grant named people access to it."""
+    case = db.scalar(select(Case).where(Case.case_ref == case_ref))
+    if case is None:
+        raise RestrictedError(f"no case {case_ref} has been imported")
+    people = []
+    for email in grant:
+        person = by_email(db, email)
+        if person is None or not person.active:
+            raise RestrictedError(f"{email} is not an active person in the staff directory")
+        people.append(person)
+    if case.restricted != restricted:
+        case.restricted = restricted
+        trail.record(db, "case.restricted" if restricted else "case.unrestricted", subject=case)
+    for person in people:
+        if db.get(CaseAccess, (case.id, person.id)) is None:
+            db.add(CaseAccess(case_id=case.id, person_id=person.id, granted_at=now()))
+            trail.record(db, "case.access_granted", subject=case, person_id=person.id)
+    return case

@@ -74,6 +74,18 @@ def settings(standin, database_url) -> Settings:
 
 
 @pytest.fixture
+def cli_env(settings, monkeypatch):
+    """The environment a `qabot` command run by the tests sees: this test's database and stand-in."""
+    for name, value in (
+        ("DATABASE_URL", settings.database_url),
+        ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+        ("SLACK_API_URL", settings.slack_api_url),
+        ("QABOT_QA_CHANNEL", "C0QATEAM"),
+    ):
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
 def rt(settings):
     runtime = Runtime.build(settings, timeout=3)
     # Pacing has its own test; elsewhere it would only make tests wait for the clock.

@@ -4,7 +4,6 @@ Slack (`/qa allocate`) and on the command line, and the month-start prompt."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
@@ -213,17 +212,6 @@ def test_no_prompt_once_the_month_is_allocated(rt, standin, world):
         run = allocation_run.draw(db, "2027-02", FW, seed=1)
         allocation_run.confirm(db, rt.calendar, rt.settings, run, None)
     assert tick(rt, datetime(2027, 2, 1, 9, 0, tzinfo=LONDON))["month-start"] == 0
-
-
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    for name, value in (
-        ("DATABASE_URL", settings.database_url),
-        ("SLACK_BOT_TOKEN", settings.slack_bot_token),
-        ("SLACK_API_URL", settings.slack_api_url),
-        ("QABOT_QA_CHANNEL", "C0QATEAM"),
-    ):
-        monkeypatch.setenv(name, value)
 
 
 def test_qabot_allocate_shows_the_draft_then_confirms(rt, standin, world, cli_env, capsys):

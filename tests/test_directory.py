@@ -276,13 +276,7 @@ def test_a_slack_id_moves_with_a_changed_email(rt, tmp_path):
         assert by_email(db, "amira@x.example").slack_user_id is None
 
 
-def test_qabot_import_org_looks_up_slack_ids_and_reports(rt, standin, settings, tmp_path, monkeypatch, capsys):
-    for name, value in (
-        ("DATABASE_URL", settings.database_url),
-        ("SLACK_BOT_TOKEN", settings.slack_bot_token),
-        ("SLACK_API_URL", settings.slack_api_url),
-    ):
-        monkeypatch.setenv(name, value)
+def test_qabot_import_org_looks_up_slack_ids_and_reports(rt, standin, cli_env, tmp_path, capsys):
     standin.add_user("U0PRIYA", "priya@x.example", "Priya Practitioner")
     assert cli.main(["import-org", str(_csv(tmp_path, BASE))]) == 0
     assert capsys.readouterr().out.startswith("Imported 5 people: 5 added.")

@@ -130,57 +130,58 @@ def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audi
     }
 
 
-def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
+def _the_auditor(db: Session, audit_id: int, slack_user_id: str, action: str) -> tuple[Person, Audit] | Outcome:
+    """Only the allocated auditor decides on an allocation; anyone else is refused, on the trail."""
     person = by_slack_id(db, slack_user_id)
     audit = db.get(Audit, audit_id)
     if person is None or audit is None:
         trail.record(
-            db,
-            "refused.allocation_accept",
-            actor_slack_id=slack_user_id,
-            subject=audit,
-            reason="unknown person or audit",
+            db, f"refused.{action}", actor_slack_id=slack_user_id, subject=audit, reason="unknown person or audit"
         )
         return refused("unknown")
     if audit.auditor_id != person.id:
-        trail.record(db, "refused.allocation_accept", actor=person, subject=audit, reason="not the auditor")
+        trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not the auditor")
         return refused("not_your_allocation", qa_ref=audit.qa_ref)
+    return person, audit
 
+
+def _decide(db: Session, person: Person, audit: Audit, status: str, template: str, **values) -> Outcome:
+    """One conditional UPDATE, so of two simultaneous clicks only one wins; then the trail, and the buttons
+    replaced by the decision on every message that carried them."""
     moment = now()
-    # One conditional UPDATE: of two simultaneous clicks only one can win.
     won = db.execute(
         update(Audit)
         .where(Audit.id == audit.id, Audit.status == "allocated")
-        .values(status="accepted", accepted_at=moment, next_reminder_at=None)
+        .values(status=status, next_reminder_at=None, **values)
     ).rowcount
     db.refresh(audit)
     if not won:
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
-
-    trail.record(db, "audit.accepted", actor=person, subject=audit)
     done = {"qa_ref": audit.qa_ref, "by_name": person.name, "at": moment}
-    outbox.enqueue_update(db, f"allocation:{audit.id}:accepted", _request_key(audit), "allocation_accepted", done)
+    outbox.enqueue_update(db, f"allocation:{audit.id}:{status}", _request_key(audit), template, done)
     if audit.reminders_sent:
-        outbox.enqueue_update(
-            db,
-            f"allocation:{audit.id}:reminder:1:accepted",
-            f"allocation:{audit.id}:reminder:1",
-            "allocation_accepted",
-            done,
-        )
+        reminder = f"allocation:{audit.id}:reminder:1"
+        outbox.enqueue_update(db, f"{reminder}:{status}", reminder, template, done)
     return DONE
+
+
+def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
+    found = _the_auditor(db, audit_id, slack_user_id, "allocation_accept")
+    if isinstance(found, Outcome):
+        return found
+    person, audit = found
+    outcome = _decide(db, person, audit, "accepted", "allocation_accepted", accepted_at=now())
+    if outcome.ok:
+        trail.record(db, "audit.accepted", actor=person, subject=audit)
+    return outcome
 
 
 def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     """Before a form is opened: is this the allocated auditor, and is the allocation still open?"""
-    person = by_slack_id(db, slack_user_id)
-    audit = db.get(Audit, audit_id)
-    if person is None or audit is None:
-        trail.record(db, "refused.allocation_decline", actor_slack_id=slack_user_id, reason="unknown person or audit")
-        return refused("unknown")
-    if audit.auditor_id != person.id:
-        trail.record(db, "refused.allocation_decline", actor=person, subject=audit, reason="not the auditor")
-        return refused("not_your_allocation", qa_ref=audit.qa_ref)
+    found = _the_auditor(db, audit_id, slack_user_id, "allocation_decline")
+    if isinstance(found, Outcome):
+        return found
+    _, audit = found
     if audit.status != "allocated":
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
@@ -188,30 +189,15 @@ def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
 
 def decline(db: Session, settings: Settings, audit_id: int, slack_user_id: str, reason: str) -> Outcome:
     """The auditor can't take it: recorded with the reason, and the QA team is asked to reallocate."""
-    allowed = may_decide(db, audit_id, slack_user_id)
-    if not allowed.ok:
-        return allowed
-    person = by_slack_id(db, slack_user_id)
-    won = db.execute(
-        update(Audit)
-        .where(Audit.id == audit_id, Audit.status == "allocated")
-        .values(status="declined", next_reminder_at=None)
-    ).rowcount
-    audit = db.get(Audit, audit_id)
-    if not won:
-        return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
+    found = _the_auditor(db, audit_id, slack_user_id, "allocation_decline")
+    if isinstance(found, Outcome):
+        return found
+    person, audit = found
+    outcome = _decide(db, person, audit, "declined", "allocation_declined")
+    if not outcome.ok:
+        return outcome
     # The reason stays on the trail: free text is not repeated into a channel.
     trail.record(db, "audit.declined", actor=person, subject=audit, reason=reason)
-    done = {"qa_ref": audit.qa_ref, "by_name": person.name, "at": now()}
-    outbox.enqueue_update(db, f"allocation:{audit.id}:declined", _request_key(audit), "allocation_declined", done)
-    if audit.reminders_sent:
-        outbox.enqueue_update(
-            db,
-            f"allocation:{audit.id}:reminder:1:declined",
-            f"allocation:{audit.id}:reminder:1",
-            "allocation_declined",
-            done,
-        )
     if settings.qa_channel:
         outbox.enqueue(
             db,

@@ -1,0 +1,31 @@
+"""The Slack app manifest an admin pastes matches what the code listens for and calls."""
+
+from pathlib import Path
+
+import yaml
+
+MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+
+
+def test_every_request_url_is_the_one_endpoint():
+    settings = MANIFEST["settings"]
+    urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]
+    urls += [c["url"] for c in MANIFEST["features"]["slash_commands"]]
+    assert all(url.endswith("/slack/events") for url in urls)
+
+
+def test_the_app_answers_what_the_manifest_declares(slack, standin, world):
+    for command in MANIFEST["features"]["slash_commands"]:
+        assert slack.command("U0PRAC", command["command"], "help").status == 200
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert slack.app_home_opened("U0PRAC").status == 200 and standin.home("U0PRAC") is not None
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+    # Something the manifest does not declare is not handled.
+    assert slack.command("U0PRAC", "/undeclared", "").status == 404
+
+
+def test_the_scopes_cover_the_web_api_calls():
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    # chat.postMessage/update (chat:write), /qa (commands), users.lookupByEmail (users:read, users:read.email)
+    assert {"chat:write", "commands", "users:read", "users:read.email"} <= scopes

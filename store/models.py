@@ -182,6 +182,21 @@ class Audit(Base):
     next_reminder_at: Mapped[datetime | None]
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime | None]
+    # Step 1: the collaborative meeting (practitioner, team manager, and a CRO for CP / looked-after children).
+    meeting_at: Mapped[datetime | None]
+    meeting_attendees: Mapped[list[Any]] = mapped_column(default=list)
+    meeting_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Step 2: the practitioner's self-assessment; step 3: the family's feedback (shown only to the audit's people).
+    self_assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    self_assessed_at: Mapped[datetime | None]
+    self_assessment_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+    family_feedback: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    feedback_at: Mapped[datetime | None]
+    # Step 4: the audit form (which form and grade scale, by version), its draft between steps, its answers.
+    form: Mapped[str | None] = mapped_column(String(60))
+    draft: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    immediate_concern: Mapped[bool] = mapped_column(Boolean, default=False)
     overall_grade: Mapped[str | None] = mapped_column(String(30))
     grades: Mapped[dict[str, Any]] = mapped_column(default=dict)
     submitted_at: Mapped[datetime | None]
@@ -212,6 +227,7 @@ class Action(Base):
     snoozed_until: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_actions_status_due_at", "status", "due_at"),

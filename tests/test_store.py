@@ -76,3 +76,30 @@ def test_naive_datetimes_are_refused(database_url):
     with pytest.raises(Exception, match="naive datetime"), database.unit_of_work() as db:
         db.add(Event(at=datetime(2027, 1, 4, 9, 0), kind="x", detail={}))
         db.flush()
+
+
+def test_an_upgrade_keeps_the_rows_a_live_database_has(tmp_path):
+    from alembic import command
+
+    from store.models import Audit
+
+    database = Database(f"sqlite:///{tmp_path}/live.sqlite3")
+    cfg = database.alembic_config()
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO cases (case_ref, category, restricted, practice_dates) VALUES ('X1', 'CP', 0, '{}')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audits (qa_ref, case_id, month, kind, status, allocated_at, reminders_sent, grades) "
+                "VALUES ('QA-2026-12-001', 1, '2026-12', 'collaborative', 'accepted', :at, 0, '{}')"
+            ),
+            {"at": now()},
+        )
+    database.migrate()
+    with database.unit_of_work() as db:
+        audit = db.query(Audit).one()
+        assert (audit.meeting_attendees, audit.draft, audit.answers, audit.immediate_concern) == ([], {}, {}, False)

@@ -8,37 +8,39 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import itertools
 import json
-import random
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.sandbox import spec
-from messages.validate import BlockKitError, check_blocks, check_view
+from bot.sandbox.faults import Fault, Faults, http_fault
+from bot.sandbox.workspace import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, TRIGGER_TTL, Refused, Workspace, dm_channel
 
-TEAM_ID = "T0STANDIN"
-BOT_USER_ID = "U0QABOT"
-BOT_ID = "B0QABOT"
-APP_ID = "A0QABOT"
-TRIGGER_TTL = 3.0  # seconds a trigger_id can be exchanged for a view, per Slack's docs
+# The workspace's ids and dm_channel are re-exported, so callers take the stand-in's whole API from here.
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_USER_ID",
+    "TEAM_ID",
+    "TRIGGER_TTL",
+    "Answer",
+    "Call",
+    "Responded",
+    "SlackStandIn",
+    "dm_channel",
+]
+
 _JSON_ARGS = ("blocks", "view", "attachments")  # sent form-encoded as JSON strings, or as JSON values
 
 Answer = tuple[int, dict[str, str], bytes, float]  # HTTP status, headers, body, seconds to wait first
-
-
-def dm_channel(user_id: str) -> str:
-    """The bot's DM with a user: derived from the user id, so it is stable and tests can name it."""
-    return "D" + user_id
 
 
 @dataclass(frozen=True)
@@ -62,49 +64,20 @@ class Responded:
     at: float
 
 
-@dataclass
-class _Fault:
-    method: str | None
-    status: int
-    retry_after: int | None
-    delay: float
-    times: int
-
-
-class _Refused(Exception):
-    """Ends a method with Slack's error code and, like Slack, optional response_metadata messages."""
-
-    def __init__(self, error: str, *messages: str):
-        super().__init__(error)
-        self.error = error
-        self.messages = messages
-
-
-class SlackStandIn:
+class SlackStandIn(Workspace):
     """Slack's Web API on 127.0.0.1, for the test-suite and `qabot demo`."""
 
     def __init__(self, *, bot_token: str = "xoxb-standin-token", clock: Callable[[], float] = time.monotonic):
         # `clock` times trigger_id expiry only. The default is bound when this module is imported, before
         # any test freezes time: freezegun patches time.monotonic and rebinds module-level aliases of it, so
         # a frozen (or jumped) test clock would otherwise expire triggers, or never expire them.
+        super().__init__(clock)
         self.bot_token = bot_token
-        self._clock = clock
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._responses: list[Responded] = []
-        self._users: dict[str, dict[str, Any]] = {}
-        self._channels: dict[str, str] = {}  # C… id -> name
-        self._dms: dict[str, str] = {}  # D… id -> user id
-        self._messages: dict[str, tuple[str, dict[str, Any]]] = {}  # ts (unique here) -> (channel, message)
-        self._triggers: dict[str, float] = {}  # trigger_id -> clock() when issued
-        self._exchanged: set[str] = set()
-        self._views: dict[str, dict[str, Any]] = {}
-        self._homes: dict[str, str] = {}  # user id -> view id of their App Home
         self._response_urls: set[str] = set()
-        self._faults: list[_Fault] = []
-        self._random: tuple[float, random.Random, list[_Fault]] | None = None
-        self._last_ts = 0
-        self._ids = itertools.count(1)
+        self._faults = Faults()
         self._server: _Server | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -233,32 +206,19 @@ class SlackStandIn:
         """The next `times` calls (of `method`, or of any method) answer HTTP `status` instead; with a
         `delay`, they are carried out but answered only after `delay` seconds (a client timeout)."""
         with self._lock:
-            self._faults.append(_Fault(method, status, retry_after, delay, times))
+            self._faults.queue(Fault(method, status, retry_after, delay, times))
 
     def fail_randomly(
         self, rate: float, seed: int, statuses: Iterable[int] = (429, 500), delay: float | None = None
     ) -> None:
         """Fault a seeded share of all later calls, each with one of `statuses` (or the `delay`).
         The same seed over the same sequence of calls gives the same faults; rate 0 stops it."""
-        kinds = [_Fault(None, status, None, 0, 1) for status in statuses]
-        if delay:
-            kinds.append(_Fault(None, 200, None, delay, 1))
         with self._lock:
-            self._random = (rate, random.Random(seed), kinds)
+            self._faults.randomly(rate, seed, statuses, delay)
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
-            for fault in self._faults:
-                if fault.method in (None, method):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-            if self._random is not None:
-                rate, rng, kinds = self._random
-                if rng.random() < rate:
-                    return rng.choice(kinds)
-        return None
+            return self._faults.take(method)
 
     # -- answering -------------------------------------------------------------------------------------
 
@@ -266,7 +226,7 @@ class SlackStandIn:
         fault = self._take_fault(method) if method in spec.methods() else None
         if fault is not None and not fault.delay:
             self._record(Call(method, args or {}, False, f"injected_{fault.status}", time.time()))
-            return _http_fault(fault)
+            return http_fault(fault)
         body = json.dumps(self._answer(method, args, token)).encode()
         answer = json.loads(body)  # a copy: later chat.update calls must not rewrite what was answered
         error = "injected_delay" if fault is not None else answer.get("error")
@@ -292,7 +252,7 @@ class SlackStandIn:
         try:
             with self._lock:
                 return {"ok": True, **behaviour(args)}
-        except _Refused as refused:
+        except Refused as refused:
             return _error(refused.error, *refused.messages)
 
     def _record(self, call: Call) -> None:
@@ -314,203 +274,12 @@ class SlackStandIn:
             self._responses.append(Responded(url_id, body, time.time()))
         return 200, {"Content-Type": "application/json; charset=utf-8"}, b'{"ok": true}', 0
 
-    # -- methods (called with the lock held; they return the answer without "ok") -----------------------
-
-    def _web_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "https://standin.slack.com/",
-            "team": "Stand-in",
-            "user": "qabot",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": False,
-        }
-
-    def _web_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._conversation(args["channel"])
-        text, blocks = _content(args)
-        ts = self._new_ts()
-        message = {
-            "type": "message",
-            "text": text,
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "app_id": APP_ID,
-            "team": TEAM_ID,
-            "ts": ts,
-        }
-        if blocks:
-            message["blocks"] = blocks
-        if args.get("thread_ts"):
-            message["thread_ts"] = args["thread_ts"]
-        self._messages[ts] = (channel, message)
-        return {"channel": channel, "ts": ts, "message": message}
-
-    def _web_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._conversation(args["channel"], users=False)  # real Slack wants the D… id here
-        stored = self._messages.get(args["ts"])
-        if stored is None or stored[0] != channel:
-            raise _Refused("message_not_found")
-        text, blocks = _content(args)
-        message = stored[1]
-        if "text" in args:
-            message["text"] = text
-        if blocks:
-            message["blocks"] = blocks
-        elif "blocks" in args:  # an empty list removes the blocks, as documented for chat.update
-            message.pop("blocks", None)
-        return {"channel": channel, "ts": args["ts"], "text": message["text"], "message": message}
-
-    def _web_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._conversation(args["channel"])
-        if self._dms.get(channel, args["user"]) != args["user"]:
-            raise _Refused("user_not_in_channel")  # a DM holds only the bot and its one user
-        _content(args)
-        return {"message_ts": self._new_ts()}
-
-    def _web_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        users = [user for user in str(args.get("users", "")).split(",") if user]
-        if not users:
-            raise _Refused("users_list_not_supplied")
-        if len(users) > 1:
-            raise _Refused("standin_not_implemented")  # group DMs: qabot does not open them
-        return {"channel": {"id": self._conversation(users[0])}}
-
-    def _web_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
-        email = str(args["email"]).lower()
-        for user in self._users.values():
-            if user["profile"]["email"].lower() == email:
-                return {"user": user}
-        raise _Refused("users_not_found")
-
-    def _web_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self._users.get(args.get("user", ""))
-        if user is None:
-            raise _Refused("user_not_found")
-        return {"user": user}
-
-    def _web_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._open_view(args)
-
-    def _web_views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._open_view(args)
-
-    def _web_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        current = self._views.get(args.get("view_id", ""))
-        if current is None:
-            raise _Refused("not_found")
-        if args.get("hash") and args["hash"] != current["hash"]:
-            raise _Refused("hash_conflict")
-        return {"view": self._store_view(_checked_view(args), current["id"])}
-
-    def _web_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = _checked_view(args)
-        if view["type"] != "home":
-            raise _Refused("invalid_arguments", "[ERROR] views.publish takes a view of type home")
-        current = self._views.get(self._homes.get(args["user_id"], ""))
-        if current and args.get("hash") and args["hash"] != current["hash"]:
-            raise _Refused("hash_conflict")
-        stored = self._store_view(view, current["id"] if current else None)
-        self._homes[args["user_id"]] = stored["id"]
-        return {"view": stored}
-
-    # -- helpers (lock held) ---------------------------------------------------------------------------
-
-    def _conversation(self, channel: str, *, users: bool = True) -> str:
-        """Where a message goes: a user id means the DM with that user (chat.postMessage allows it);
-        anything else must be a channel or DM the stand-in knows."""
-        if users and channel[:1] in ("U", "W"):
-            self._dms[dm_channel(channel)] = channel
-            return dm_channel(channel)
-        if channel in self._channels or channel in self._dms:
-            return channel
-        raise _Refused("channel_not_found")
-
-    def _new_ts(self) -> str:
-        # Wall-clock based like Slack's, yet unique and increasing even while a test freezes the clock.
-        self._last_ts = max(int(time.time() * 1_000_000), self._last_ts + 100)
-        return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
-
-    def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
-        trigger = args["trigger_id"]
-        issued = self._triggers.get(trigger)
-        if issued is None:
-            raise _Refused("invalid_trigger_id")
-        if trigger in self._exchanged:
-            raise _Refused("exchanged_trigger_id")
-        if self._clock() - issued > TRIGGER_TTL:
-            raise _Refused("expired_trigger_id")
-        view = _checked_view(args)
-        self._exchanged.add(trigger)
-        return {"view": self._store_view(view)}
-
-    def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
-        view_id = view_id or f"V{next(self._ids):010d}"
-        self._views[view_id] = {
-            "team_id": TEAM_ID,
-            "blocks": [],
-            "private_metadata": "",
-            "callback_id": "",
-            "external_id": "",
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "previous_view_id": None,
-            **view,
-            "id": view_id,
-            "root_view_id": view_id,
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "app_id": APP_ID,
-            "app_installed_team_id": TEAM_ID,
-            "bot_id": BOT_ID,
-        }
-        return self._views[view_id]
-
 
 def _error(error: str, *messages: str) -> dict[str, Any]:
     answer: dict[str, Any] = {"ok": False, "error": error}
     if messages:
         answer["response_metadata"] = {"messages": list(messages)}
     return answer
-
-
-def _content(args: dict[str, Any]) -> tuple[str, list[Any] | None]:
-    """A message's text and blocks, refused as real Slack refuses them."""
-    text = args.get("text") or ""
-    blocks = args.get("blocks")
-    if blocks is not None and not isinstance(blocks, list):
-        raise _Refused("invalid_blocks_format")
-    if blocks:
-        try:
-            check_blocks(blocks, "message")
-        except BlockKitError as e:
-            raise _Refused("invalid_blocks", f"[ERROR] {e}") from e
-    if not text and not blocks:
-        raise _Refused("no_text")
-    return text, blocks
-
-
-def _checked_view(args: dict[str, Any]) -> dict[str, Any]:
-    view = args.get("view")
-    if not isinstance(view, dict):
-        raise _Refused("invalid_arguments", "[ERROR] view must be a JSON object")
-    try:
-        check_view(view)
-    except BlockKitError as e:
-        raise _Refused("invalid_arguments", f"[ERROR] {e}") from e
-    return view
-
-
-def _http_fault(fault: _Fault) -> Answer:
-    headers = {}
-    if fault.status == 429 or fault.retry_after is not None:
-        headers["Retry-After"] = str(1 if fault.retry_after is None else fault.retry_after)
-    if fault.status == 429:
-        return 429, {**headers, "Content-Type": "application/json"}, b'{"ok":false,"error":"ratelimited"}', 0
-    # Errors from the gateways in front of Slack come as HTML pages, not as the API's JSON.
-    page = f"<html><body><h1>{fault.status} {HTTPStatus(fault.status).phrase}</h1></body></html>"
-    return fault.status, {**headers, "Content-Type": "text/html"}, page.encode(), 0
 
 
 class _Server(ThreadingHTTPServer):

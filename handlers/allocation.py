@@ -5,7 +5,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import allocation
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, refusal_words
+from handlers.common import act, answer_refusal, audit_id_of, refusal_words
 from messages import render_view
 
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
@@ -15,7 +15,7 @@ def register(app: App, rt: Runtime) -> None:
     @app.action("allocation_accept")
     def accept(ack, body, respond):
         ack()
-        audit_id = _audit_id(body["actions"][0].get("value", ""))
+        audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
             return answer_refusal(respond, refused("unknown"))
         answer_refusal(respond, act(rt, body, lambda db: allocation.accept(db, audit_id, body["user"]["id"])))
@@ -23,7 +23,7 @@ def register(app: App, rt: Runtime) -> None:
     @app.action("allocation_decline")
     def decline(ack, body, respond, client):
         ack()
-        audit_id = _audit_id(body["actions"][0].get("value", ""))
+        audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
             return answer_refusal(respond, refused("unknown"))
         outcome = act(rt, body, lambda db: allocation.may_decide(db, audit_id, body["user"]["id"]))
@@ -35,7 +35,7 @@ def register(app: App, rt: Runtime) -> None:
 
     @app.view("allocation_decline")
     def declined(ack, body, view):
-        audit_id = _audit_id(view.get("private_metadata", ""))
+        audit_id = audit_id_of(view.get("private_metadata", ""))
         reason = ((view["state"]["values"].get(REASON_BLOCK) or {}).get(REASON_ACTION) or {}).get("value") or ""
         if len(reason.strip()) < 5:
             return ack(
@@ -53,7 +53,3 @@ def register(app: App, rt: Runtime) -> None:
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors={REASON_BLOCK: refusal_words(outcome)})
         ack()
-
-
-def _audit_id(value: str) -> int | None:
-    return int(value) if value.isdigit() else None

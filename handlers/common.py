@@ -33,6 +33,11 @@ def answer_refusal(respond, outcome: Outcome | None) -> None:
     respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral", replace_original=False)
 
 
+def audit_id_of(value: str) -> int | None:
+    """The audit id a button or form carries; anything else (forged, edited) is None."""
+    return int(value) if value.isdigit() else None
+
+
 def refusal_words(outcome: Outcome) -> str:
     """The refusal as one line, for a field error in a form."""
     return render("refusal", {"reason": outcome.reason, **outcome.detail})["text"]

@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
 from bot.runtime import Runtime
-from bot.workflow import allocation, allocation_run
+from bot.workflow import allocation, allocation_run, meeting
 
 log = logging.getLogger("qabot.clock")
 
@@ -36,6 +36,11 @@ def _month_start(rt: Runtime) -> int:
         return allocation_run.remind_month_start(db, rt.calendar, rt.settings)
 
 
+def _meeting_reminders(rt: Runtime) -> int:
+    with rt.database.unit_of_work() as db:
+        return meeting.remind_meetings(db, rt.calendar)
+
+
 def _deliver(rt: Runtime) -> DrainResult:
     return rt.dispatcher.drain()
 
@@ -43,6 +48,7 @@ def _deliver(rt: Runtime) -> DrainResult:
 SWEEPS = [
     Job("month-start", timedelta(minutes=5), _month_start),
     Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders),
+    Job("meeting-reminders", timedelta(minutes=5), _meeting_reminders),
 ]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)
 

@@ -33,7 +33,7 @@ EXAMPLES: dict[str, list[dict]] = {
         {"qa_ref": "QA-2027-01-017", "audit_id": 17, "accept_by": ACCEPT_BY, "reminder_number": 2},
     ],
     "allocation_accepted": [
-        {"qa_ref": "QA-2027-01-017", "by_name": "Alex Green", "at": AT},
+        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "by_name": "Alex Green", "at": AT},
     ],
     "allocation_told": [
         {"role": role, "month": "January 2027", "items": items}
@@ -126,7 +126,32 @@ EXAMPLES: dict[str, list[dict]] = {
         {"month": "January 2027", "imported": 0},
         {"month": "January 2027", "imported": 412},
     ],
+    "meeting_form": [
+        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": "Sam Patel", "team_manager": "Jo Brown",
+         "cro_required": True, "day": None, "at_time": None, "attending": []},
+        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": None, "team_manager": "Jo Brown",
+         "cro_required": False, "day": date(2027, 1, 12), "at_time": "10:30", "attending": ["team_manager", "cro"]},
+    ],
+    "meeting_arranged": [
+        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "when": AT, "auditor": "Alex Green",
+         "moved": False, "self_assessment_needed": True},
+        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "when": AT, "auditor": "Alex Green",
+         "moved": True, "self_assessment_needed": False},
+    ],
+    "meeting_recorded": [
+        {"qa_ref": "QA-2027-01-017", "when": AT, "attendees": ["Sam Patel", "Jo Brown"], "cro_missing": True},
+        {"qa_ref": "QA-2027-01-017", "when": AT, "attendees": [], "cro_missing": False},
+    ],
+    "meeting_reminder": [{"qa_ref": "QA-2027-01-017", "when": AT}],
     "refusal": [
+        {"reason": "not_the_practitioner", "qa_ref": "QA-2027-01-017"},
+        {"reason": "not_on_audit", "qa_ref": "QA-2027-01-017"},
+        {"reason": "meeting_not_open", "qa_ref": "QA-2027-01-017", "status": "allocated"},
+        {"reason": "meeting_not_open", "qa_ref": "QA-2027-01-017", "status": "awaiting_moderation"},
+        {"reason": "meeting_in_past"},
+        {"reason": "meeting_not_working_day", "day": date(2027, 1, 9)},
+        {"reason": "meeting_after_due", "due": date(2027, 1, 29)},
+        {"reason": "meeting_unknown_person"},
         {"reason": "not_qa_team"},
         {"reason": "already_allocated", "month": "January 2027", "by": "Quinn QA", "at": AT},
         {"reason": "no_case_list", "month": "January 2027"},

@@ -95,7 +95,8 @@ def test_accept_updates_the_message_in_place(rt, standin, slack, world):
     assert update.ok and update.args["ts"] == call.response["ts"] and update.args["channel"] == "DU0AUD"
     now_shown = standin.message(call.response["ts"])
     assert "accepted by Amira Auditor on 4 Jan 2027" in now_shown["text"]
-    assert not [b for b in now_shown["blocks"] if b["type"] == "actions"]
+    buttons = [e["action_id"] for b in now_shown["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["meeting_open"]  # Accept / Can't take are gone; the next step is offered
     with rt.database.unit_of_work() as db:
         assert db.get(Audit, audit_id).status == "accepted"
     assert _kinds(rt) == ["audit.allocated", "audit.accepted"]

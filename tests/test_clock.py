@@ -52,6 +52,7 @@ def test_tick_at_runs_as_of_that_moment(rt, standin, world, cli_env, capsys):
     assert capsys.readouterr().out.splitlines() == [
         "month-start: 0",
         "allocation-reminders: 1",
+        "meeting-reminders: 0",
         "outbox: 1 sent, 0 waiting, 0 failed",
     ]
     assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
@@ -67,6 +68,6 @@ def test_time_comes_from_one_function():
 def test_the_clock_coalesces_and_catches_up_once(rt):
     scheduler = build_scheduler(rt)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"month-start", "allocation-reminders", "outbox"}
+    assert set(jobs) == {"month-start", "allocation-reminders", "meeting-reminders", "outbox"}
     for job in jobs.values():
         assert job.coalesce is True and job.misfire_grace_time == 3600 and job.max_instances == 1

@@ -14,7 +14,7 @@ from tests.message_examples import ALLOCATION, EXAMPLES
 
 FOLDER = Path(messages.__file__).parent
 TEMPLATES = sorted(p.name.removesuffix(".json.j2") for p in (FOLDER / "templates").glob("*.json.j2"))
-VIEWS = {"home", "allocation_decline_form", "allocation_review"}
+VIEWS = {"home", "allocation_decline_form", "allocation_review", "meeting_form"}
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
 ASKS = [case for case in CASES if case[0] in {"allocation_request", "allocation_reminder"}]
@@ -30,7 +30,8 @@ HOSTILE = [
     "&",
 ]
 FORBIDDEN = ("<!channel>", "<@U123", "<https://evil")
-ENUM_KEYS = {"role", "reason", "category", "task", "status"}  # codes that choose the wording, never shown themselves
+# codes that choose the wording, never shown themselves
+ENUM_KEYS = {"role", "reason", "category", "task", "status", "attending", "at_time"}
 
 
 def rendered(name: str, ctx: dict, **kw: Any) -> dict:
@@ -282,9 +283,10 @@ def test_cro_is_asked_for_only_when_required() -> None:
     assert "Reviewing Officer" not in text_of(without)
 
 
-def test_accepted_message_has_no_buttons() -> None:
+def test_accepted_message_replaces_the_answers_with_the_next_step() -> None:
     payload = render("allocation_accepted", EXAMPLES["allocation_accepted"][0])
-    assert all(block["type"] != "actions" for block in payload["blocks"])
+    actions = [e["action_id"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert actions == ["meeting_open"]
     assert payload["text"] == "QA-2027-01-017: accepted by Alex Green on 6 Jan 2027, 09:12."
 
 
@@ -353,7 +355,7 @@ def test_link_cannot_be_broken_out_of() -> None:
 
 def test_dates_in_local_time() -> None:
     summer = datetime(2027, 7, 1, 23, 30, tzinfo=UTC)  # already 2 July in London (BST)
-    ctx = {"qa_ref": "QA-1", "by_name": "A", "at": summer}
+    ctx = {"qa_ref": "QA-1", "audit_id": 1, "by_name": "A", "at": summer}
     assert "on 2 Jul 2027, 00:30" in render("allocation_accepted", ctx)["text"]
     assert "on 1 Jul 2027, 23:30" in render("allocation_accepted", ctx, tz=UTC)["text"]
     item = {
@@ -372,7 +374,9 @@ def test_dates_in_local_time() -> None:
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="naive datetime"):
-        render("allocation_accepted", {"qa_ref": "QA-1", "by_name": "A", "at": datetime(2027, 1, 6, 9, 12)})
+        render(
+            "allocation_accepted", {"qa_ref": "QA-1", "audit_id": 1, "by_name": "A", "at": datetime(2027, 1, 6, 9, 12)}
+        )
 
 
 def test_day_accepts_a_plain_date() -> None:

@@ -130,7 +130,7 @@ def test_qabot_clock_sends_what_is_due(rt, settings, standin, world):
         assert "Reminder" in standin.posted("U0AUD")[-1].args["text"]
     else:
         assert row.status == "pending" and row.available_at > datetime.now(london)
-    assert "clock started with jobs: month-start, allocation-reminders, outbox" in err
+    assert "clock started with jobs: month-start, allocation-reminders, meeting-reminders, outbox" in err
 
 
 class _RecordingSocketClient:

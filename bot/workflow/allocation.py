@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import trail
-from bot.workflow.directory import by_slack_id, manager_with_role
+from bot.workflow import audit_people, trail
+from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Audit, Case, CaseAccess, Person
 
@@ -130,21 +130,6 @@ def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audi
     }
 
 
-def _the_auditor(db: Session, audit_id: int, slack_user_id: str, action: str) -> tuple[Person, Audit] | Outcome:
-    """Only the allocated auditor decides on an allocation; anyone else is refused, on the trail."""
-    person = by_slack_id(db, slack_user_id)
-    audit = db.get(Audit, audit_id)
-    if person is None or audit is None:
-        trail.record(
-            db, f"refused.{action}", actor_slack_id=slack_user_id, subject=audit, reason="unknown person or audit"
-        )
-        return refused("unknown")
-    if audit.auditor_id != person.id:
-        trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not the auditor")
-        return refused("not_your_allocation", qa_ref=audit.qa_ref)
-    return person, audit
-
-
 def _decide(db: Session, person: Person, audit: Audit, status: str, template: str, **values) -> Outcome:
     """One conditional UPDATE, so of two simultaneous clicks only one wins; then the trail, and the buttons
     replaced by the decision on every message that carried them."""
@@ -157,7 +142,7 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
     db.refresh(audit)
     if not won:
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
-    done = {"qa_ref": audit.qa_ref, "by_name": person.name, "at": moment}
+    done = {"qa_ref": audit.qa_ref, "audit_id": audit.id, "by_name": person.name, "at": moment}
     outbox.enqueue_update(db, f"allocation:{audit.id}:{status}", _request_key(audit), template, done)
     if audit.reminders_sent:
         reminder = f"allocation:{audit.id}:reminder:1"
@@ -166,7 +151,7 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
 
 
 def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
-    found = _the_auditor(db, audit_id, slack_user_id, "allocation_accept")
+    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_accept")
     if isinstance(found, Outcome):
         return found
     person, audit = found
@@ -178,7 +163,7 @@ def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
 
 def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     """Before a form is opened: is this the allocated auditor, and is the allocation still open?"""
-    found = _the_auditor(db, audit_id, slack_user_id, "allocation_decline")
+    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_decline")
     if isinstance(found, Outcome):
         return found
     _, audit = found
@@ -189,7 +174,7 @@ def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
 
 def decline(db: Session, settings: Settings, audit_id: int, slack_user_id: str, reason: str) -> Outcome:
     """The auditor can't take it: recorded with the reason, and the QA team is asked to reallocate."""
-    found = _the_auditor(db, audit_id, slack_user_id, "allocation_decline")
+    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_decline")
     if isinstance(found, Outcome):
         return found
     person, audit = found

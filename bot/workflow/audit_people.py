@@ -1,0 +1,39 @@
+"""Who is on an audit, and the one check every audit step makes: is this person allowed to do this?"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.workflow import trail
+from bot.workflow.directory import by_slack_id
+from bot.workflow.outcome import Outcome, refused
+from store.models import Audit, Person
+
+REFUSALS = {"auditor": "not_your_allocation", "practitioner": "not_the_practitioner"}
+
+
+def roles_on(person: Person, audit: Audit) -> set[str]:
+    return {
+        role
+        for role, person_id in (
+            ("auditor", audit.auditor_id),
+            ("practitioner", audit.practitioner_id),
+            ("team_manager", audit.team_manager_id),
+        )
+        if person_id == person.id
+    }
+
+
+def require(db: Session, audit_id: int, slack_user_id: str, role: str, action: str) -> tuple[Person, Audit] | Outcome:
+    """The person and audit when `slack_user_id` holds `role` on it; otherwise a refusal, on the trail."""
+    person = by_slack_id(db, slack_user_id)
+    audit = db.get(Audit, audit_id)
+    if person is None or audit is None:
+        trail.record(
+            db, f"refused.{action}", actor_slack_id=slack_user_id, subject=audit, reason="unknown person or audit"
+        )
+        return refused("unknown")
+    if role not in roles_on(person, audit):
+        trail.record(db, f"refused.{action}", actor=person, subject=audit, reason=f"not the {role}")
+        return refused(REFUSALS.get(role, "not_on_audit"), qa_ref=audit.qa_ref)
+    return person, audit

@@ -1,0 +1,50 @@
+"""The audit meeting: the auditor's "Record the meeting" button and its form."""
+
+from datetime import date, time
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from bot.workflow import meeting
+from bot.workflow.outcome import refused
+from handlers.common import act, answer_refusal, audit_id_of, refusal_words
+from messages import render_view
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.action("meeting_open")
+    def open_form(ack, body, respond, client):
+        ack()
+        audit_id = audit_id_of(body["actions"][0].get("value", ""))
+        if audit_id is None:
+            return answer_refusal(respond, refused("unknown"))
+        outcome = act(rt, body, lambda db: meeting.form_context(db, rt.calendar, audit_id, body["user"]["id"]))
+        if outcome is None or not outcome.ok:
+            return answer_refusal(respond, outcome)
+        client.views_open(trigger_id=body["trigger_id"], view=render_view("meeting_form", outcome.detail))
+
+    @app.view("meeting_form")
+    def submitted(ack, body, view):
+        values = view["state"]["values"]
+        day = ((values.get("when_day") or {}).get("day") or {}).get("selected_date")
+        at = ((values.get("when_time") or {}).get("time") or {}).get("selected_time")
+        roles = {o["value"] for o in ((values.get("attending") or {}).get("roles") or {}).get("selected_options") or []}
+        others = ((values.get("others") or {}).get("people") or {}).get("selected_users") or []
+        audit_id = audit_id_of(view.get("private_metadata", ""))
+        try:
+            day, at = date.fromisoformat(day or ""), time.fromisoformat(at or "")
+        except ValueError:
+            return ack(response_action="errors", errors={"when_day": "Please choose a date and a time."})
+        if audit_id is None:
+            return ack(response_action="errors", errors={"when_day": refusal_words(refused("unknown"))})
+        outcome = act(
+            rt,
+            body,
+            lambda db: meeting.record(
+                db, rt.calendar, rt.settings, audit_id, body["user"]["id"], day, at, roles, others
+            ),
+        )
+        if outcome is not None and not outcome.ok:
+            field = outcome.detail.get("field", "when_day")
+            return ack(response_action="errors", errors={field: refusal_words(outcome)})
+        ack()

@@ -3,7 +3,7 @@
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import allocation, allocation_run, commands, home, meeting
+from handlers import allocation, allocation_run, commands, home, meeting, safeguarding
 
 
 def build_app(rt: Runtime) -> App:
@@ -15,6 +15,6 @@ def build_app(rt: Runtime) -> App:
         token_verification_enabled=False,
         logger=None,
     )
-    for feature in (allocation, allocation_run, commands, home, meeting):
+    for feature in (allocation, allocation_run, commands, home, meeting, safeguarding):
         feature.register(app, rt)
     return app

@@ -28,7 +28,7 @@ def _runtime(settings: Settings):
 def cmd_serve(settings: Settings, args) -> int:
     from bot.server import serve
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "QABOT_QA_CHANNEL")
     serve(_runtime(settings))
     return 0
 
@@ -38,7 +38,7 @@ def cmd_socket(settings: Settings, args) -> int:
 
     from bot.app import build_app
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "QABOT_QA_CHANNEL")
     rt = _runtime(settings)
     rt.start_courier()
     try:
@@ -51,7 +51,7 @@ def cmd_socket(settings: Settings, args) -> int:
 def cmd_clock(settings: Settings, args) -> int:
     from scheduler.jobs import clock
 
-    settings.require("SLACK_BOT_TOKEN")
+    settings.require("SLACK_BOT_TOKEN", "QABOT_QA_CHANNEL")
     clock(_runtime(settings))
     return 0
 
@@ -59,7 +59,7 @@ def cmd_clock(settings: Settings, args) -> int:
 def cmd_tick(settings: Settings, args) -> int:
     from scheduler.jobs import tick
 
-    settings.require("SLACK_BOT_TOKEN")
+    settings.require("SLACK_BOT_TOKEN", "QABOT_QA_CHANNEL")
     at = None
     if args.at:
         try:
@@ -199,6 +199,8 @@ def cmd_allocate(settings: Settings, args) -> int:
     if not months.is_month(args.month):
         print(f"qabot: --month must look like 2027-01, got {args.month!r}", file=sys.stderr)
         return 2
+    if args.confirm:
+        settings.require("SLACK_BOT_TOKEN", "QABOT_QA_CHANNEL")
     rt = _runtime(settings)
     try:
         with rt.database.unit_of_work() as db:
@@ -206,11 +208,18 @@ def cmd_allocate(settings: Settings, args) -> int:
             if run is not None and run.status == "confirmed":
                 print(f"{args.month} is already allocated ({run.confirmed_at:%d %b %Y %H:%M}).")
                 return 0
-            if run is None or args.redraw or args.seed is not None:
+            if not allocation_run.has_case_list(db, args.month):
+                print(
+                    f"qabot: there is no case list for {args.month}: import it first with qabot import-cases",
+                    file=sys.stderr,
+                )
+                return 2
+            if run is None or args.redraw or args.seed is not None or allocation_run.is_stale(db, run):
                 run = allocation_run.draw(db, args.month, settings.framework, seed=args.seed)
             if args.add or args.remove:
-                removed = {c.id for c in allocation_run.cases_by_ref(db, args.remove or [], args.month)}
-                unknown = allocation_run.adjust(db, run, set(run.selected) - removed, args.add or [])
+                removed = allocation_run.cases_by_ref(db, args.remove or [], args.month)
+                unknown = sorted(set(args.remove or []) - {c.case_ref for c in removed})
+                unknown += allocation_run.adjust(db, run, set(run.selected) - {c.id for c in removed}, args.add or [])
                 if unknown:
                     print(f"qabot: not on the {args.month} list: {', '.join(unknown)}", file=sys.stderr)
                     return 2
@@ -221,7 +230,9 @@ def cmd_allocate(settings: Settings, args) -> int:
                 print("\nThis is a draft. Allocate it with --confirm (add --add/--remove CASE_ID to change it first).")
                 return 0
             result = allocation_run.confirm(db, rt.calendar, settings, run, None, via=f"command line ({getuser()})")
-            print(f"\nAllocated {len(result.assignments)} audit(s); {len(result.held_back)} held back.")
+            print(f"\nAllocated {len(result.audits)} audits; {len(result.held_back)} held back.")
+            for audit in result.audits:
+                print(f"  {audit.qa_ref}  case {audit.case.case_ref:<12} → {audit.auditor.name}")
         print(f"Delivery: {rt.dispatcher.drain()}")
     finally:
         rt.close()
@@ -229,15 +240,17 @@ def cmd_allocate(settings: Settings, args) -> int:
 
 
 def _draft_lines(ctx: dict) -> list[str]:
+    from messages.render import HELD_BACK
+
     total = sum(len(t["cases"]) for t in ctx["teams"])
     lines = [
-        f"{ctx['month']}: {total} case(s) drawn from {ctx['listed']} on the list (draw no. {ctx['seed']}); "
+        f"{ctx['month']}: {total} case(s) drawn from {ctx['listed']} on the list (seed {ctx['seed']}); "
         f"{ctx['left_out']} left out as audited in the last {ctx['recent_months']} months."
     ]
     for team in ctx["teams"]:
         lines.append(f"\n{team['name']}")
         for case in team["cases"]:
-            who = case["auditor"] or f"HELD BACK: {case['held_back']}"
+            who = case["auditor"] or f"HELD BACK: {HELD_BACK[case['held_back']]}"
             lines.append(
                 f"  {case['case_ref']:<14} {case['category']:<12} {case['practitioner'] or 'no practitioner matched'}"
                 f" -> {who}{'  (re-audit)' if case['reaudit'] else ''}"

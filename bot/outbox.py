@@ -108,9 +108,11 @@ class DrainResult:
     deferred: int = 0
     failed: int = 0
     keys: list[str] = field(default_factory=list)
+    # Everything still queued after the drain: rescheduled, paced, waiting its turn or for working hours.
+    queued: int = 0
 
     def __str__(self) -> str:
-        return f"{self.sent} sent, {self.deferred} waiting, {self.failed} failed"
+        return f"{self.sent} sent, {self.queued} waiting, {self.failed} failed"
 
     def __iadd__(self, other: DrainResult) -> DrainResult:
         self.sent += other.sent
@@ -146,6 +148,9 @@ class Dispatcher:
         result = DrainResult()
         for row_id in self._claim(limit):
             result += self._deliver(row_id)
+        with self.database.unit_of_work() as db:
+            unsent = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(UNSENT))
+            result.queued = db.scalar(unsent)
         return result
 
     def _claim(self, limit: int) -> list[int]:

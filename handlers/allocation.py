@@ -47,8 +47,9 @@ def register(app: App, rt: Runtime) -> None:
                 response_action="errors",
                 errors={REASON_BLOCK: "This form no longer matches an audit. Please contact the QA team."},
             )
+        user = body["user"]["id"]
         outcome = act(
-            rt, body, lambda db: allocation.decline(db, rt.settings, audit_id, body["user"]["id"], reason.strip())
+            rt, body, lambda db: allocation.decline(db, rt.calendar, rt.settings, audit_id, user, reason.strip())
         )
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors={REASON_BLOCK: refusal_words(outcome)})

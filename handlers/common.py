@@ -35,7 +35,8 @@ def answer_refusal(respond, outcome: Outcome | None) -> None:
 
 def audit_id_of(value: str) -> int | None:
     """The audit id a button or form carries; anything else (forged, edited) is None."""
-    return int(value) if value.isdigit() else None
+    # Ids fit the database's integer: a forged huge number is refused here, not by a database error.
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def refusal_words(outcome: Outcome) -> str:

@@ -34,6 +34,12 @@ CATEGORIES = {
     "assessment": "Assessment",
     "referral": "Referral",
 }
+HELD_BACK = {
+    "no_worker": "no allocated worker on the list",
+    "worker_not_matched": "the worker is not in the staff directory",
+    "worker_left": "the worker has left",
+    "no_auditor": "no independent auditor has capacity",
+}
 _TZ = "_tz"  # template variable carrying the render call's time zone to the date filters
 _URL_UNSAFE = str.maketrans("", "", "|<>")  # would end the URL early and start a label or a new link
 
@@ -47,6 +53,13 @@ def category(code: str) -> str:
         return CATEGORIES[code]
     except KeyError:
         raise ValueError(f"unknown case category {code!r}") from None
+
+
+def held_back(code: str) -> str:
+    try:
+        return HELD_BACK[code]
+    except KeyError:
+        raise ValueError(f"unknown held-back reason {code!r}") from None
 
 
 def grade(code: str) -> str:
@@ -93,7 +106,9 @@ env = Environment(
     lstrip_blocks=True,
     finalize=_json,
 )
-env.filters.update(mrkdwn=mrkdwn, grade=grade, category=category, day=day, when=when, link=link)
+env.filters.update(
+    mrkdwn=mrkdwn, grade=grade, category=category, held_back=held_back, day=day, when=when, link=link
+)
 
 
 def render(template: str, ctx: dict, *, tz: tzinfo = LONDON) -> dict:

@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
 from bot.runtime import Runtime
-from bot.workflow import allocation, allocation_run, meeting
+from bot.workflow import allocation, allocation_run, meeting, safeguarding
 
 log = logging.getLogger("qabot.clock")
 
@@ -41,11 +41,18 @@ def _meeting_reminders(rt: Runtime) -> int:
         return meeting.remind_meetings(db, rt.calendar)
 
 
+def _safeguarding_realerts(rt: Runtime) -> int:
+    with rt.database.unit_of_work() as db:
+        return safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)
+
+
 def _deliver(rt: Runtime) -> DrainResult:
     return rt.dispatcher.drain()
 
 
 SWEEPS = [
+    # Every minute: an unacknowledged safeguarding alert must climb within its two working hours.
+    Job("safeguarding-realerts", timedelta(minutes=1), _safeguarding_realerts),
     Job("month-start", timedelta(minutes=5), _month_start),
     Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders),
     Job("meeting-reminders", timedelta(minutes=5), _meeting_reminders),

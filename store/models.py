@@ -125,6 +125,9 @@ class Case(Base):
     category: Mapped[str] = mapped_column(String(20))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # The team and worker as the list names them, kept when they match nobody so the QA team can resolve it.
+    team_name: Mapped[str | None] = mapped_column(String(200))
+    worker_name: Mapped[str | None] = mapped_column(String(200))
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     practice_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
     month: Mapped[str | None] = mapped_column(String(7))

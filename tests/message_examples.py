@@ -7,6 +7,7 @@ AT = datetime(2027, 1, 6, 9, 12, tzinfo=UTC)
 
 ALLOCATION = {
     "qa_ref": "QA-2027-01-017",
+    "case_ref": "123456",
     "audit_id": 17,
     "restricted": False,
     "category": "CP",
@@ -53,7 +54,8 @@ EXAMPLES: dict[str, list[dict]] = {
         {"qa_ref": "QA-2027-01-017", "by_name": "Alex Green", "at": AT},
     ],
     "allocation_declined_qa": [
-        {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green"},
+        {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green", "new_auditor": "Sam Lee"},
+        {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green", "new_auditor": None},
     ],
     "allocation_review": [
         {
@@ -82,7 +84,7 @@ EXAMPLES: dict[str, list[dict]] = {
                             "category": "CIN",
                             "practitioner": None,
                             "auditor": None,
-                            "held_back": "no practitioner in the staff directory matches",
+                            "held_back": "worker_not_matched",
                             "reaudit": True,
                         },
                     ],
@@ -113,13 +115,13 @@ EXAMPLES: dict[str, list[dict]] = {
             "held_back": 2,
             "teams": [{"name": "Family Support North", "count": 2}, {"name": "Children We Care For", "count": 1}],
         },
-        {"month": "January 2027", "by_name": "the command line", "held_back": 0, "teams": []},
+        {"month": "January 2027", "by_name": None, "held_back": 0, "teams": []},
     ],
     "allocation_held_back": [
-        {"month": "January 2027", "items": [{"case_ref": "CS-100871", "reason": "no practitioner matches"}]},
+        {"month": "January 2027", "items": [{"case_ref": "CS-100871", "reason": "no_worker"}]},
         {
             "month": "January 2027",
-            "items": [{"case_ref": f"CS-{n}", "reason": "no auditor has capacity"} for n in range(45)],
+            "items": [{"case_ref": f"CS-{n}", "reason": "no_auditor"} for n in range(45)],
         },
     ],
     "month_start": [
@@ -127,16 +129,44 @@ EXAMPLES: dict[str, list[dict]] = {
         {"month": "January 2027", "imported": 412},
     ],
     "meeting_form": [
-        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": "Sam Patel", "team_manager": "Jo Brown",
-         "cro_required": True, "day": None, "at_time": None, "attending": []},
-        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": None, "team_manager": "Jo Brown",
-         "cro_required": False, "day": date(2027, 1, 12), "at_time": "10:30", "attending": ["team_manager", "cro"]},
+        {
+            "qa_ref": "QA-2027-01-017",
+            "audit_id": 17,
+            "practitioner": "Sam Patel",
+            "team_manager": "Jo Brown",
+            "cro_required": True,
+            "day": None,
+            "at_time": None,
+            "attending": [],
+        },
+        {
+            "qa_ref": "QA-2027-01-017",
+            "audit_id": 17,
+            "practitioner": None,
+            "team_manager": "Jo Brown",
+            "cro_required": False,
+            "day": date(2027, 1, 12),
+            "at_time": "10:30",
+            "attending": ["team_manager", "cro"],
+        },
     ],
     "meeting_arranged": [
-        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "when": AT, "auditor": "Alex Green",
-         "moved": False, "self_assessment_needed": True},
-        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "when": AT, "auditor": "Alex Green",
-         "moved": True, "self_assessment_needed": False},
+        {
+            "qa_ref": "QA-2027-01-017",
+            "audit_id": 17,
+            "when": AT,
+            "auditor": "Alex Green",
+            "moved": False,
+            "self_assessment_needed": True,
+        },
+        {
+            "qa_ref": "QA-2027-01-017",
+            "audit_id": 17,
+            "when": AT,
+            "auditor": "Alex Green",
+            "moved": True,
+            "self_assessment_needed": False,
+        },
     ],
     "meeting_recorded": [
         {"qa_ref": "QA-2027-01-017", "when": AT, "attendees": ["Sam Patel", "Jo Brown"], "cro_missing": True},
@@ -203,3 +233,60 @@ EXAMPLES: dict[str, list[dict]] = {
     ],
     "help": [{}],
 }
+
+# --- safeguarding (an immediate safeguarding concern: alert, re-alert, QA channel, acknowledged) -------------
+
+SAFEGUARDING = {
+    "qa_ref": "QA-2027-01-017",
+    "escalation_id": 5,
+    "raised_by": "Alex Green",
+    "raised_at": AT,
+    "respond_by": datetime(2027, 1, 6, 11, 12, tzinfo=UTC),
+    "top": False,
+}
+SAFEGUARDING_ALERTED = [
+    {"role": "team_manager", "name": "Jo Brown", "covering": False},
+    {"role": "service_manager", "name": "Kim Lee", "covering": False},
+    {"role": "head_of_service", "name": "Pat Quinn", "covering": False},
+    {"role": "ad_safeguarding", "name": "Dana Shah", "covering": False},
+    {"role": "team_manager", "name": "Ray Cover", "covering": True},
+]
+EXAMPLES["safeguarding_alert"] = [
+    SAFEGUARDING | {"alerted": SAFEGUARDING_ALERTED, "escalated": False},
+    SAFEGUARDING
+    | {"alerted": [{"role": "assistant_director", "name": "Ali Reed", "covering": False}], "escalated": True},
+    SAFEGUARDING | {"alerted": [], "escalated": True, "top": True},
+]
+EXAMPLES["safeguarding_realert"] = [
+    SAFEGUARDING | {"newly_alerted": [{"role": "assistant_director", "name": "Ali Reed", "covering": False}]},
+    SAFEGUARDING | {"newly_alerted": [{"role": "executive_director", "name": "Eve Stone", "covering": True}]},
+    SAFEGUARDING | {"newly_alerted": [], "top": True},
+]
+EXAMPLES["safeguarding_channel"] = [
+    {k: v for k, v in SAFEGUARDING.items() if k != "escalation_id"}
+    | {"alerted": [{"role": a["role"]} for a in SAFEGUARDING_ALERTED[:4]], "still": False},
+    {k: v for k, v in SAFEGUARDING.items() if k != "escalation_id"}
+    | {"alerted": [{"role": "executive_director"}], "still": True, "top": True},
+    {k: v for k, v in SAFEGUARDING.items() if k != "escalation_id"} | {"alerted": [], "still": False},
+]
+EXAMPLES["safeguarding_acknowledged"] = [
+    {"qa_ref": "QA-2027-01-017", "by_name": "Kim Lee", "at": AT, "raised_by": "Alex Green", "raised_at": AT},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "not_alerted", "qa_ref": "QA-2027-01-017"},
+    {"reason": "already_acknowledged", "qa_ref": "QA-2027-01-017", "by": "Kim Lee", "at": AT},
+    {"reason": "already_acknowledged", "qa_ref": "QA-2027-01-017", "by": "someone", "at": None},
+]
+EXAMPLES["pii_refused"] = [
+    {"findings": [{"kind": "date_of_birth", "text": "12/03/2015"}, {"kind": "postcode", "text": "RH12 1AB"}]},
+    {
+        "findings": [
+            {"kind": "name", "text": "Jayden"},
+            {"kind": "nhs_number", "text": "943 476 5919"},
+            {"kind": "ni_number", "text": "AB 12 34 56 C"},
+            {"kind": "phone", "text": "07700 900123"},
+            {"kind": "name", "text": "Smith"},
+        ]
+    },
+    {"findings": []},
+]

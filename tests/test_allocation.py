@@ -20,7 +20,7 @@ def _allocate(rt, world, auditor="amira", restricted=False):
         case.restricted = restricted
         auditor = db.get(Person, world.people[auditor])
         audit = allocation.allocate(db, rt.calendar, rt.settings, case, auditor, "2027-01")
-        allocation.tell_people_on_the_case(db, [audit])
+        allocation.tell_people_on_the_case(db, [audit], batch=f"test-{audit.id}")
         return audit.id, audit.qa_ref
 
 
@@ -187,16 +187,37 @@ def test_cant_take_this_one_asks_why_then_tells_the_qa_team(rt, standin, slack, 
         assert done.status == 200 and done.body == ""
     rt.dispatcher.drain()
     with rt.database.unit_of_work() as db:
-        assert db.get(Audit, audit_id).status == "declined"
+        audit = db.get(Audit, audit_id)
+        # Passed back, then reallocated to the other independent auditor, who is asked afresh.
+        assert (audit.status, audit.auditor.name) == ("allocated", "Oliver Other")
         event = db.scalars(select(Event).where(Event.kind == "audit.declined")).one()
         assert event.detail == {"reason": "I supervised this worker last year."}
+        assert (
+            db.scalars(select(Event).where(Event.kind == "audit.reallocated")).one().detail["auditor_id"]
+            == (world.people["oliver"])
+        )
     [told] = standin.posted("C0QATEAM")
-    assert "QA-2027-01-001" in told.args["text"] and "supervised" not in str(told.args)
-    update = standin.last("chat.update")
-    assert "passed back by Amira Auditor" in update.args["text"]
+    assert told.args["text"] == "QA-2027-01-001 was passed back by Amira Auditor and is now with Oliver Other."
+    assert "supervised" not in str(told.args)
+    assert "passed back by Amira Auditor" in standin.last("chat.update").args["text"]
+    assert "New audit for you: QA-2027-01-001" in standin.posted("U0AUD2")[0].args["text"]
 
 
 @freeze_time(MONDAY_9, tick=True)
+def test_when_nobody_else_can_take_it_the_qa_team_resolves_it(rt, standin, slack, world):
+    audit_id = _open_decline_form(rt, standin, slack, world)
+    with rt.database.unit_of_work() as db:
+        db.get(Person, world.people["oliver"]).active = False
+    form = standin.last("views.open").response["view"]
+    slack.view_submission("U0AUD", form, {"reason": {"reason_input": "Conflict of interest."}})
+    rt.dispatcher.drain()
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "declined"
+        assert db.scalars(select(Event.kind).where(Event.kind == "audit.reallocation_needed")).one()
+    [told] = standin.posted("C0QATEAM")
+    assert "it needs reallocating by hand" in told.args["text"]
+
+
 def test_only_the_auditor_can_open_the_decline_form(rt, standin, slack, world):
     audit_id = _open_decline_form(rt, standin, slack, world, user="U0PRAC")
     assert standin.last("views.open") is None

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from bot import cli
 from bot.calendar import now
 from bot.workflow import allocation
-from scheduler.jobs import build_scheduler, tick
+from scheduler.jobs import SWEEPS, build_scheduler, tick
 from store.models import Case, Person
 
 LONDON = ZoneInfo("Europe/London")
@@ -49,11 +49,9 @@ def test_tick_at_runs_as_of_that_moment(rt, standin, world, cli_env, capsys):
     _allocate_monday(rt, world)
     tick(rt, datetime(2027, 1, 4, 9, 0, tzinfo=LONDON))
     assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        "month-start: 0",
-        "allocation-reminders: 1",
-        "meeting-reminders: 0",
-        "outbox: 1 sent, 0 waiting, 0 failed",
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"{job.name}: {1 if job.name == 'allocation-reminders' else 0}" for job in SWEEPS] + [
+        "outbox: 1 sent, 0 waiting, 0 failed"
     ]
     assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
     assert "allocation-reminders: 0" in capsys.readouterr().out
@@ -68,6 +66,19 @@ def test_time_comes_from_one_function():
 def test_the_clock_coalesces_and_catches_up_once(rt):
     scheduler = build_scheduler(rt)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"month-start", "allocation-reminders", "meeting-reminders", "outbox"}
+    assert set(jobs) == {job.name for job in SWEEPS} | {"outbox"}
+    assert {"safeguarding-realerts", "month-start", "allocation-reminders", "meeting-reminders"} <= set(jobs)
     for job in jobs.values():
         assert job.coalesce is True and job.misfire_grace_time == 3600 and job.max_instances == 1
+
+
+def test_a_late_sweep_does_everything_due_at_once_and_a_rerun_sends_nothing(rt, standin, world):
+    _allocate_monday(rt, world)
+    tick(rt, datetime(2027, 1, 4, 9, 0, tzinfo=LONDON))
+    # The clock was down all week: both the reminder and the QA team's warning are due at the first tick.
+    first = tick(rt, datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
+    assert first["outbox"].sent == 2
+    assert "Reminder" in standin.posted("U0AUD")[-1].args["text"]
+    assert "has not been accepted" in standin.posted("C0QATEAM")[-1].args["text"]
+    again = tick(rt, datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
+    assert again["allocation-reminders"] == 0 and again["outbox"].sent == 0

@@ -31,7 +31,7 @@ HOSTILE = [
 ]
 FORBIDDEN = ("<!channel>", "<@U123", "<https://evil")
 # codes that choose the wording, never shown themselves
-ENUM_KEYS = {"role", "reason", "category", "task", "status", "attending", "at_time"}
+ENUM_KEYS = {"role", "reason", "category", "task", "status", "attending", "at_time", "held_back", "kind"}
 
 
 def rendered(name: str, ctx: dict, **kw: Any) -> dict:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.app import build_app
 from bot.sandbox.requests import SignedSender
 from bot.workflow import allocation
+from scheduler.jobs import SWEEPS
 from store.models import Case, OutboxMessage, Person
 from tests.conftest import SIGNING_SECRET
 
@@ -99,7 +100,7 @@ def test_qabot_clock_sends_what_is_due(rt, settings, standin, world):
             db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
         )
         audit.next_reminder_at = datetime.now(london) - timedelta(minutes=1)  # the reminder is due now
-        key = f"allocation:{audit.id}:reminder:1"
+        key = f"allocation:{audit.id}:reminder:{audit.auditor_id}"
     # Any hour is a working hour here, so only a weekend or bank holiday can hold the reminder back.
     env = _env(settings, QABOT_WORKING_HOURS="00:00-23:59")
     process = subprocess.Popen(
@@ -130,7 +131,7 @@ def test_qabot_clock_sends_what_is_due(rt, settings, standin, world):
         assert "Reminder" in standin.posted("U0AUD")[-1].args["text"]
     else:
         assert row.status == "pending" and row.available_at > datetime.now(london)
-    assert "clock started with jobs: month-start, allocation-reminders, meeting-reminders, outbox" in err
+    assert f"clock started with jobs: {', '.join(job.name for job in SWEEPS)}, outbox" in err
 
 
 class _RecordingSocketClient:

@@ -37,6 +37,7 @@ def test_fresh_sqlite_is_created_by_migrate(tmp_path, monkeypatch, capsys):
 def test_commands_say_when_the_database_is_not_migrated(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.sqlite3")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("QABOT_QA_CHANNEL", "C0QATEAM")
     assert cli.main(["tick"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"qabot: there is no database at {tmp_path}/empty.sqlite3: run `qabot migrate` (or check DATABASE_URL)"

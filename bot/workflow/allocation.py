@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, trail
+from bot.workflow import audit_people, auditors, trail
 from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
-from store.models import Audit, Case, CaseAccess, Person
+from store.models import Audit, Case, CaseAccess, Event, Person
 
 # Child-protection and looked-after children's audits need a Conference & Reviewing Officer at the meeting.
 CRO_CATEGORIES = {"CP", "CLA"}
@@ -72,7 +72,7 @@ def allocate(
     return audit
 
 
-def tell_people_on_the_case(db: Session, audits: list[Audit]) -> None:
+def tell_people_on_the_case(db: Session, audits: list[Audit], batch: str) -> None:
     """The practitioner, team manager and service manager hear who will audit: one message each per batch,
     however many of their cases were allocated."""
     told: dict[tuple[int, str], list[Audit]] = {}
@@ -89,7 +89,6 @@ def tell_people_on_the_case(db: Session, audits: list[Audit]) -> None:
             if person and person.slack_user_id:
                 told.setdefault((person.id, role), []).append(audit)
                 people[person.id] = person
-    batch = min((a.id for a in audits), default=0)
     for (person_id, role), theirs in told.items():
         outbox.enqueue(
             db,
@@ -105,7 +104,12 @@ def tell_people_on_the_case(db: Session, audits: list[Audit]) -> None:
 
 
 def _request_key(audit: Audit) -> str:
-    return f"allocation:{audit.id}:request"
+    # Per auditor: a reallocated audit asks its new auditor afresh.
+    return f"allocation:{audit.id}:request:{audit.auditor_id}"
+
+
+def _reminder_key(audit: Audit) -> str:
+    return f"allocation:{audit.id}:reminder:{audit.auditor_id}"
 
 
 def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audit, auditor: Person) -> dict:
@@ -119,6 +123,7 @@ def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audi
     if ctx["restricted"]:
         return ctx
     return ctx | {
+        "case_ref": case.case_ref,
         "category": case.category,
         "team": case.team.name if case.team else "not recorded",
         "practitioner": audit.practitioner.name if audit.practitioner else "not matched",
@@ -143,10 +148,9 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
     if not won:
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
     done = {"qa_ref": audit.qa_ref, "audit_id": audit.id, "by_name": person.name, "at": moment}
-    outbox.enqueue_update(db, f"allocation:{audit.id}:{status}", _request_key(audit), template, done)
+    outbox.enqueue_update(db, f"{_request_key(audit)}:{status}", _request_key(audit), template, done)
     if audit.reminders_sent:
-        reminder = f"allocation:{audit.id}:reminder:1"
-        outbox.enqueue_update(db, f"{reminder}:{status}", reminder, template, done)
+        outbox.enqueue_update(db, f"{_reminder_key(audit)}:{status}", _reminder_key(audit), template, done)
     return DONE
 
 
@@ -172,7 +176,7 @@ def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
 
 
-def decline(db: Session, settings: Settings, audit_id: int, slack_user_id: str, reason: str) -> Outcome:
+def decline(db: Session, cal: Calendar, settings: Settings, audit_id: int, slack_user_id: str, reason: str) -> Outcome:
     """The auditor can't take it: recorded with the reason, and the QA team is asked to reallocate."""
     found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_decline")
     if isinstance(found, Outcome):
@@ -183,21 +187,64 @@ def decline(db: Session, settings: Settings, audit_id: int, slack_user_id: str, 
         return outcome
     # The reason stays on the trail: free text is not repeated into a channel.
     trail.record(db, "audit.declined", actor=person, subject=audit, reason=reason)
+    replacement = reallocate(db, cal, settings, audit, person)
     if settings.qa_channel:
         outbox.enqueue(
             db,
-            f"allocation:{audit.id}:declined:qa",
+            f"allocation:{audit.id}:declined:{person.id}:qa",
             settings.qa_channel,
             "allocation_declined_qa",
-            {"qa_ref": audit.qa_ref, "auditor": person.name},
+            {"qa_ref": audit.qa_ref, "auditor": person.name, "new_auditor": replacement.name if replacement else None},
         )
     return DONE
 
 
+def reallocate(db: Session, cal: Calendar, settings: Settings, audit: Audit, declined_by: Person) -> Person | None:
+    """Give a passed-back audit to another independent auditor with capacity (never one who passed it back
+    before); None when there is nobody, and the QA team resolves it."""
+    passed_back = set(
+        db.scalars(
+            select(Event.actor_id).where(
+                Event.kind == "audit.declined", Event.subject_type == "audits", Event.subject_id == audit.id
+            )
+        )
+    ) | {declined_by.id}
+    practitioner = audit.practitioner
+    if practitioner is None or not practitioner.active:
+        return None
+    pool = auditors.available(db, seed=audit.id)
+    load = auditors.monthly_load(db, audit.month)
+    chosen = auditors.pick(
+        pool, load, practitioner, audit.case, settings.framework.auditor_monthly_max, exclude=passed_back
+    )
+    if chosen is None:
+        trail.record(db, "audit.reallocation_needed", subject=audit)
+        return None
+    fw, moment = settings.framework, now()
+    audit.auditor, audit.status, audit.accepted_at = chosen, "allocated", None
+    audit.reminders_sent, audit.last_reminded_at = 0, None
+    audit.allocated_at = moment
+    audit.accept_by = cal.add_working_days(cal.local(moment).date(), fw.accept_within_days)
+    audit.next_reminder_at = cal.at(audit.accept_by, fw.reminder_time)
+    db.flush()
+    trail.record(db, "audit.reallocated", subject=audit, auditor_id=chosen.id, previous_auditor_id=declined_by.id)
+    if chosen.slack_user_id:
+        outbox.enqueue(
+            db,
+            _request_key(audit),
+            chosen.slack_user_id,
+            "allocation_request",
+            _request_context(db, cal, settings, audit, chosen),
+        )
+    tell_people_on_the_case(db, [audit], batch=f"reallocated-{audit.id}-{chosen.id}")
+    return chosen
+
+
 def remind_unaccepted(db: Session, cal: Calendar, settings: Settings) -> int:
     """Sweep: remind the auditor after 2 working days without acceptance; after 4, tell the QA team.
-    Whether a reminder is due is the stored next_reminder_at, so a restart neither skips nor repeats one."""
-    moment = now()
+    Whether a reminder is due is the stored next_reminder_at, so a restart neither skips nor repeats one; a sweep
+    that is late does every step now due in one pass, so running it again at the same moment sends nothing."""
+    moment, fw = now(), settings.framework
     due = db.scalars(
         select(Audit)
         .where(Audit.status == "allocated", Audit.next_reminder_at <= moment)
@@ -205,42 +252,42 @@ def remind_unaccepted(db: Session, cal: Calendar, settings: Settings) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     for audit in due:
-        number = audit.reminders_sent + 1
-        if number == 1:
-            if audit.auditor and audit.auditor.slack_user_id:
-                outbox.enqueue(
-                    db,
-                    f"allocation:{audit.id}:reminder:1",
-                    audit.auditor.slack_user_id,
-                    "allocation_reminder",
-                    {
-                        "qa_ref": audit.qa_ref,
-                        "audit_id": audit.id,
-                        "accept_by": audit.accept_by,
-                        "reminder_number": 1,
-                    },
-                )
-            allocated_on = cal.local(audit.allocated_at).date()
-            audit.next_reminder_at = cal.at(
-                cal.add_working_days(allocated_on, settings.framework.tell_qa_after_days),
-                settings.framework.reminder_time,
-            )
-            trail.record(db, "audit.accept_reminded", subject=audit, reminder=number)
-        else:
-            if settings.qa_channel:
-                outbox.enqueue(
-                    db,
-                    f"allocation:{audit.id}:qa-told",
-                    settings.qa_channel,
-                    "allocation_not_accepted",
-                    {
-                        "qa_ref": audit.qa_ref,
-                        "auditor": audit.auditor.name if audit.auditor else "nobody",
-                        "days": settings.framework.tell_qa_after_days,
-                    },
-                )
-            audit.next_reminder_at = None
-            trail.record(db, "audit.accept_overdue_reported", subject=audit)
-        audit.reminders_sent = number
-        audit.last_reminded_at = moment
+        while audit.next_reminder_at is not None and audit.next_reminder_at <= moment:
+            if audit.reminders_sent == 0:
+                _remind_auditor(db, audit)
+                allocated_on = cal.local(audit.allocated_at).date()
+                tell_qa = cal.add_working_days(allocated_on, fw.tell_qa_after_days)
+                audit.next_reminder_at = cal.at(tell_qa, fw.reminder_time)
+            else:
+                _tell_qa_not_accepted(db, settings, audit)
+                audit.next_reminder_at = None
+            audit.reminders_sent += 1
+            audit.last_reminded_at = moment
     return len(due)
+
+
+def _remind_auditor(db: Session, audit: Audit) -> None:
+    if audit.auditor and audit.auditor.slack_user_id:
+        outbox.enqueue(
+            db,
+            _reminder_key(audit),
+            audit.auditor.slack_user_id,
+            "allocation_reminder",
+            {"qa_ref": audit.qa_ref, "audit_id": audit.id, "accept_by": audit.accept_by, "reminder_number": 1},
+        )
+    trail.record(db, "audit.accept_reminded", subject=audit)
+
+
+def _tell_qa_not_accepted(db: Session, settings: Settings, audit: Audit) -> None:
+    outbox.enqueue(
+        db,
+        f"allocation:{audit.id}:qa-told:{audit.auditor_id}",
+        settings.qa_channel,
+        "allocation_not_accepted",
+        {
+            "qa_ref": audit.qa_ref,
+            "auditor": audit.auditor.name if audit.auditor else "nobody",
+            "days": settings.framework.tell_qa_after_days,
+        },
+    )
+    trail.record(db, "audit.accept_overdue_reported", subject=audit)

@@ -15,10 +15,10 @@ from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.framework import Framework
-from bot.workflow import allocation, trail
-from bot.workflow.directory import by_slack_id, line_chain
+from bot.workflow import allocation, auditors, trail
+from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import Outcome, refused
-from store.models import CATEGORIES, AllocationRun, Audit, Case, Person, PersonRole
+from store.models import CATEGORIES, AllocationRun, Audit, Case, Event, Person
 
 CLOSED = ("declined", "cancelled")
 
@@ -29,6 +29,7 @@ class Plan:
 
     assignments: dict[int, Person] = field(default_factory=dict)
     held_back: dict[int, str] = field(default_factory=dict)
+    audits: list[Audit] = field(default_factory=list)
 
 
 def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by: Person | None = None) -> AllocationRun:
@@ -45,13 +46,14 @@ def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by:
     reaudits = list(db.scalars(select(Case).where(Case.reaudit_due == month).order_by(Case.case_ref)))
     listed = db.scalars(select(Case).where(Case.month == month).order_by(Case.case_ref)).all()
 
-    by_team: dict[int | None, dict[str, list[Case]]] = defaultdict(lambda: defaultdict(list))
+    # A team the directory does not know is still its own team on the list: it gets its own quota.
+    by_team: dict[str, dict[str, list[Case]]] = defaultdict(lambda: defaultdict(list))
     for case in listed:
         if case.id not in recently and case.reaudit_due != month:
-            by_team[case.team_id][case.category].append(case)
+            by_team[_team_name(case)][case.category].append(case)
     drawn = [c.id for c in reaudits]
-    for team_id in sorted(by_team, key=lambda t: (t is None, t or 0)):
-        buckets = by_team[team_id]
+    for team in sorted(by_team):
+        buckets = by_team[team]
         for bucket in buckets.values():
             rng.shuffle(bucket)
         # Round-robin over the categories (most serious first) so a team's sample is not all one kind.
@@ -90,55 +92,49 @@ def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by:
 def plan(db: Session, run: AllocationRun, fw: Framework) -> Plan:
     """Give each selected case an auditor outside the practitioner's team and line, least-loaded first, up to
     the monthly maximum. Deterministic for a run (its seed breaks ties)."""
-    rng = random.Random(run.seed)
-    auditors = list(
-        db.scalars(
-            select(Person)
-            .join(PersonRole)
-            .where(PersonRole.role == "auditor", Person.active.is_(True))
-            .order_by(Person.id)
-        )
-    )
-    rng.shuffle(auditors)
-    load = defaultdict(int)
-    counted = db.execute(
-        select(Audit.auditor_id, func.count())
-        .where(Audit.month == run.month, Audit.status.not_in(CLOSED))
-        .group_by(Audit.auditor_id)
-    )
-    load.update(dict(counted.all()))
+    pool = auditors.available(db, run.seed)
+    load = auditors.monthly_load(db, run.month)
     result = Plan()
     for case in _cases(db, run.selected):
         practitioner = case.worker if case.worker and case.worker.active else None
         if practitioner is None:
-            result.held_back[case.id] = "no practitioner in the staff directory matches the allocated worker"
+            result.held_back[case.id] = (
+                "worker_left" if case.worker else "worker_not_matched" if case.worker_name else "no_worker"
+            )
             continue
-        eligible = [a for a in auditors if _independent(a, practitioner, case) and load[a.id] < fw.auditor_monthly_max]
-        if not eligible:
-            result.held_back[case.id] = "no auditor outside the practitioner's team and line has capacity"
+        auditor = auditors.pick(pool, load, practitioner, case, fw.auditor_monthly_max)
+        if auditor is None:
+            result.held_back[case.id] = "no_auditor"
             continue
-        auditor = min(eligible, key=lambda a: load[a.id])
-        load[auditor.id] += 1
         result.assignments[case.id] = auditor
     return result
 
 
-def _independent(auditor: Person, practitioner: Person, case: Case) -> bool:
-    """An auditor never audits a case in their own team or line-management line."""
-    if auditor.id == practitioner.id:
-        return False
-    if auditor.team_id is not None and auditor.team_id in (practitioner.team_id, case.team_id):
-        return False
-    return auditor not in line_chain(practitioner) and practitioner not in line_chain(auditor)
+def _team_name(case: Case) -> str:
+    return case.team.name if case.team else case.team_name or "No team recorded"
 
 
 def _cases(db: Session, ids: list[int]) -> list[Case]:
     cases = db.scalars(select(Case).where(Case.id.in_(ids))).all()
-    return sorted(cases, key=lambda c: (c.team.name if c.team else "~", c.case_ref))
+    return sorted(cases, key=lambda c: (_team_name(c), c.case_ref))
 
 
 def cases_by_ref(db: Session, refs: list[str], month: str) -> list[Case]:
     return list(db.scalars(select(Case).where(Case.case_ref.in_(refs), Case.month == month)))
+
+
+def has_case_list(db: Session, month: str) -> bool:
+    return bool(db.scalar(select(func.count()).select_from(Case).where(Case.month == month)))
+
+
+def is_stale(db: Session, run: AllocationRun) -> bool:
+    """A draft drawn before the month's list was (re)imported no longer samples that list."""
+    imported = db.scalar(
+        select(func.max(Event.at)).where(
+            Event.kind == "caselist.imported", Event.detail["month"].as_string() == run.month
+        )
+    )
+    return run.status == "draft" and imported is not None and imported > run.created_at
 
 
 def latest(db: Session, month: str) -> AllocationRun | None:
@@ -172,9 +168,10 @@ def review(db: Session, settings: Settings, slack_user_id: str, month: str) -> O
             at=run.confirmed_at,
             by=confirmer.name if confirmer else "the command line",
         )
-    if not db.scalar(select(func.count()).select_from(Case).where(Case.month == month)):
+    if not has_case_list(db, month):
         return refused("no_case_list", month=months.words(month))
-    run = run or draw(db, month, settings.framework, by=allowed.detail["person"])
+    if run is None or is_stale(db, run):
+        run = draw(db, month, settings.framework, by=allowed.detail["person"])
     return Outcome(ok=True, detail=review_context(db, run, settings.framework))
 
 
@@ -183,7 +180,7 @@ def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
     teams: dict[str, list[dict]] = defaultdict(list)
     for case in _cases(db, run.selected):
         auditor = proposed.assignments.get(case.id)
-        teams[case.team.name if case.team else "No team recorded"].append(
+        teams[_team_name(case)].append(
             {
                 "case_id": case.id,
                 "case_ref": case.case_ref,
@@ -229,7 +226,8 @@ def confirm(
         allocation.allocate(db, cal, settings, case, result.assignments[case.id], run.month, by=by)
         for case in _cases(db, list(result.assignments))
     ]
-    allocation.tell_people_on_the_case(db, audits)
+    allocation.tell_people_on_the_case(db, audits, batch=f"run-{run.id}")
+    result.audits = audits
     run.status, run.confirmed_at, run.confirmed_by_id = "confirmed", now(), by.id if by else None
     trail.record(
         db,
@@ -244,7 +242,7 @@ def confirm(
     )
     per_team: dict[str, int] = defaultdict(int)
     for audit in audits:
-        per_team[audit.case.team.name if audit.case.team else "No team recorded"] += 1
+        per_team[_team_name(audit.case)] += 1
     if settings.qa_channel:
         outbox.enqueue(
             db,
@@ -253,7 +251,7 @@ def confirm(
             "allocation_summary",
             {
                 "month": months.words(run.month),
-                "by_name": by.name if by else "the command line",
+                "by_name": by.name if by else None,
                 "teams": [{"name": n, "count": c} for n, c in sorted(per_team.items())],
                 "held_back": len(result.held_back),
             },

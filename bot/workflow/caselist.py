@@ -15,7 +15,7 @@ from bot.workflow import trail
 from bot.workflow.annex_a import LISTS, CaseList, clean
 from store.models import Case, Person, Team
 
-FIELDS = ("category", "team_id", "worker_id", "practice_dates", "month")
+FIELDS = ("category", "team_id", "worker_id", "team_name", "worker_name", "practice_dates", "month")
 CHUNK = 2000  # case references per IN (...) query: well under every database's bound-parameter limit
 
 
@@ -107,7 +107,15 @@ def import_cases(db: Session, case_list: CaseList, month: str) -> CaseImportRepo
     existing: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(refs), CHUNK):
         query = select(
-            Case.case_ref, Case.id, Case.category, Case.team_id, Case.worker_id, Case.practice_dates, Case.month
+            Case.case_ref,
+            Case.id,
+            Case.category,
+            Case.team_id,
+            Case.worker_id,
+            Case.team_name,
+            Case.worker_name,
+            Case.practice_dates,
+            Case.month,
         ).where(Case.case_ref.in_(refs[start : start + CHUNK]))
         existing.update((ref, rest) for ref, *rest in db.execute(query))
     # Report a name in the first spelling met, however its other rows space or capitalise it.
@@ -136,7 +144,7 @@ def import_cases(db: Session, case_list: CaseList, month: str) -> CaseImportRepo
                 report.ambiguous_workers[name] = sorted(email for _, email in matches)
             else:
                 unmatched_workers[spelling.setdefault(("worker", key), record.worker)] += 1
-        values = (record.category, team_id, worker_id, record.dates, month)
+        values = (record.category, team_id, worker_id, record.team, record.worker, record.dates, month)
         old = existing.get(record.case_ref)
         if old is None:
             inserts.append({"case_ref": record.case_ref, "restricted": False, **dict(zip(FIELDS, values, strict=True))})

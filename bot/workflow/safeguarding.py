@@ -15,6 +15,7 @@ and `safeguarding:<id>:<n>:channel`, and every one of them can be found again to
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,8 @@ from bot.workflow import trail
 from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Audit, Escalation, EscalationStep, Person, PersonRole
+
+log = logging.getLogger("qabot.safeguarding")
 
 POLICY = "safeguarding"
 WINDOW_HOURS = 2
@@ -53,7 +56,7 @@ def raise_concern(db: Session, cal: Calendar, settings: Settings, audit: Audit, 
         return existing
 
     moment = now()
-    chain, skipped = _freeze_chain(db, audit)
+    chain, skipped = _freeze_chain(db, audit, by)
     escalation = Escalation(
         policy=POLICY,
         subject_type=Audit.__tablename__,
@@ -77,6 +80,8 @@ def raise_concern(db: Session, cal: Calendar, settings: Settings, audit: Audit, 
         not_found=skipped,
         respond_by=escalation.respond_by.isoformat(),
     )
+    if not chain and not settings.qa_channel:
+        log.error("safeguarding concern on %s reached nobody: no one to alert and no QA channel set", audit.qa_ref)
     _alert_round(db, settings, escalation, audit, by, round_=0, what="raised")
     return escalation
 
@@ -95,10 +100,11 @@ def concern_for(db: Session, audit: Audit) -> Escalation | None:
     )
 
 
-def _freeze_chain(db: Session, audit: Audit) -> tuple[list[dict[str, Any]], list[str]]:
+def _freeze_chain(db: Session, audit: Audit, raised_by: Person) -> tuple[list[dict[str, Any]], list[str]]:
     """The people to alert, level by level, resolved now from the practitioner's line. Roles nobody fills (or
     filled by someone who has left or has no Slack account) are returned for the trail; empty levels close up.
-    A person's delegate (acting up, leave cover) is alerted alongside them."""
+    A person's delegate (acting up, leave cover) is alerted alongside them. Whoever raised the concern is not
+    alerted about it (say an AD Safeguarding who audits): someone else must acknowledge it."""
     practitioner, team_manager = audit.practitioner, audit.team_manager
 
     def in_line(role: str) -> Person | None:
@@ -133,7 +139,7 @@ def _freeze_chain(db: Session, audit: Audit) -> tuple[list[dict[str, Any]], list
 
     chain: list[dict[str, Any]] = []
     skipped: list[str] = []
-    seen: set[int] = set()
+    seen: set[int] = {raised_by.id}
     for roles in LEVELS:
         level = len({e["level"] for e in chain})
         for role in roles:
@@ -231,8 +237,9 @@ def _alert_round(
 
 def realert_unacknowledged(db: Session, cal: Calendar, settings: Settings) -> int:
     """Sweep: every concern nobody acknowledged by its respond_by goes up a level — the new level alerted, all
-    earlier ones told it is still not acknowledged — with another 2 working hours. At the top it repeats to
-    everyone every 2 working hours until someone acknowledges: it never goes silent. Returns how many."""
+    earlier ones told it is still not acknowledged — and is due again 2 working hours after that deadline. At the
+    top it repeats to everyone every 2 working hours until someone acknowledges: it never goes silent.
+    Returns how many concerns it acted on."""
     moment = now()
     due = db.scalars(
         select(Escalation)
@@ -248,7 +255,10 @@ def realert_unacknowledged(db: Session, cal: Calendar, settings: Settings) -> in
         up = escalation.level < _top_level(escalation.chain)
         if up:
             escalation.level += 1
-        escalation.respond_by = cal.add_working_hours(moment, WINDOW_HOURS)
+        # A steady cadence from the deadline just passed (a sweep a minute late does not drift the next one),
+        # unless the sweep was down so long that it too has passed.
+        following = cal.add_working_hours(escalation.respond_by, WINDOW_HOURS)
+        escalation.respond_by = following if following > moment else cal.add_working_hours(moment, WINDOW_HOURS)
         trail.record(
             db,
             "safeguarding.escalated" if up else "safeguarding.realerted",

@@ -181,14 +181,25 @@ def cmd_restrict(settings: Settings, args) -> int:
     database.check_migrated()
     try:
         with database.unit_of_work() as db:
-            restricted.set_restricted(db, args.case_id, not args.lift, args.grant or [])
+            changed, granted = restricted.set_restricted(
+                db, args.case_id, not args.lift, args.grant or [], via=f"command line ({getuser()})"
+            )
     except restricted.RestrictedError as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         return 2
     finally:
         database.engine.dispose()
-    state = "not restricted" if args.lift else "restricted: only people granted access see more than the QA reference"
-    print(f"{args.case_id} is {state}." + (f" Access granted to {', '.join(args.grant)}." if args.grant else ""))
+    if args.lift:
+        print(f"{args.case_id} is {'no longer' if changed else 'already not'} restricted.")
+    else:
+        print(
+            f"{args.case_id} is {'now' if changed else 'already'} restricted: only people granted access see more "
+            "than the QA reference."
+        )
+    if granted:
+        print(f"Access granted to {', '.join(granted)}.")
+    elif args.grant:
+        print("Everyone named already had access.")
     return 0
 
 
@@ -206,15 +217,25 @@ def cmd_allocate(settings: Settings, args) -> int:
         with rt.database.unit_of_work() as db:
             run = allocation_run.latest(db, args.month)
             if run is not None and run.status == "confirmed":
-                print(f"{args.month} is already allocated ({run.confirmed_at:%d %b %Y %H:%M}).")
-                return 0
+                pending = allocation_run.held_back(db, args.month)
+                if not pending and not args.add:
+                    print(
+                        f"{args.month} is already allocated ({run.confirmed_at:%d %b %Y %H:%M}); nothing is held back."
+                    )
+                    return 0
+                # Allocated already: a further draft of what is still held back, plus any cases added now.
+                run = allocation_run.top_up(db, args.month, pending)
             if not allocation_run.has_case_list(db, args.month):
                 print(
                     f"qabot: there is no case list for {args.month}: import it first with qabot import-cases",
                     file=sys.stderr,
                 )
                 return 2
-            if run is None or args.redraw or args.seed is not None or allocation_run.is_stale(db, run):
+            if run is None or (
+                run.status == "draft"
+                and not run.parameters.get("top_up")
+                and (args.redraw or args.seed is not None or allocation_run.is_stale(db, run))
+            ):
                 run = allocation_run.draw(db, args.month, settings.framework, seed=args.seed)
             if args.add or args.remove:
                 removed = allocation_run.cases_by_ref(db, args.remove or [], args.month)
@@ -230,7 +251,8 @@ def cmd_allocate(settings: Settings, args) -> int:
                 print("\nThis is a draft. Allocate it with --confirm (add --add/--remove CASE_ID to change it first).")
                 return 0
             result = allocation_run.confirm(db, rt.calendar, settings, run, None, via=f"command line ({getuser()})")
-            print(f"\nAllocated {len(result.audits)} audits; {len(result.held_back)} held back.")
+            count = len(result.audits)
+            print(f"\nAllocated {count} audit{'' if count == 1 else 's'}; {len(result.held_back)} held back.")
             for audit in result.audits:
                 print(f"  {audit.qa_ref}  case {audit.case.case_ref:<12} → {audit.auditor.name}")
         print(f"Delivery: {rt.dispatcher.drain()}")

@@ -65,6 +65,7 @@ EXAMPLES: dict[str, list[dict]] = {
             "listed": 40,
             "left_out": 2,
             "recent_months": 6,
+            "top_up": False,
             "teams": [
                 {
                     "name": "Family Support North",
@@ -106,7 +107,16 @@ EXAMPLES: dict[str, list[dict]] = {
                 },
             ],
         },
-        {"run_id": 4, "month": "February 2027", "seed": 1, "listed": 0, "left_out": 0, "recent_months": 6, "teams": []},
+        {
+            "run_id": 4,
+            "month": "February 2027",
+            "seed": 1,
+            "listed": 0,
+            "left_out": 0,
+            "recent_months": 6,
+            "teams": [],
+            "top_up": True,
+        },
     ],
     "allocation_summary": [
         {

@@ -257,7 +257,7 @@ def test_qabot_restrict_marks_a_record_and_grants_access(rt, standin, world, set
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     assert cli.main(["restrict", "CS-100234"]) == 0
-    assert capsys.readouterr().out.startswith("CS-100234 is restricted")
+    assert capsys.readouterr().out.startswith("CS-100234 is now restricted")
     with freeze_time(MONDAY_9):
         _allocate(rt, world, restricted=True)
         rt.dispatcher.drain()

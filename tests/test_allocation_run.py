@@ -232,3 +232,46 @@ def test_qabot_allocate_shows_the_draft_then_confirms(rt, standin, world, cli_en
     assert cli.main(["allocate", "--month", "2027-01"]) == 0
     assert "already allocated" in capsys.readouterr().out
     assert cli.main(["allocate", "--month", "January"]) == 2
+
+
+def test_held_back_cases_are_allocated_once_resolved(rt, standin, world, cli_env, capsys):
+    _add_cases(rt, [("GHOST-1", "CP", None)])
+    with freeze_time(MONDAY_9):
+        assert cli.main(["allocate", "--month", "2027-01", "--seed", "5", "--add", "GHOST-1", "--confirm"]) == 0
+        assert "held back" in capsys.readouterr().out
+        assert cli.main(["allocate", "--month", "2027-01"]) == 0
+        assert "GHOST-1" in capsys.readouterr().out  # still held back: no worker yet
+        with rt.database.unit_of_work() as db:
+            ghost = db.scalar(select(Case).where(Case.case_ref == "GHOST-1"))
+            ghost.worker = db.get(Person, world.people["priya"])
+            ghost.team = ghost.worker.team
+        assert cli.main(["allocate", "--month", "2027-01", "--confirm"]) == 0
+        out = capsys.readouterr().out
+        assert "Allocated 1 audit; 0 held back." in out and "case GHOST-1" in out
+        assert cli.main(["allocate", "--month", "2027-01"]) == 0
+        assert "nothing is held back" in capsys.readouterr().out
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(Audit).where(Audit.case_id == ghost.id)) == 1
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_slack_offers_what_is_still_held_back(rt, standin, slack, world):
+    _add_cases(rt, [("GHOST-2", "CIN", None)])
+    with rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-01", FW, seed=1)
+        run.selected = [*run.selected, db.scalar(select(Case.id).where(Case.case_ref == "GHOST-2"))]
+        allocation_run.confirm(db, rt.calendar, rt.settings, run, None)
+        ghost = db.scalar(select(Case).where(Case.case_ref == "GHOST-2"))
+        ghost.worker = db.get(Person, world.people["priya"])
+    view = _open_review(slack, standin).response["view"]
+    assert "still need an auditor" in str(view["blocks"][0]) and "GHOST-2" in str(view["blocks"])
+    keep = {
+        b["block_id"]: {"keep": [o["value"] for o in b["element"]["options"]]}
+        for b in view["blocks"]
+        if b.get("block_id", "").startswith("keep_")
+    }
+    assert slack.view_submission("U0QA", view, keep).body == ""
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(Audit).where(Audit.case_id == ghost.id)) == 1
+    _open_review(slack, standin)
+    assert "was allocated by" in standin.responses[-1].body["text"]

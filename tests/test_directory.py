@@ -289,3 +289,16 @@ def test_qabot_import_org_looks_up_slack_ids_and_reports(rt, standin, cli_env, t
     assert "nothing was imported" in err and "row 7: unknown role 'auditer'" in err
     assert cli.main(["import-org", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.strip() == f"qabot: cannot read {tmp_path}/missing.csv: No such file or directory"
+
+
+def test_a_leaving_practitioner_has_their_audits_listed(rt, world, tmp_path):
+    with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
+        audit = allocation.allocate(
+            db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
+        )
+        ref = audit.qa_ref
+    report = _import(rt, tmp_path, _demo_lines(leave_out=("priya",)))
+    assert report.open_work["priya@council.example"] == [f"practised-audit {ref}"]
+    assert f"priya@council.example: to reallocate: 1 audit of their own or their team's work ({ref})" in "\n".join(
+        report.lines()
+    )

@@ -123,6 +123,44 @@ def cases_by_ref(db: Session, refs: list[str], month: str) -> list[Case]:
     return list(db.scalars(select(Case).where(Case.case_ref.in_(refs), Case.month == month)))
 
 
+def held_back(db: Session, month: str) -> list[int]:
+    """Cases the QA team confirmed for the month that still have no audit (held back, or added since)."""
+    confirmed = db.scalars(
+        select(AllocationRun.selected).where(AllocationRun.month == month, AllocationRun.status == "confirmed")
+    )
+    wanted = {case_id for selected in confirmed for case_id in selected}
+    audited = set(db.scalars(select(Audit.case_id).where(Audit.month == month)))
+    return sorted(wanted - audited)
+
+
+def top_up(db: Session, month: str, case_ids: list[int], *, by: Person | None = None) -> AllocationRun:
+    """A further draft for a month already allocated: the held-back cases (once the directory or the auditors'
+    capacity is fixed), or cases the QA team adds."""
+    for old in db.scalars(select(AllocationRun).where(AllocationRun.month == month, AllocationRun.status == "draft")):
+        old.status = "superseded"
+    run = AllocationRun(
+        month=month,
+        status="draft",
+        seed=secrets.randbelow(2**31),
+        parameters={
+            "top_up": True,
+            "listed": len(case_ids),
+            "left_out_recently_audited": 0,
+            "recently_audited_months": 0,
+            "reaudits": 0,
+            "team_quota": 0,
+        },
+        drawn=list(case_ids),
+        selected=list(case_ids),
+        created_at=now(),
+        created_by_id=by.id if by else None,
+    )
+    db.add(run)
+    db.flush()
+    trail.record(db, "allocation.top_up_drawn", actor=by, subject=run, month=month, cases=len(case_ids))
+    return run
+
+
 def has_case_list(db: Session, month: str) -> bool:
     return bool(db.scalar(select(func.count()).select_from(Case).where(Case.month == month)))
 
@@ -160,6 +198,8 @@ def review(db: Session, settings: Settings, slack_user_id: str, month: str) -> O
     if not allowed.ok:
         return allowed
     run = latest(db, month)
+    if run is not None and run.status == "confirmed" and held_back(db, month):
+        run = top_up(db, month, held_back(db, month), by=allowed.detail["person"])
     if run is not None and run.status == "confirmed":
         confirmer = db.get(Person, run.confirmed_by_id) if run.confirmed_by_id else None
         return refused(
@@ -198,6 +238,7 @@ def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
         "listed": run.parameters["listed"],
         "left_out": run.parameters["left_out_recently_audited"],
         "recent_months": run.parameters["recently_audited_months"],
+        "top_up": bool(run.parameters.get("top_up")),
         "teams": [{"name": name, "cases": cases} for name, cases in teams.items()],
     }
 

@@ -13,8 +13,9 @@ class RestrictedError(ValueError):
     """The case or person named does not exist; the message says which."""
 
 
-def set_restricted(db: Session, case_ref: str, restricted: bool, grant: list[str]) -> Case:
-    """Mark a case-system record restricted (or not) and grant named people access to it."""
+def set_restricted(db: Session, case_ref: str, restricted: bool, grant: list[str], via: str) -> tuple[bool, list[str]]:
+    """Mark a case-system record restricted (or not) and grant named people access to it.
+    Returns whether the restriction changed, and who was newly granted access."""
     case = db.scalar(select(Case).where(Case.case_ref == case_ref))
     if case is None:
         raise RestrictedError(f"no case {case_ref} has been imported")
@@ -24,11 +25,14 @@ def set_restricted(db: Session, case_ref: str, restricted: bool, grant: list[str
         if person is None or not person.active:
             raise RestrictedError(f"{email} is not an active person in the staff directory")
         people.append(person)
-    if case.restricted != restricted:
+    changed = case.restricted != restricted
+    if changed:
         case.restricted = restricted
-        trail.record(db, "case.restricted" if restricted else "case.unrestricted", subject=case)
+        trail.record(db, "case.restricted" if restricted else "case.unrestricted", subject=case, via=via)
+    granted = []
     for person in people:
         if db.get(CaseAccess, (case.id, person.id)) is None:
             db.add(CaseAccess(case_id=case.id, person_id=person.id, granted_at=now()))
-            trail.record(db, "case.access_granted", subject=case, person_id=person.id)
-    return case
+            trail.record(db, "case.access_granted", subject=case, person_id=person.id, via=via)
+            granted.append(person.email)
+    return changed, granted

@@ -109,8 +109,20 @@ def _open_work_summary(work: list[str]) -> str:
     for item in work:
         kind, ref = item.split(" ", 1)
         by_kind.setdefault(kind, []).append(ref)
-    parts = [f"{len(refs)} {kind}{'s' if len(refs) != 1 else ''} ({', '.join(refs)})" for kind, refs in by_kind.items()]
+    parts = [f"{_count_of(kind, len(refs))} ({', '.join(refs)})" for kind, refs in by_kind.items()]
     return f"to reallocate: {'; '.join(parts)}"
+
+
+NOUNS = {
+    "audit": ("audit", "audits"),
+    "practised-audit": ("audit of their own or their team's work", "audits of their own or their team's work"),
+    "moderation": ("moderation", "moderations"),
+    "action": ("action", "actions"),
+}
+
+
+def _count_of(kind: str, n: int) -> str:
+    return f"{n} {NOUNS[kind][0 if n == 1 else 1]}"
 
 
 def _header_key(header: str) -> str:
@@ -340,6 +352,11 @@ def _record_change(
 
 def _open_work(db: Session, person: Person) -> list[str]:
     audits = select(Audit.qa_ref).where(Audit.auditor_id == person.id, Audit.status.in_(OPEN_AUDIT_STATUSES))
+    # Audits of their own practice, or of their team's: the case has moved on and the audit needs a new owner.
+    practised = select(Audit.qa_ref).where(
+        (Audit.practitioner_id == person.id) | (Audit.team_manager_id == person.id),
+        Audit.status.in_(OPEN_AUDIT_STATUSES),
+    )
     moderations = (
         select(Audit.qa_ref)
         .join(Moderation, Moderation.audit_id == Audit.id)
@@ -352,6 +369,11 @@ def _open_work(db: Session, person: Person) -> list[str]:
     )
     return [
         f"{kind} {ref}"
-        for kind, query in (("audit", audits), ("moderation", moderations), ("action", actions))
+        for kind, query in (
+            ("audit", audits),
+            ("practised-audit", practised),
+            ("moderation", moderations),
+            ("action", actions),
+        )
         for ref in db.scalars(query.order_by(Audit.qa_ref))
     ]

@@ -5,7 +5,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import allocation
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, refusal_words
+from handlers.common import act, answer_refusal, audit_id_of, field_errors
 from messages import render_view
 
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
@@ -52,5 +52,5 @@ def register(app: App, rt: Runtime) -> None:
             rt, body, lambda db: allocation.decline(db, rt.calendar, rt.settings, audit_id, user, reason.strip())
         )
         if outcome is not None and not outcome.ok:
-            return ack(response_action="errors", errors={REASON_BLOCK: refusal_words(outcome)})
+            return ack(response_action="errors", errors=field_errors(outcome, REASON_BLOCK))
         ack()

@@ -39,6 +39,17 @@ def audit_id_of(value: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
+def field_errors(outcome: Outcome, default_field: str) -> dict[str, str]:
+    """A refusal as `response_action: errors` for a form: the PII guard's per-field findings, or the refusal's
+    words on the field it names (or `default_field`)."""
+    if outcome.reason == "pii":
+        return {
+            field: render("pii_refused", {"findings": found})["text"]
+            for field, found in outcome.detail["fields"].items()
+        }
+    return {outcome.detail.get("field", default_field): refusal_words(outcome)}
+
+
 def refusal_words(outcome: Outcome) -> str:
     """The refusal as one line, for a field error in a form."""
     return render("refusal", {"reason": outcome.reason, **outcome.detail})["text"]

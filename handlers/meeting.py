@@ -7,7 +7,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import meeting
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, refusal_words
+from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
 from messages import render_view
 
 
@@ -45,6 +45,5 @@ def register(app: App, rt: Runtime) -> None:
             ),
         )
         if outcome is not None and not outcome.ok:
-            field = outcome.detail.get("field", "when_day")
-            return ack(response_action="errors", errors={field: refusal_words(outcome)})
+            return ack(response_action="errors", errors=field_errors(outcome, "when_day"))
         ack()

@@ -184,7 +184,7 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
     )
     form = standin.last("views.open").response["view"]
     with clock_at(declining):
-        slack.view_submission("U0AUD", form, {"reason": {"reason_input": "I supervised this practitioner last year."}})
+        slack.view_submission("U0AUD", form, {"reason": {"reason_input": "I supervised this social worker last year."}})
         rt.dispatcher.drain()
         print("   She gives a reason (kept on the trail, not posted to the channel).")
         out.slack()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, auditors, trail
+from bot.workflow import audit_people, auditors, guard, trail
 from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Audit, Case, CaseAccess, Event, Person
@@ -182,6 +182,8 @@ def decline(db: Session, cal: Calendar, settings: Settings, audit_id: int, slack
     if isinstance(found, Outcome):
         return found
     person, audit = found
+    if problem := guard.check(db, {"reason": reason}):
+        return problem
     outcome = _decide(db, person, audit, "declined", "allocation_declined")
     if not outcome.ok:
         return outcome

@@ -1,0 +1,33 @@
+"""The PII guard as the workflow applies it: every free-text field is checked before it is saved or shown."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.workflow.outcome import Outcome, refused
+from bot.workflow.pii import find_pii
+from store.models import Case
+
+# What councils' lists put where there is no worker: not a person's name, and refusing "worker" would refuse
+# every mention of a social worker.
+PLACEHOLDERS = {"agency worker", "unallocated", "duty worker", "duty", "vacant", "to be allocated", "tba"}
+
+
+def case_list_names(db: Session) -> list[str]:
+    """The people the case lists name (allocated workers): free text must not name them to readers in chat."""
+    names = db.scalars(select(Case.worker_name).distinct())
+    return [name for name in names if name and name.casefold() not in PLACEHOLDERS]
+
+
+def check(db: Session, texts: Mapping[str, str | None]) -> Outcome | None:
+    """None when every field is clean; otherwise a refusal carrying, per form field, what was found."""
+    names = case_list_names(db)
+    problems = {
+        field: [{"kind": f.kind, "text": f.text} for f in findings]
+        for field, text in texts.items()
+        if text and (findings := find_pii(text, names))
+    }
+    return refused("pii", fields=problems) if problems else None

@@ -3,7 +3,17 @@
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import allocation, allocation_run, commands, home, meeting, safeguarding
+from handlers import (
+    allocation,
+    allocation_run,
+    audit_form,
+    commands,
+    family_feedback,
+    home,
+    meeting,
+    safeguarding,
+    self_assessment,
+)
 
 
 def build_app(rt: Runtime) -> App:
@@ -15,6 +25,16 @@ def build_app(rt: Runtime) -> App:
         token_verification_enabled=False,
         logger=None,
     )
-    for feature in (allocation, allocation_run, commands, home, meeting, safeguarding):
+    for feature in (
+        allocation,
+        allocation_run,
+        commands,
+        home,
+        meeting,
+        safeguarding,
+        audit_form,
+        family_feedback,
+        self_assessment,
+    ):
         feature.register(app, rt)
     return app

@@ -19,6 +19,8 @@ class Framework:
     # An auditor accepts within 2 working days (reminded then); after 4 the QA team is told.
     accept_within_days: int = 2
     tell_qa_after_days: int = 4
+    # The practitioner's self-assessment is due this many working days before the audit meeting.
+    self_assessment_days_before_meeting: int = 1
     # Scheduled messages go at this local time on working days.
     reminder_time: time = time(9, 0)
 

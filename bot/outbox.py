@@ -146,8 +146,14 @@ class Dispatcher:
 
     def drain(self, limit: int = 200) -> DrainResult:
         result = DrainResult()
-        for row_id in self._claim(limit):
-            result += self._deliver(row_id)
+        # A row waits behind an older one to the same person; once that is sent, the next pass can take it.
+        for _ in range(10):
+            claimed = self._claim(limit)
+            sent_before = result.sent
+            for row_id in claimed:
+                result += self._deliver(row_id)
+            if result.sent == sent_before:
+                break
         with self.database.unit_of_work() as db:
             unsent = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(UNSENT))
             result.queued = db.scalar(unsent)

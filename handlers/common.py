@@ -25,11 +25,18 @@ def act(rt: Runtime, body: dict[str, Any], work: Callable[[Session], T]) -> T | 
     return result
 
 
-def answer_refusal(respond, outcome: Outcome | None) -> None:
-    """A refused click is answered ephemerally through response_url, which works wherever the click was."""
+def answer_refusal(respond, outcome: Outcome | None, *, client=None, body: dict[str, Any] | None = None) -> None:
+    """A refused click is answered ephemerally through response_url, which works wherever the click was.
+    A click in App Home (or a modal) has no response_url: given `client` and `body`, the answer goes to the
+    person's DM with the bot instead, as an ephemeral message."""
     if outcome is None or outcome.ok:
         return
     payload = render("refusal", {"reason": outcome.reason, **outcome.detail})
+    if client is not None and body is not None and not body.get("response_url"):
+        user = body["user"]["id"]
+        channel = client.conversations_open(users=user)["channel"]["id"]
+        client.chat_postEphemeral(channel=channel, user=user, text=payload["text"], blocks=payload["blocks"])
+        return
     respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral", replace_original=False)
 
 
@@ -46,6 +53,14 @@ def field_errors(outcome: Outcome, default_field: str) -> dict[str, str]:
         return {
             field: render("pii_refused", {"findings": found})["text"]
             for field, found in outcome.detail["fields"].items()
+        }
+    if outcome.reason == "form_errors":  # the form definition's own words, per answer
+        return dict(outcome.detail["errors"])
+    if outcome.reason == "action_errors":
+        extra = {k: v for k, v in outcome.detail.items() if k != "errors"}
+        return {
+            field: render("refusal", {"reason": code, **extra})["text"]
+            for field, code in outcome.detail["errors"].items()
         }
     return {outcome.detail.get("field", default_field): refusal_words(outcome)}
 

@@ -14,6 +14,6 @@ def register(app: App, rt: Runtime) -> None:
         if event.get("tab") != "home":
             return
         user = event["user"]
-        ctx = act(rt, body, lambda db: home_for(db, rt.calendar, user))
+        ctx = act(rt, body, lambda db: home_for(db, rt.calendar, user, rt.settings.framework))
         if ctx is not None:
             client.views_publish(user_id=user, view=render_view("home", ctx))

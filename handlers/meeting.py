@@ -17,10 +17,10 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
-            return answer_refusal(respond, refused("unknown"))
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
         outcome = act(rt, body, lambda db: meeting.form_context(db, rt.calendar, audit_id, body["user"]["id"]))
         if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome)
+            return answer_refusal(respond, outcome, client=client, body=body)  # App Home has no response_url
         client.views_open(trigger_id=body["trigger_id"], view=render_view("meeting_form", outcome.detail))
 
     @app.view("meeting_form")

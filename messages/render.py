@@ -106,9 +106,7 @@ env = Environment(
     lstrip_blocks=True,
     finalize=_json,
 )
-env.filters.update(
-    mrkdwn=mrkdwn, grade=grade, category=category, held_back=held_back, day=day, when=when, link=link
-)
+env.filters.update(mrkdwn=mrkdwn, grade=grade, category=category, held_back=held_back, day=day, when=when, link=link)
 
 
 def render(template: str, ctx: dict, *, tz: tzinfo = LONDON) -> dict:

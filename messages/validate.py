@@ -25,9 +25,7 @@ class BlockKitError(ValueError):
 def check_message(payload: dict) -> None:
     text = payload.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise BlockKitError(
-            "message: needs non-empty plain `text` (shown in notifications and to screen readers)"
-        )
+        raise BlockKitError("message: needs non-empty plain `text` (shown in notifications and to screen readers)")
     if len(text) > MAX_MESSAGE_TEXT:
         raise BlockKitError(f"message: text is {len(text)} characters, at most {MAX_MESSAGE_TEXT} allowed")
     check_blocks(payload.get("blocks"), "message")
@@ -77,9 +75,7 @@ def check_blocks(blocks: list, surface: str) -> None:
                 action_ids.add(element["action_id"])
             limit, count = MAX_OPTIONS.get(element.get("type"), 0), len(element.get("options", []))
             if limit and count > limit:
-                raise BlockKitError(
-                    f"{where}: {element['type']} has {count} options, at most {limit} allowed"
-                )
+                raise BlockKitError(f"{where}: {element['type']} has {count} options, at most {limit} allowed")
 
 
 def _check_model(block: dict, where: str) -> None:
@@ -125,9 +121,7 @@ def _check_view_label(view: dict, key: str, *, required: bool) -> None:
     label = view.get(key)
     if label is None and not required:
         return
-    if not (
-        isinstance(label, dict) and label.get("type") == "plain_text" and isinstance(label.get("text"), str)
-    ):
+    if not (isinstance(label, dict) and label.get("type") == "plain_text" and isinstance(label.get("text"), str)):
         raise BlockKitError(f"modal: `{key}` must be a plain_text object")
     if not 0 < len(label["text"]) <= MAX_VIEW_LABEL:
         raise BlockKitError(f"modal: `{key}` must be 1–{MAX_VIEW_LABEL} characters, got {len(label['text'])}")

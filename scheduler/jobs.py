@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
 from bot.runtime import Runtime
-from bot.workflow import allocation, allocation_run, meeting, safeguarding
+from bot.workflow import allocation, allocation_run, meeting, safeguarding, self_assessment
 
 log = logging.getLogger("qabot.clock")
 
@@ -41,6 +41,11 @@ def _meeting_reminders(rt: Runtime) -> int:
         return meeting.remind_meetings(db, rt.calendar)
 
 
+def _self_assessment_reminders(rt: Runtime) -> int:
+    with rt.database.unit_of_work() as db:
+        return self_assessment.remind_missing(db, rt.calendar, rt.settings)
+
+
 def _safeguarding_realerts(rt: Runtime) -> int:
     with rt.database.unit_of_work() as db:
         return safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)
@@ -56,6 +61,7 @@ SWEEPS = [
     Job("month-start", timedelta(minutes=5), _month_start),
     Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders),
     Job("meeting-reminders", timedelta(minutes=5), _meeting_reminders),
+    Job("self-assessment-reminders", timedelta(minutes=5), _self_assessment_reminders),
 ]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)
 

@@ -2,6 +2,8 @@
 
 from datetime import UTC, date, datetime
 
+from bot.workflow.forms import load_form
+
 ACCEPT_BY = date(2027, 1, 6)
 AT = datetime(2027, 1, 6, 9, 12, tzinfo=UTC)
 
@@ -179,8 +181,14 @@ EXAMPLES: dict[str, list[dict]] = {
         },
     ],
     "meeting_recorded": [
-        {"qa_ref": "QA-2027-01-017", "when": AT, "attendees": ["Sam Patel", "Jo Brown"], "cro_missing": True},
-        {"qa_ref": "QA-2027-01-017", "when": AT, "attendees": [], "cro_missing": False},
+        {
+            "qa_ref": "QA-2027-01-017",
+            "audit_id": 17,
+            "when": AT,
+            "attendees": ["Sam Patel", "Jo Brown"],
+            "cro_missing": True,
+        },
+        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "when": AT, "attendees": [], "cro_missing": False},
     ],
     "meeting_reminder": [{"qa_ref": "QA-2027-01-017", "when": AT}],
     "refusal": [
@@ -299,4 +307,269 @@ EXAMPLES["pii_refused"] = [
         ]
     },
     {"findings": []},
+]
+FORM = load_form("collaborative")
+GRADES = [{"code": g.code, "words": g.words} for g in FORM.scale.grades]
+EXAMPLES["audit_form_step"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "number": n + 1,
+        "total": len(FORM.steps) + 1,
+        "step": step,
+        "grades": GRADES,
+        "values": {},
+    }
+    for n, step in enumerate(FORM.steps)
+] + [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "number": 1,
+        "total": len(FORM.steps) + 1,
+        "step": step,
+        "grades": GRADES,
+        "values": {
+            "assessment": "good",
+            "assessment_rationale": "Clear analysis.",
+            "child_voice": "partly",
+            "fsm_evidence": ["motivational_interviewing"],
+            "fsm_comment": "Seen in supervision notes.",
+        },
+    }
+    for step in FORM.steps
+]
+EXAMPLES["audit_actions"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "number": 7,
+        "total": 7,
+        "slots": 5,
+        "latest": date(2027, 2, 9),
+        "required": True,
+        "overall": "requires_improvement",
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "number": 7,
+        "total": 7,
+        "slots": 5,
+        "latest": date(2027, 2, 9),
+        "required": False,
+        "overall": None,
+    },
+]
+EXAMPLES["audit_submitted"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "auditor": "Alex Green",
+        "overall": "requires_improvement",
+        "grades": [{"domain": "Assessment", "grade": "good"}, {"domain": "Planning", "grade": None}],
+        "actions": [{"description": "Update the child's plan with the school.", "owner": "Jo Brown", "due": AT}],
+        "inadequate": False,
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "auditor": "Alex Green",
+        "overall": "inadequate",
+        "grades": [],
+        "actions": [],
+        "inadequate": True,
+    },
+]
+EXAMPLES["action_assigned"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "description": "Update the plan.\nShare it with the family.",
+        "due": AT,
+        "auditor": "Alex Green",
+    },
+]
+EXAMPLES["audit_received"] = [
+    {"qa_ref": "QA-2027-01-017", "overall": "good", "actions": 1, "inadequate": False},
+    {"qa_ref": "QA-2027-01-017", "overall": "inadequate", "actions": 2, "inadequate": True},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "audit_not_open", "qa_ref": "QA-2027-01-017", "status": "allocated"},
+    {"reason": "audit_not_open", "qa_ref": "QA-2027-01-017", "status": "awaiting_moderation"},
+    {"reason": "form_incomplete", "step": "Assessment and planning"},
+    {"reason": "action_needs_description"},
+    {"reason": "action_needs_owner"},
+    {"reason": "action_owner_unknown"},
+    {"reason": "action_needs_due"},
+    {"reason": "action_due_too_late", "latest": date(2027, 2, 9)},
+    {"reason": "action_due_past"},
+    {"reason": "actions_required", "grade": "inadequate"},
+]
+
+# --- family feedback (step 3: recorded by the auditor, read only by the people on the audit) ---------------------
+
+FEEDBACK_SAID = "She said she feels safe & happy at home now, and likes her new school. "
+EXAMPLES["family_feedback_form"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "how": None,
+        "why_not": None,
+        "child_voice": None,
+        "family_view": None,
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "how": "mind_of_my_own",
+        "why_not": None,
+        "child_voice": "Wants to see dad more.",
+        "family_view": "Mum said the plan is clear.",
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "how": "not_obtained",
+        "why_not": "The family declined.",
+        "child_voice": None,
+        "family_view": None,
+    },
+]
+EXAMPLES["family_feedback_view"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "restricted": False,
+        "how": "visit",
+        "why_not": None,
+        "child_voice": "Wants to see dad more.",
+        "family_view": "Mum said the plan is clear.",
+        "recorded_by": "Alex Green",
+        "at": AT,
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "restricted": False,
+        "how": "not_obtained",
+        "why_not": "The family could not be reached.",
+        "child_voice": None,
+        "family_view": None,
+        "recorded_by": "Alex Green",
+        "at": AT,
+    },
+    # long enough to be split over sections (3000 characters each, once escaped)
+    {
+        "qa_ref": "QA-2027-01-017",
+        "restricted": False,
+        "how": "phone",
+        "why_not": None,
+        "child_voice": FEEDBACK_SAID * 60,
+        "family_view": "Dad found the visits helpful.",
+        "recorded_by": "Alex Green",
+        "at": AT,
+    },
+    {"qa_ref": "QA-2027-01-018", "restricted": True},
+]
+EXAMPLES["family_feedback_recorded"] = [
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "auditor": "Alex Green", "updated": False},
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "auditor": "Alex Green", "updated": True},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "family_feedback_auditor_only", "qa_ref": "QA-2027-01-017"},
+    {"reason": "family_feedback_closed", "qa_ref": "QA-2027-01-017", "status": "allocated"},
+    {"reason": "family_feedback_closed", "qa_ref": "QA-2027-01-017", "status": "awaiting_moderation"},
+    {"reason": "family_feedback_how"},
+    {"reason": "family_feedback_reason_needed"},
+    {"reason": "family_feedback_child_voice_needed"},
+    {"reason": "family_feedback_family_view_needed"},
+    {"reason": "family_feedback_too_long", "length": 3012, "limit": 3000},
+    {"reason": "family_feedback_not_recorded", "qa_ref": "QA-2027-01-017"},
+]
+
+# --- the practitioner's self-assessment (QAF step 2): form, read-only view, auditor's DM, reminders ----------
+
+SA_FORM = load_form("collaborative")
+SA_SAID = "Saw the child alone at school & at home; <b> they drew their week. "
+EXAMPLES["self_assessment_form"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "auditor": "Alex Green",
+        "meeting": AT,
+        "due": date(2027, 1, 5),
+        "grades": [{"code": g.code, "words": g.words} for g in SA_FORM.scale.grades],
+        "domains": list(SA_FORM.domains),
+        "max_length": 3000,
+        "values": {},
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "audit_id": 17,
+        "auditor": None,
+        "meeting": None,
+        "due": None,
+        "grades": [{"code": g.code, "words": g.words} for g in SA_FORM.scale.grades],
+        "domains": list(SA_FORM.domains),
+        "max_length": 3000,
+        "values": {d.id: "good" for d in SA_FORM.domains}
+        | {d.rationale_id: SA_SAID for d in SA_FORM.domains}
+        | {"lived_experience": SA_SAID, "proud_of": "The safety plan.", "do_differently": "Visit sooner."},
+    },
+]
+EXAMPLES["self_assessment_view"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "practitioner": "Sam Patel",
+        "saved_at": AT,
+        "updated": False,
+        "domains": [{"label": d.label, "words": "Good", "reflection": SA_SAID} for d in SA_FORM.domains],
+        "lived_experience": SA_SAID,
+        "proud_of": "The safety plan.",
+        "do_differently": "Visit sooner.",
+    },
+    # at the input's limit, and longer once escaped: each section is capped at 3000 characters
+    {
+        "qa_ref": "QA-2027-01-017",
+        "practitioner": "Sam Patel",
+        "saved_at": AT,
+        "updated": True,
+        "domains": [{"label": "Assessment", "words": "Requires Improvement", "reflection": "&" * 3000}],
+        "lived_experience": "<" * 3000,
+        "proud_of": "x" * 3000,
+        "do_differently": "y",
+    },
+]
+EXAMPLES["self_assessment_done"] = [
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": "Sam Patel", "updated": False, "meeting": AT},
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": "Sam Patel", "updated": True, "meeting": None},
+]
+EXAMPLES["self_assessment_reminder"] = [
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "meeting": AT, "due": date(2027, 1, 5), "on_the_day": False},
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "meeting": AT, "due": date(2027, 1, 5), "on_the_day": True},
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "meeting": None, "due": None, "on_the_day": False},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "self_assessment_closed", "qa_ref": "QA-2027-01-017", "status": "allocated"},
+    {"reason": "self_assessment_closed", "qa_ref": "QA-2027-01-017", "status": "awaiting_moderation"},
+    {"reason": "self_assessment_closed", "qa_ref": "QA-2027-01-017", "status": "cancelled"},
+    {"reason": "self_assessment_missing", "question": "grade", "label": "Assessment"},
+    {"reason": "self_assessment_missing", "question": "reflection", "label": "Partnership / multi-agency working"},
+    {"reason": "self_assessment_missing", "question": "lived_experience", "label": None},
+    {"reason": "self_assessment_missing", "question": "proud_of", "label": None},
+    {"reason": "self_assessment_missing", "question": "do_differently", "label": None},
+    {"reason": "self_assessment_too_long", "limit": 3000, "length": 3012},
+    {"reason": "self_assessment_not_done", "qa_ref": "QA-2027-01-017"},
+    {"reason": "self_assessment_restricted", "qa_ref": "QA-2027-01-017"},
+]
+# App Home with a button per waiting task that has one (the long list stays last: a test reads it there)
+EXAMPLES["home"] = [
+    *EXAMPLES["home"][:-1],
+    {
+        "name": "Sam Patel",
+        "waiting": [
+            {"qa_ref": "QA-2027-01-017", "audit_id": 17, "task": "self_assessment", "due": ACCEPT_BY, **PEOPLE},
+            {"qa_ref": "QA-2027-01-018", "audit_id": 18, "task": "self_assessment", "due": None, **PEOPLE},
+            {"qa_ref": "QA-2027-01-009", "audit_id": 9, "task": "arrange_meeting", "due": ACCEPT_BY, **PEOPLE},
+            {"qa_ref": "QA-2027-01-010", "audit_id": 10, "task": "accept_allocation", "due": ACCEPT_BY, **PEOPLE},
+        ],
+        "watching": [],
+    },
+    EXAMPLES["home"][-1],
 ]

@@ -14,7 +14,18 @@ from tests.message_examples import ALLOCATION, EXAMPLES
 
 FOLDER = Path(messages.__file__).parent
 TEMPLATES = sorted(p.name.removesuffix(".json.j2") for p in (FOLDER / "templates").glob("*.json.j2"))
-VIEWS = {"home", "allocation_decline_form", "allocation_review", "meeting_form"}
+VIEWS = {
+    "allocation_decline_form",
+    "allocation_review",
+    "audit_actions",
+    "audit_form_step",
+    "family_feedback_form",
+    "family_feedback_view",
+    "home",
+    "meeting_form",
+    "self_assessment_form",
+    "self_assessment_view",
+}
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
 ASKS = [case for case in CASES if case[0] in {"allocation_request", "allocation_reminder"}]
@@ -30,8 +41,25 @@ HOSTILE = [
     "&",
 ]
 FORBIDDEN = ("<!channel>", "<@U123", "<https://evil")
-# codes that choose the wording, never shown themselves
-ENUM_KEYS = {"role", "reason", "category", "task", "status", "attending", "at_time", "held_back", "kind"}
+# codes that choose the wording (never shown themselves), configuration, and what a person typed shown back only
+# inside their own input field (never parsed as mrkdwn)
+ENUM_KEYS = {
+    "question",
+    "overall",
+    "grade",
+    "grades",
+    "values",
+    "role",
+    "reason",
+    "category",
+    "task",
+    "status",
+    "attending",
+    "at_time",
+    "held_back",
+    "kind",
+    "how",
+}
 
 
 def rendered(name: str, ctx: dict, **kw: Any) -> dict:

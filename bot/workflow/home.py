@@ -6,13 +6,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.calendar import Calendar, now
+from bot.framework import Framework
+from bot.workflow import self_assessment
 from bot.workflow.directory import by_slack_id
 from store.models import Audit, Case
 
 CLOSED = ("declined", "cancelled")
 
 
-def home_for(db: Session, cal: Calendar, slack_user_id: str) -> dict[str, Any]:
+def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framework | None = None) -> dict[str, Any]:
+    framework = framework or Framework()
     person = by_slack_id(db, slack_user_id)
     if person is None:
         return {"name": None, "waiting": [], "watching": []}
@@ -39,10 +42,14 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str) -> dict[str, Any]:
             "practitioner": audit.practitioner.name if audit.practitioner else None,
             "team_manager": audit.team_manager.name if audit.team_manager else None,
         }
+        item = {"qa_ref": audit.qa_ref, "audit_id": audit.id, **people}
         if audit.auditor_id == person.id and audit.status == "allocated":
-            waiting.append({"qa_ref": audit.qa_ref, "task": "accept_allocation", "due": audit.accept_by, **people})
+            waiting.append({**item, "task": "accept_allocation", "due": audit.accept_by})
         elif audit.auditor_id == person.id and audit.status == "accepted":
-            waiting.append({"qa_ref": audit.qa_ref, "task": "arrange_meeting", "due": month_end, **people})
+            waiting.append({**item, "task": "arrange_meeting", "due": month_end})
+        elif audit.practitioner_id == person.id and self_assessment.is_waiting(audit):
+            due = self_assessment.due_day(cal, framework, audit.meeting_at)
+            waiting.append({**item, "task": "self_assessment", "due": due})
         else:
             watching.append({"qa_ref": audit.qa_ref, "status": audit.status, **people})
     return {"name": person.name, "waiting": waiting, "watching": watching}

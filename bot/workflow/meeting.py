@@ -127,7 +127,7 @@ def record(
         f"meeting:{audit.id}:{stamp}:recorded",
         auditor.slack_user_id,
         "meeting_recorded",
-        {"qa_ref": audit.qa_ref, "when": when, "attendees": names, "cro_missing": cro_missing},
+        {"qa_ref": audit.qa_ref, "audit_id": audit.id, "when": when, "attendees": names, "cro_missing": cro_missing},
     )
     return DONE
 

@@ -1,0 +1,245 @@
+"""Step 4, the collaborative audit: the form (one modal per step, a draft kept between steps and if the modal
+is closed), then the SMART actions, then submission for moderation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.calendar import Calendar, now
+from bot.config import Settings
+from bot.workflow import audit_people, guard, safeguarding, trail
+from bot.workflow.directory import by_slack_id
+from bot.workflow.forms import FormDefinition, load_form
+from bot.workflow.outcome import Outcome, refused
+from store.models import Action, Audit
+
+OPEN = ("accepted", "in_progress")
+ACTION_SLOTS = 5
+ACTIONS_WITHIN = timedelta(weeks=4)  # the QAF: each action has a date for completion, at most 4 weeks ahead
+NEEDS_ACTIONS = {"requires_improvement", "inadequate"}
+
+
+def _form(audit: Audit) -> FormDefinition:
+    return load_form(audit.kind)
+
+
+def _open(db: Session, audit_id: int, slack_user_id: str, action: str) -> tuple[Any, Audit] | Outcome:
+    found = audit_people.require(db, audit_id, slack_user_id, "auditor", action)
+    if isinstance(found, Outcome):
+        return found
+    _, audit = found
+    if audit.status not in OPEN:
+        return refused("audit_not_open", qa_ref=audit.qa_ref, status=audit.status)
+    return found
+
+
+def step_context(db: Session, audit_id: int, slack_user_id: str, step_id: str | None = None) -> Outcome:
+    """The form step to show (the first one when none is named), filled with the draft so far."""
+    found = _open(db, audit_id, slack_user_id, "audit_form_open")
+    if isinstance(found, Outcome):
+        return found
+    _, audit = found
+    form = _form(audit)
+    step_id = step_id or form.steps[0].id
+    return Outcome(ok=True, detail=_step_ctx(audit, form, step_id))
+
+
+def _step_ctx(audit: Audit, form: FormDefinition, step_id: str) -> dict[str, Any]:
+    ids = [s.id for s in form.steps]
+    step = form.step(step_id)
+    return {
+        "qa_ref": audit.qa_ref,
+        "audit_id": audit.id,
+        "number": ids.index(step_id) + 1,
+        "total": len(ids) + 1,  # the actions come last
+        "step": step,
+        "grades": [{"code": g.code, "words": g.words} for g in form.scale.grades],
+        "values": dict(audit.draft.get("answers", {})),
+    }
+
+
+def save_step(db: Session, audit_id: int, slack_user_id: str, step_id: str, answers: dict[str, Any]) -> Outcome:
+    """Check one step's answers and keep them in the draft. Returns what to show next: the next step's form,
+    or the actions."""
+    found = _open(db, audit_id, slack_user_id, "audit_form_step")
+    if isinstance(found, Outcome):
+        return found
+    auditor, audit = found
+    form = _form(audit)
+    if step_id not in [s.id for s in form.steps]:
+        return refused("unknown")
+    errors = form.validate_answers(answers, step=step_id)
+    if errors:
+        return refused("form_errors", errors=errors)
+    texts = {key: value for key, value in answers.items() if isinstance(value, str) and _is_text(form, key)}
+    if problem := guard.check(db, texts):
+        return problem
+    audit.draft = {"form": form.ref, "answers": {**audit.draft.get("answers", {}), **answers}}
+    trail.record(db, "audit.form_step_saved", actor=auditor, subject=audit, step=step_id)
+    ids = [s.id for s in form.steps]
+    following = ids.index(step_id) + 1
+    if following < len(ids):
+        return Outcome(ok=True, detail={"next": "step", **_step_ctx(audit, form, ids[following])})
+    return Outcome(ok=True, detail={"next": "actions", **_actions_ctx(audit, form)})
+
+
+def _is_text(form: FormDefinition, key: str) -> bool:
+    for question in form.questions:
+        if key == question.rationale_id or (key == question.id and question.kind == "text"):
+            return True
+    return False
+
+
+def _latest_due(audit: Audit) -> date:
+    """Actions are due at most four weeks after the audit: the collaborative meeting, or today if none is
+    recorded."""
+    audited = audit.meeting_at if audit.meeting_at and audit.meeting_at <= now() else now()
+    return (audited + ACTIONS_WITHIN).date()
+
+
+def _actions_ctx(audit: Audit, form: FormDefinition) -> dict[str, Any]:
+    overall = form.overall
+    grade = audit.draft.get("answers", {}).get(overall.id) if overall else None
+    return {
+        "qa_ref": audit.qa_ref,
+        "audit_id": audit.id,
+        "number": len(form.steps) + 1,
+        "total": len(form.steps) + 1,
+        "slots": ACTION_SLOTS,
+        "latest": _latest_due(audit),
+        "required": grade in NEEDS_ACTIONS,
+        "overall": grade,
+    }
+
+
+def submit(
+    db: Session, cal: Calendar, settings: Settings, audit_id: int, slack_user_id: str, actions: list[dict[str, Any]]
+) -> Outcome:
+    """Submit the audit with its SMART actions: it moves to moderation, and everyone concerned is told.
+    `actions`: [{"slot": n, "description": str, "owner": slack user id or None, "due": date or None}]."""
+    found = _open(db, audit_id, slack_user_id, "audit_submit")
+    if isinstance(found, Outcome):
+        return found
+    auditor, audit = found
+    form = _form(audit)
+    answers = dict(audit.draft.get("answers", {}))
+    missing = form.validate_answers(answers)
+    if missing:
+        first = next(s for s in form.steps if any(q in missing for q in _ids(s)))
+        return refused("form_incomplete", field="action_1", step=first.title)
+    moment = now()
+    latest = _latest_due(audit)
+    errors: dict[str, str] = {}
+    chosen = []
+    for item in actions:
+        described, owner, due = (item.get("description") or "").strip(), item.get("owner"), item.get("due")
+        if not (described or owner or due):
+            continue
+        slot = item["slot"]
+        person = by_slack_id(db, owner) if owner else None
+        if not described:
+            errors[f"action_{slot}"] = "action_needs_description"
+        elif person is None:
+            errors[f"owner_{slot}"] = "action_owner_unknown" if owner else "action_needs_owner"
+        elif not isinstance(due, date):
+            errors[f"due_{slot}"] = "action_needs_due"
+        elif due < cal.local(moment).date() or due > latest:
+            errors[f"due_{slot}"] = "action_due_too_late" if due > latest else "action_due_past"
+        else:
+            chosen.append((slot, described, person, due))
+    overall = answers.get(form.overall.id) if form.overall else None
+    if not errors and not chosen and overall in NEEDS_ACTIONS:
+        errors["action_1"] = "actions_required"
+    if errors:
+        return refused("action_errors", errors=errors, latest=latest, grade=overall)
+    if problem := guard.check(db, {f"action_{slot}": text for slot, text, _, _ in chosen}):
+        return problem
+
+    concern = form.concern is not None and answers.get(form.concern.id) == "yes"
+    audit.answers, audit.form = answers, form.ref
+    audit.grades = {q.id: {"grade": answers.get(q.id), "rationale": answers.get(q.rationale_id)} for q in form.domains}
+    audit.overall_grade, audit.immediate_concern = overall, concern
+    audit.status, audit.submitted_at, audit.draft = "awaiting_moderation", moment, {}
+    created = []
+    for _, described, person, due in chosen:
+        action = Action(
+            audit_id=audit.id,
+            description=described,
+            owner_id=person.id,
+            status="open",
+            due_at=cal.at(due, cal.end),
+            created_at=moment,
+        )
+        db.add(action)
+        created.append((action, person))
+    db.flush()
+    trail.record(
+        db,
+        "audit.submitted",
+        actor=auditor,
+        subject=audit,
+        form=form.ref,
+        overall=overall,
+        actions=len(created),
+        immediate_concern=concern,
+    )
+    if overall == form.scale.worst:
+        # Inadequate is moderated at once (the moderation step picks this up).
+        trail.record(db, "audit.inadequate_flagged", subject=audit)
+    if concern:
+        safeguarding.raise_concern(db, cal, settings, audit, auditor)
+    _tell(db, audit, form, auditor, created)
+    return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
+
+
+def _ids(step) -> set[str]:
+    return {key for q in step.questions for key in q.answer_ids}
+
+
+def _tell(db: Session, audit: Audit, form: FormDefinition, auditor, created: list[tuple[Action, Any]]) -> None:
+    grades = [{"domain": q.label, "grade": audit.grades[q.id]["grade"]} for q in form.domains]
+    listed = [{"description": a.description, "owner": p.name, "due": a.due_at} for a, p in created]
+    summary = {
+        "qa_ref": audit.qa_ref,
+        "auditor": auditor.name,
+        "overall": audit.overall_grade,
+        "grades": grades,
+        "actions": listed,
+        "inadequate": audit.overall_grade == form.scale.worst,
+    }
+    for person in {p.id: p for p in (audit.practitioner, audit.team_manager) if p}.values():
+        if person.slack_user_id:
+            outbox.enqueue(
+                db, f"audit:{audit.id}:submitted:{person.id}", person.slack_user_id, "audit_submitted", summary
+            )
+    for action, owner in created:
+        if owner.slack_user_id:
+            outbox.enqueue(
+                db,
+                f"action:{action.id}:assigned",
+                owner.slack_user_id,
+                "action_assigned",
+                {
+                    "qa_ref": audit.qa_ref,
+                    "description": action.description,
+                    "due": action.due_at,
+                    "auditor": auditor.name,
+                },
+            )
+    if auditor.slack_user_id:
+        outbox.enqueue(
+            db,
+            f"audit:{audit.id}:submitted:auditor",
+            auditor.slack_user_id,
+            "audit_received",
+            {
+                "qa_ref": audit.qa_ref,
+                "overall": audit.overall_grade,
+                "actions": len(created),
+                "inadequate": audit.overall_grade == form.scale.worst,
+            },
+        )

@@ -1,0 +1,73 @@
+"""The practitioner's self-assessment: "Complete self-assessment" (from the meeting DM, a reminder or App Home)
+opens the form; the auditor's "Read it" opens the answers, read-only."""
+
+from typing import Any
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from bot.workflow import self_assessment
+from bot.workflow.outcome import Outcome, refused
+from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
+from messages import render_view
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.action("self_assessment_open")
+    def open_form(ack, body, respond, client):
+        ack()
+        audit_id = audit_id_of(body["actions"][0].get("value", ""))
+        if audit_id is None:
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        user = body["user"]["id"]
+        outcome = act(rt, body, lambda db: self_assessment.form_context(db, rt.calendar, rt.settings, audit_id, user))
+        if outcome is None or not outcome.ok:
+            return answer_refusal(respond, outcome, client=client, body=body)
+        client.views_open(trigger_id=body["trigger_id"], view=render_view("self_assessment_form", outcome.detail))
+
+    @app.action("self_assessment_view")
+    def open_answers(ack, body, respond, client):
+        ack()
+        audit_id = audit_id_of(body["actions"][0].get("value", ""))
+        if audit_id is None:
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        user = body["user"]["id"]
+        outcome = act(rt, body, lambda db: self_assessment.view_context(db, audit_id, user))
+        if outcome is None or not outcome.ok:
+            return answer_refusal(respond, outcome, client=client, body=body)
+        client.views_open(trigger_id=body["trigger_id"], view=render_view("self_assessment_view", outcome.detail))
+
+    @app.view("self_assessment_form")
+    def submitted(ack, body, view):
+        values = view["state"]["values"]
+        answers = {block_id: _answer(actions) for block_id, actions in values.items()}
+        first_field = next(iter(values), "lived_experience")
+        audit_id = audit_id_of(view.get("private_metadata", ""))
+        if audit_id is None:
+            return ack(response_action="errors", errors={first_field: refusal_words(refused("unknown"))})
+        outcome = act(
+            rt,
+            body,
+            lambda db: self_assessment.submit(db, rt.calendar, rt.settings, audit_id, body["user"]["id"], answers),
+        )
+        if outcome is not None and not outcome.ok:
+            return ack(response_action="errors", errors=_errors(outcome, first_field))
+        ack()
+
+
+def _answer(actions: dict[str, Any]) -> str | None:
+    """The value of a block's one input: a select's option value, or the text typed."""
+    state = next(iter(actions.values()), None) or {}
+    if "selected_option" in state:
+        return (state["selected_option"] or {}).get("value")
+    return state.get("value")
+
+
+def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
+    """Every field's problem at once: what is missing or too long, and any personal details found."""
+    if outcome.reason != "self_assessment_incomplete":
+        return field_errors(outcome, default_field)
+    errors = {field: refusal_words(refused(**problem)) for field, problem in outcome.detail["problems"].items()}
+    if outcome.detail["pii"]:
+        errors = field_errors(refused("pii", fields=outcome.detail["pii"]), default_field) | errors
+    return errors

@@ -220,6 +220,7 @@ EXAMPLES: dict[str, list[dict]] = {
             "name": "Alex Green",
             "waiting": [
                 {"qa_ref": "QA-2027-01-017", "task": "accept_allocation", "due": ACCEPT_BY, **PEOPLE},
+                {"qa_ref": "QA-2027-01-019", "audit_id": 19, "task": "complete_audit", "due": ACCEPT_BY, **PEOPLE},
                 {
                     "qa_ref": "QA-2027-01-009",
                     "task": "arrange_meeting",

@@ -47,6 +47,8 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framewor
             waiting.append({**item, "task": "accept_allocation", "due": audit.accept_by})
         elif audit.auditor_id == person.id and audit.status == "accepted":
             waiting.append({**item, "task": "arrange_meeting", "due": month_end})
+        elif audit.auditor_id == person.id and audit.status == "in_progress":
+            waiting.append({**item, "task": "complete_audit", "due": month_end})
         elif audit.practitioner_id == person.id and self_assessment.is_waiting(audit):
             due = self_assessment.due_day(cal, framework, audit.meeting_at)
             waiting.append({**item, "task": "self_assessment", "due": due})

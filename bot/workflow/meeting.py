@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, trail
+from bot.workflow import audit_people, self_assessment, trail
 from bot.workflow.allocation import CRO_CATEGORIES
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
@@ -94,7 +94,8 @@ def record(
     reminder = cal.at(day_before, settings.framework.reminder_time)
     audit.meeting_reminder_at = max(reminder, now()) if day_before >= cal.local(now()).date() else None
     if audit.self_assessment is None:
-        audit.self_assessment_reminder_at = audit.meeting_reminder_at
+        due = self_assessment.due_day(cal, settings.framework, when)
+        audit.self_assessment_reminder_at = max(cal.at(due, settings.framework.reminder_time), now())
     trail.record(
         db,
         "audit.meeting_moved" if moved else "audit.meeting_arranged",

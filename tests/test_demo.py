@@ -25,7 +25,17 @@ def test_demo_plays_the_month_of_allocation(capsys):
         "→ posted to DM to Nina Nearby: Reminder: audit QA-2027-01-001",
         "(nothing new is sent)",
         "→ posted to #qa-team: QA-2027-01-001 has not been accepted by Nina Nearby after 4 working days.",
-        "QA-2027-01-002  click refused: not the auditor       Amira Auditor",
+        "QA-2027-01-002  click refused: not the auditor",
+        "→ posted to DM to Oliver Other: QA-2027-01-002: meeting saved for 8 Jan 2027, 10:30",
+        "buttons: [Record family feedback]  [Complete the audit]",
+        "→ posted to DM to Priya Practitioner: Reminder: the audit meeting for QA-2027-01-002 is on 8 Jan 2027, 10:30.",
+        "Priya Practitioner has completed their self-assessment. Please read it before your meeting",
+        'the form refuses it on the field — "Please remove the phone number (07700 900123)',
+        "Oliver Other has recorded the child's and family's feedback for QA-2027-01-002.",
+        'step "Overall and safeguarding" saved',
+        "→ posted to DM to Priya Practitioner: QA-2027-01-002: audit completed, overall Requires Improvement.",
+        "Priya Practitioner: An action from the audit of QA-2027-01-002 is yours, due Friday 22 January",
+        "audit submitted for moderation",
     ):
         assert line in out, line
     # Nina works in Priya's team: she is never asked to audit Priya's or Pete's cases.
@@ -34,4 +44,6 @@ def test_demo_plays_the_month_of_allocation(capsys):
     channel_lines = [line for line in out.splitlines() if "#qa-team" in line]
     assert not any("1002" in line or "1005" in line for line in channel_lines)
     assert "WBRI" not in out and "Female" not in out
-    assert out.count("accepted by Oliver Other") == 1
+    assert out.count("accepted by Oliver Other on") == 1
+    # What the child and family said is stored, and never reaches Slack in a message.
+    assert "wants more time with dad" not in out and "07700 900123" not in out.split("The trail")[1]

@@ -21,6 +21,7 @@ from bot.runtime import Runtime
 from bot.sandbox.requests import SignedSender
 from bot.sandbox.server import SlackStandIn
 from bot.server import background_server
+from bot.workflow.forms import load_form
 from scheduler.jobs import tick
 from store.models import Audit, Event
 
@@ -42,6 +43,13 @@ TRAIL = {
     "refused.allocation_accept": "click refused: not the auditor",
     "refused.allocation_decline": "click refused: not the auditor",
     "refused.allocate": "allocation refused: not the QA team",
+    "audit.meeting_arranged": "meeting arranged",
+    "audit.meeting_reminded": "attendees reminded of the meeting",
+    "audit.self_assessment_reminded": "practitioner reminded: self-assessment",
+    "audit.self_assessed": "self-assessment completed",
+    "audit.family_feedback_recorded": "family feedback recorded",
+    "audit.form_step_saved": "audit form step saved",
+    "audit.submitted": "audit submitted for moderation",
 }
 
 
@@ -189,16 +197,44 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
         print("   She gives a reason (kept on the trail, not posted to the channel).")
         out.slack()
 
-    for moment, what in (
-        (datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The clock runs (qabot tick): two working days have passed."),
-        (datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The same tick runs again (a restart, a double-fired job)."),
-        (datetime(2027, 1, 8, 9, 0, tzinfo=LONDON), "Four working days: Nina has still not accepted hers."),
-    ):
+    def clock(moment: datetime, what: str) -> None:
+        """Run the clock at `moment`, then for the next few seconds, as `qabot clock` does, so that messages
+        paced at one a second per person arrive under this step."""
         out.step(moment, what)
-        results = tick(rt, moment)
+        sent = 0
+        for seconds in range(5):
+            sent += tick(rt, moment + timedelta(seconds=seconds))["outbox"].sent
         out.slack()
-        if not results["outbox"].sent:
+        if not sent:
             print("   (nothing new is sent)")
+
+    meeting_day = datetime(2027, 1, 5, 10, 0, tzinfo=LONDON)
+    press(
+        meeting_day,
+        "U0AUD2",
+        "meeting_open",
+        oliver_audit,
+        f'Oliver presses "Record the meeting" on {oliver_ref}: the meeting form opens.',
+    )
+    with clock_at(meeting_day):
+        form = standin.last("views.open").response["view"]
+        slack.view_submission(
+            "U0AUD2",
+            form,
+            {
+                "when_day": {"day": "2027-01-08"},
+                "when_time": {"time": "10:30"},
+                "attending": {"roles": ["practitioner", "team_manager"]},
+            },
+        )
+        print("   He saves Friday 8 January, 10:30, with Priya and Tom (no CRO ticked, on a child-protection case).")
+        rt.dispatcher.drain()
+        out.slack()
+
+    clock(datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The clock runs (qabot tick): two working days have passed.")
+    clock(datetime(2027, 1, 6, 9, 0, tzinfo=LONDON), "The same tick runs again (a restart, a double-fired job).")
+    clock(datetime(2027, 1, 7, 9, 0, tzinfo=LONDON), "The working day before the meeting.")
+    _audit_steps(rt, standin, slack, out, press, clock, oliver_audit, oliver_ref)
 
     print("\nThe trail (the events table an inspector would read):")
     with rt.database.unit_of_work() as db:
@@ -207,5 +243,94 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
             who = names.get(event.actor_slack_id, "qabot")
             what = TRAIL.get(event.kind, event.kind)
             print(
-                f"   {event.at.astimezone(LONDON):%a %d %b %H:%M}  {audit.qa_ref if audit else '':<15} {what:<36} {who}"
+                f"   {event.at.astimezone(LONDON):%a %d %b %H:%M}  {audit.qa_ref if audit else '':<15} {what:<40} {who}"
             )
+
+
+def _audit_steps(
+    rt: Runtime, standin: SlackStandIn, slack: SignedSender, out: Transcript, press, clock, audit_id: int, ref: str
+) -> None:
+    """Steps 2 to 4: the practitioner's self-assessment, the family's feedback, the graded audit and actions."""
+    form = load_form("collaborative")
+    prepared = datetime(2027, 1, 7, 14, 0, tzinfo=LONDON)
+    press(prepared, "U0PRAC", "self_assessment_open", audit_id, f'Priya presses "Complete self-assessment" on {ref}.')
+    answers = {}
+    for domain in form.domains:
+        answers[domain.id] = {"answer": "good"}
+        answers[domain.rationale_id] = {"answer": "Regular visits; the plan changed when the risks did."}
+    answers |= {
+        "lived_experience": {"answer": "Worried about school, happier since the move to the new class."},
+        "proud_of": {"answer": "The direct work with the child, using the three houses tool."},
+        "do_differently": {"answer": "Bring the school into the plan earlier."},
+    }
+    with clock_at(prepared):
+        slack.view_submission("U0PRAC", standin.last("views.open").response["view"], answers)
+        rt.dispatcher.drain()
+        print("   She grades each domain and reflects; Oliver is told it is ready to read (not what it says).")
+        out.slack()
+
+    clock(
+        datetime(2027, 1, 8, 9, 0, tzinfo=LONDON),
+        "Friday, four working days on: two allocations are still not accepted.",
+    )
+
+    feedback = datetime(2027, 1, 8, 11, 30, tzinfo=LONDON)
+    press(
+        feedback,
+        "U0AUD2",
+        "family_feedback_open",
+        audit_id,
+        'After the meeting, Oliver presses "Record family feedback".',
+    )
+    view = standin.last("views.open").response["view"]
+    with clock_at(feedback):
+        typed = {
+            "how": {"choice": "mind_of_my_own"},
+            "child_voice": {"text": "Likes the new class; wants more time with dad."},
+            "family_view": {"text": "Mum says call her on 07700 900123 if anything changes."},
+        }
+        refused = slack.view_submission("U0AUD2", view, typed).json()
+        print(f'   He types a phone number: the form refuses it on the field — "{refused["errors"]["family_view"]}"')
+        typed["family_view"] = {"text": "Mum feels listened to; she wants the plan explained again."}
+        slack.view_submission("U0AUD2", view, typed)
+        rt.dispatcher.drain()
+        print("   He removes it and saves. The feedback is stored, never posted to a channel.")
+        out.slack()
+
+    audit_at = datetime(2027, 1, 8, 12, 0, tzinfo=LONDON)
+    press(
+        audit_at, "U0AUD2", "audit_form_open", audit_id, 'Oliver presses "Complete the audit": the form, step by step.'
+    )
+    view = standin.last("views.open").response["view"]
+    with clock_at(audit_at):
+        for step in form.steps:
+            values = {}
+            for q in step.questions:
+                if q.kind == "grade":
+                    values[q.id] = "requires_improvement" if q.id in ("planning", form.overall.id) else "good"
+                    values[q.rationale_id] = f"What the records and the meeting showed about {q.label.lower()}."
+                elif q.kind == "yes_no":
+                    values[q.id] = "no"
+                elif q.kind == "choice":
+                    values[q.id] = "partly"
+                elif q.kind == "checkboxes":
+                    values[q.id] = [q.options[0].value]
+                else:
+                    values[q.id] = "Seen in the direct work and the child's own words."
+            answer = slack.view_submission("U0AUD2", view, {k: {"answer": v} for k, v in values.items()}).json()
+            print(f'   step "{step.title}" saved')
+            view = answer["view"] | {"id": view["id"], "hash": view.get("hash")}
+        done = slack.view_submission(
+            "U0AUD2",
+            view,
+            {
+                "action_1": {"answer": "Update the child's plan with the school and share it with mum."},
+                "owner_1": {"answer": "U0PRAC"},
+                "due_1": {"answer": "2027-01-22"},
+            },
+        )
+        assert done.status == 200
+        print("   Overall Requires Improvement, with one SMART action for Priya due Friday 22 January: submitted.")
+    for seconds in range(3):
+        tick(rt, audit_at + timedelta(seconds=seconds))
+    out.slack()

@@ -58,6 +58,15 @@ def register(app: App, rt: Runtime) -> None:
         template = "audit_form_step" if outcome.detail["next"] == "step" else "audit_actions"
         ack(response_action="update", view=render_view(template, outcome.detail))
 
+    @app.view_closed("audit_form_step")
+    def step_closed(ack, body, view):
+        ack()
+        audit_text, _, step_id = view.get("private_metadata", "").partition(":")
+        audit_id = audit_id_of(audit_text)
+        if audit_id is not None:
+            answers = _answers(view["state"]["values"])
+            act(rt, body, lambda db: audit_form.keep_unsaved(db, audit_id, body["user"]["id"], step_id, answers))
+
     @app.view("audit_actions")
     def actions_submitted(ack, body, view):
         audit_id = audit_id_of(view.get("private_metadata", ""))

@@ -178,3 +178,69 @@ def test_only_the_auditor_fills_in_the_form(rt, standin, slack, audit_id):
     with rt.database.unit_of_work() as db:
         assert db.scalar(select(Event.actor_slack_id).where(Event.kind == "refused.audit_form_open")) == "U0PRAC"
         assert db.get(Audit, audit_id).draft == {}
+
+
+@freeze_time(MONDAY_10, tick=True)
+def test_closing_the_form_mid_step_keeps_what_was_typed(rt, standin, slack, audit_id):
+    view = _open(slack, standin, audit=audit_id).response["view"]
+    assert view["notify_on_close"] is True
+    first = FORM.steps[0]
+    grade, other = first.questions[0], first.questions[1]
+    typed = {
+        grade.id: {"answer": "outstanding"},
+        grade.rationale_id: {"answer": "Half written so far"},
+        other.rationale_id: {"answer": "Met mum at SW1A 1AA"},
+    }
+    assert slack.view_closed("U0AUD", view, typed).status == 200
+    with rt.database.unit_of_work() as db:
+        draft = db.get(Audit, audit_id).draft["answers"]
+    # Kept unchecked, except what the PII guard refuses, which is never stored.
+    assert draft == {grade.id: "outstanding", grade.rationale_id: "Half written so far"}
+    reopened = _open(slack, standin, audit=audit_id).response["view"]
+    rationale = next(b for b in reopened["blocks"] if b.get("block_id") == grade.rationale_id)
+    assert rationale["element"]["initial_value"] == "Half written so far"
+
+
+@pytest.mark.parametrize(
+    ("slot", "error"),
+    [
+        (
+            {"owner_1": {"answer": "U0PRAC"}},
+            {"action_1": "Please say what the action is, or clear its owner and date."},
+        ),
+        ({"action_1": {"answer": "Review the plan."}}, {"owner_1": "Please choose who will do this action."}),
+        (
+            {"action_1": {"answer": "Review the plan."}, "owner_1": {"answer": "U0NOBODY"}},
+            {"owner_1": "That person is not in qabot's staff directory. Please choose someone from the council."},
+        ),
+        (
+            {"action_1": {"answer": "Review the plan."}, "owner_1": {"answer": "U0PRAC"}},
+            {"due_1": "Please choose the date it is due."},
+        ),
+        (
+            {
+                "action_1": {"answer": "Review the plan."},
+                "owner_1": {"answer": "U0PRAC"},
+                "due_1": {"answer": "2027-01-04"},
+            },
+            {"due_1": "That date has passed. Please choose a date in the next four weeks."},
+        ),
+        (
+            {
+                "action_1": {"answer": "Ring 07700 900123 first."},
+                "owner_1": {"answer": "U0PRAC"},
+                "due_1": {"answer": "2027-01-20"},
+            },
+            {
+                "action_1": "Please remove the phone number (07700 900123): "
+                "personal details belong in the case record, not in qabot."
+            },
+        ),
+    ],
+)
+@freeze_time(MONDAY_10, tick=True)
+def test_each_action_problem_is_shown_on_its_field(rt, standin, slack, audit_id, slot, error):
+    actions_view = _walk(slack, standin, audit_id)
+    assert slack.view_submission("U0AUD", actions_view, slot).json() == {"response_action": "errors", "errors": error}
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "in_progress"

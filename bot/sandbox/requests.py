@@ -182,27 +182,7 @@ class SignedSender:
         plain value (a string; option values for selects, a list for multi-selects and checkboxes); they
         are sent in Slack's state shape, untouched inputs at their initial value or empty.
         private_metadata and callback_id default to the view's own."""
-        view_id = view.get("id") or f"V0{secrets.token_hex(5).upper()}"
-        submitted = {
-            "team_id": TEAM_ID,
-            "private_metadata": "",
-            "callback_id": "",
-            "external_id": "",
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "previous_view_id": None,
-            "root_view_id": view_id,
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "app_id": APP_ID,
-            "app_installed_team_id": TEAM_ID,
-            **view,
-            "id": view_id,
-            "state": {"values": _state_values(view, values)},
-        }
-        if private_metadata is not None:
-            submitted["private_metadata"] = private_metadata
-        if callback_id is not None:
-            submitted["callback_id"] = callback_id
+        submitted = _as_submitted(view, values, private_metadata, callback_id)
         payload = {
             "type": "view_submission",
             "team": _TEAM,
@@ -214,6 +194,21 @@ class SignedSender:
             "response_urls": [],
             "enterprise": None,
             "is_enterprise_install": False,
+        }
+        return self._post_form(payload, **signing)
+
+    def view_closed(
+        self, user_id: str, view: dict[str, Any], values: dict[str, dict[str, Any]], **signing: Unpack[Signing]
+    ) -> Response:
+        """The person closed a modal that asked to be told (`notify_on_close`), with what they had typed."""
+        payload = {
+            "type": "view_closed",
+            "team": _TEAM,
+            "user": _user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "view": _as_submitted(view, values, None, None),
+            "is_cleared": False,
         }
         return self._post_form(payload, **signing)
 
@@ -354,3 +349,31 @@ def _option(element: dict[str, Any], value: str | None) -> dict[str, Any] | None
         if option["value"] == value:
             return option
     raise ValueError(f"{element['action_id']} offers no option with value {value!r}")
+
+
+def _as_submitted(
+    view: dict[str, Any], values: dict[str, dict[str, Any]], private_metadata: str | None, callback_id: str | None
+) -> dict[str, Any]:
+    """The view as Slack sends it back: with its state, in Slack's shape."""
+    view_id = view.get("id") or f"V0{secrets.token_hex(5).upper()}"
+    submitted = {
+        "team_id": TEAM_ID,
+        "private_metadata": "",
+        "callback_id": "",
+        "external_id": "",
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "previous_view_id": None,
+        "root_view_id": view_id,
+        "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+        "app_id": APP_ID,
+        "app_installed_team_id": TEAM_ID,
+        **view,
+        "id": view_id,
+        "state": {"values": _state_values(view, values)},
+    }
+    if private_metadata is not None:
+        submitted["private_metadata"] = private_metadata
+    if callback_id is not None:
+        submitted["callback_id"] = callback_id
+    return submitted

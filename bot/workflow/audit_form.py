@@ -87,6 +87,26 @@ def save_step(db: Session, audit_id: int, slack_user_id: str, step_id: str, answ
     return Outcome(ok=True, detail={"next": "actions", **_actions_ctx(audit, form)})
 
 
+def keep_unsaved(db: Session, audit_id: int, slack_user_id: str, step_id: str, answers: dict[str, Any]) -> Outcome:
+    """The form was closed part-way through a step: keep what was typed, unchecked, in the draft, so nothing is
+    lost. A field the PII guard refuses is not kept."""
+    found = _open(db, audit_id, slack_user_id, "audit_form_close")
+    if isinstance(found, Outcome):
+        return found
+    _, audit = found
+    form = _form(audit)
+    if step_id not in [s.id for s in form.steps]:
+        return refused("unknown")
+    known = {key for q in form.step(step_id).questions for key in q.answer_ids}
+    kept = {key: value for key, value in answers.items() if key in known and value not in (None, "", [])}
+    texts = {key: value for key, value in kept.items() if isinstance(value, str) and _is_text(form, key)}
+    refusal = guard.check(db, texts)
+    for field in refusal.detail["fields"] if refusal else ():
+        kept.pop(field)
+    audit.draft = {"form": form.ref, "answers": {**audit.draft.get("answers", {}), **kept}}
+    return Outcome(ok=True)
+
+
 def _is_text(form: FormDefinition, key: str) -> bool:
     for question in form.questions:
         if key == question.rationale_id or (key == question.id and question.kind == "text"):

@@ -297,7 +297,7 @@ EXAMPLES["refusal"] += [
     {"reason": "already_acknowledged", "qa_ref": "QA-2027-01-017", "by": "someone", "at": None},
 ]
 EXAMPLES["pii_refused"] = [
-    {"findings": [{"kind": "date_of_birth", "text": "12/03/2015"}, {"kind": "postcode", "text": "RH12 1AB"}]},
+    {"findings": [{"kind": "birth_date", "text": "12/03/2015"}, {"kind": "postcode", "text": "RH12 1AB"}]},
     {
         "findings": [
             {"kind": "name", "text": "Jayden"},

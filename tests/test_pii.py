@@ -15,20 +15,20 @@ NAMES = ["Jayden Smith", "Grace Brown", "Mary-Ann O'Neill"]
 # (text, kind, the text reported)
 POSITIVES = [
     # dates of birth: a date next to a birth word
-    ("DOB 12/03/2015", "date_of_birth", "12/03/2015"),
-    ("D.O.B: 12.03.2015", "date_of_birth", "12.03.2015"),
-    ("d.o.b. 1/3/15", "date_of_birth", "1/3/15"),
-    ("Date of birth 2015-03-12 on the referral", "date_of_birth", "2015-03-12"),
-    ("She was born on 12 March 2015 in hospital.", "date_of_birth", "12 March 2015"),
-    ("born 12th of March 2015", "date_of_birth", "12th of March 2015"),
-    ("born prematurely on 29 February 2016", "date_of_birth", "29 February 2016"),
-    ("Her birthday is 12 March, so the visit moved.", "date_of_birth", "12 March"),
-    ("12/03/2015 (DOB)", "date_of_birth", "12/03/2015"),
-    ("Child A, aged 8 (12/03/2015), was seen", "date_of_birth", "12/03/2015"),
-    ("date of birth: March 12, 2015", "date_of_birth", "March 12, 2015"),
-    ("DOB 12-Mar-2015", "date_of_birth", "12-Mar-2015"),
-    ("DOBs: 12/03/2015 and 04/05/2017", "date_of_birth", "04/05/2017"),
-    ("Birth date 3.4.2019", "date_of_birth", "3.4.2019"),
+    ("DOB 12/03/2015", "birth_date", "12/03/2015"),
+    ("D.O.B: 12.03.2015", "birth_date", "12.03.2015"),
+    ("d.o.b. 1/3/15", "birth_date", "1/3/15"),
+    ("Date of birth 2015-03-12 on the referral", "birth_date", "2015-03-12"),
+    ("She was born on 12 March 2015 in hospital.", "birth_date", "12 March 2015"),
+    ("born 12th of March 2015", "birth_date", "12th of March 2015"),
+    ("born prematurely on 29 February 2016", "birth_date", "29 February 2016"),
+    ("Her birthday is 12 March, so the visit moved.", "birth_date", "12 March"),
+    ("12/03/2015 (DOB)", "birth_date", "12/03/2015"),
+    ("Child A, aged 8 (12/03/2015), was seen", "birth_date", "12/03/2015"),
+    ("date of birth: March 12, 2015", "birth_date", "March 12, 2015"),
+    ("DOB 12-Mar-2015", "birth_date", "12-Mar-2015"),
+    ("DOBs: 12/03/2015 and 04/05/2017", "birth_date", "04/05/2017"),
+    ("Birth date 3.4.2019", "birth_date", "3.4.2019"),
     # postcodes
     ("They moved to RH12 1AB last month.", "postcode", "RH12 1AB"),
     ("SW1A 1AA", "postcode", "SW1A 1AA"),
@@ -144,7 +144,7 @@ def test_findings_in_text_order_and_once_each() -> None:
     )
     assert find_pii(text, NAMES) == [
         Finding("name", "Jayden"),
-        Finding("date_of_birth", "12/03/2015"),
+        Finding("birth_date", "12/03/2015"),
         Finding("postcode", "RH12 1AB"),
         Finding("phone", "07700 900123"),
         Finding("nhs_number", "943 476 5919"),
@@ -177,7 +177,7 @@ def test_nhs_check_digit() -> None:
 # the refusal a person sees
 
 WORDS = {
-    "date_of_birth": ("12/03/2015", "the date of birth (12/03/2015)"),
+    "birth_date": ("12/03/2015", "the date of birth (12/03/2015)"),
     "postcode": ("RH12 1AB", "the postcode (RH12 1AB)"),
     "nhs_number": ("943 476 5919", "the NHS number (943 476 5919)"),
     "ni_number": ("AB 12 34 56 C", "the National Insurance number (AB 12 34 56 C)"),

@@ -37,3 +37,18 @@ def require(db: Session, audit_id: int, slack_user_id: str, role: str, action: s
         trail.record(db, f"refused.{action}", actor=person, subject=audit, reason=f"not the {role}")
         return refused(REFUSALS.get(role, "not_on_audit"), qa_ref=audit.qa_ref)
     return person, audit
+
+
+def on_audit(db: Session, audit_id: int, slack_user_id: str, action: str) -> tuple[Person, Audit, set[str]] | Outcome:
+    """The person, audit and their roles on it when they are one of its people; otherwise a refusal, on the
+    trail. For what any of the audit's people may do (read what is shared with them)."""
+    person = by_slack_id(db, slack_user_id)
+    audit = db.get(Audit, audit_id)
+    if person is None or audit is None:
+        trail.record(db, f"refused.{action}", actor_slack_id=slack_user_id, subject=audit, reason="unknown")
+        return refused("unknown")
+    roles = roles_on(person, audit)
+    if not roles:
+        trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not on the audit")
+        return refused("not_on_audit", qa_ref=audit.qa_ref)
+    return person, audit, roles

@@ -12,7 +12,6 @@ from bot import outbox
 from bot.calendar import now
 from bot.workflow import audit_people, guard, trail
 from bot.workflow.allocation import can_see_record
-from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Audit, Person
 
@@ -125,21 +124,10 @@ def record(
 def view_context(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     """The read-only view, for the audit's auditor, practitioner and team manager only. Every view is on the
     trail, and so is every refusal."""
-    person = by_slack_id(db, slack_user_id)
-    audit = db.get(Audit, audit_id)
-    if person is None or audit is None:
-        trail.record(
-            db,
-            "refused.family_feedback_view",
-            actor_slack_id=slack_user_id,
-            subject=audit,
-            reason="unknown person or audit",
-        )
-        return refused("unknown")
-    roles = audit_people.roles_on(person, audit)
-    if not roles:
-        trail.record(db, "refused.family_feedback_view", actor=person, subject=audit, reason="not on the audit")
-        return refused("not_on_audit", qa_ref=audit.qa_ref)
+    found = audit_people.on_audit(db, audit_id, slack_user_id, "family_feedback_view")
+    if isinstance(found, Outcome):
+        return found
+    person, audit, roles = found
     saved = audit.family_feedback
     if saved is None:
         return refused("family_feedback_not_recorded", qa_ref=audit.qa_ref)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-KINDS = ("date_of_birth", "postcode", "nhs_number", "ni_number", "phone", "name")
+KINDS = ("birth_date", "postcode", "nhs_number", "ni_number", "phone", "name")
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def _dates_of_birth(text: str) -> Iterator[_Span]:
         )
         taken, listed = end, end if birth else -1
         if birth:
-            yield _Span(start, end, "date_of_birth")
+            yield _Span(start, end, "birth_date")
 
 
 def _close(text: str, start: int, end: int, chars: int, words: int) -> bool:

@@ -25,7 +25,6 @@ from bot.config import Settings
 from bot.framework import Framework
 from bot.workflow import audit_people, guard, trail
 from bot.workflow.allocation import can_see_record
-from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import MAX_TEXT, RATIONALE_SUFFIX, FormDefinition, grade_scale, load_form
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Audit
@@ -155,21 +154,10 @@ def submit(
 def view_context(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     """The answers, read-only, for the people on the audit (auditor, practitioner, team manager). Every view
     is on the trail; on a restricted record only the practitioner and people granted access see it."""
-    person = by_slack_id(db, slack_user_id)
-    audit = db.get(Audit, audit_id)
-    if person is None or audit is None:
-        trail.record(
-            db,
-            "refused.self_assessment_view",
-            actor_slack_id=slack_user_id,
-            subject=audit,
-            reason="unknown person or audit",
-        )
-        return refused("unknown")
-    roles = audit_people.roles_on(person, audit)
-    if not roles:
-        trail.record(db, "refused.self_assessment_view", actor=person, subject=audit, reason="not on the audit")
-        return refused("not_on_audit", qa_ref=audit.qa_ref)
+    found = audit_people.on_audit(db, audit_id, slack_user_id, "self_assessment_view")
+    if isinstance(found, Outcome):
+        return found
+    person, audit, roles = found
     if "practitioner" not in roles and not can_see_record(db, audit.case, person):
         trail.record(db, "refused.self_assessment_view", actor=person, subject=audit, reason="restricted record")
         return refused("self_assessment_restricted", qa_ref=audit.qa_ref)

@@ -1,6 +1,9 @@
 """The Bolt app factory. Nothing here runs at import time and no Slack call is made while building."""
 
-from slack_bolt import App
+import json
+import logging
+
+from slack_bolt import App, BoltResponse
 
 from bot.runtime import Runtime
 from handlers import (
@@ -14,6 +17,9 @@ from handlers import (
     safeguarding,
     self_assessment,
 )
+from messages import render
+
+log = logging.getLogger("qabot.app")
 
 
 def build_app(rt: Runtime) -> App:
@@ -37,4 +43,21 @@ def build_app(rt: Runtime) -> App:
         self_assessment,
     ):
         feature.register(app, rt)
+    app.error(_answer_failure)
     return app
+
+
+def _answer_failure(error: Exception, body: dict, logger) -> BoltResponse:
+    """A request that failed (a forged or malformed payload, or a bug) changed nothing: its transaction was
+    rolled back. Say so where the person is, instead of Slack's "trouble connecting"; the error is logged."""
+    log.error("request failed: %s", error, exc_info=error)
+    if body.get("type") == "view_submission":
+        inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks") or [] if b.get("type") == "input"]
+        if inputs:
+            words = render("refusal", {"reason": "form_unreadable"})["text"]
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_action": "errors", "errors": {inputs[0]: words}}),
+                headers={"content-type": "application/json"},
+            )
+    return BoltResponse(status=200, body="")

@@ -8,7 +8,7 @@ from bot import months
 from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import allocation_run
-from handlers.common import act, answer_refusal, refusal_words
+from handlers.common import act, answer_refusal, audit_id_of, refusal_words
 from messages import render_view
 
 
@@ -35,10 +35,10 @@ def register(app: App, rt: Runtime) -> None:
             for block_id, block in values.items()
             if block_id.startswith("keep_")
             for option in (block.get("keep") or {}).get("selected_options") or []
-            if option.get("value", "").isdigit()
+            if audit_id_of(option.get("value", "")) is not None
         }
         refs = re.split(r"[,\s]+", ((values.get("add") or {}).get("refs") or {}).get("value") or "")
-        if not run_id.isdigit():
+        if audit_id_of(run_id) is None:
             return ack(
                 response_action="errors", errors={"add": "This form is out of date. Please run /qa allocate again."}
             )

@@ -50,7 +50,9 @@ def register(app: App, rt: Runtime) -> None:
         user = body["user"]["id"]
         if audit_id is None:
             return ack(response_action="errors", errors={next(iter(answers), "answer"): "This form is out of date."})
-        outcome = act(rt, body, lambda db: audit_form.save_step(db, audit_id, user, step_id, answers))
+        outcome = act(
+            rt, body, lambda db: audit_form.save_step(db, rt.calendar, rt.settings, audit_id, user, step_id, answers)
+        )
         if outcome is None:
             return ack()
         if not outcome.ok:

@@ -41,9 +41,10 @@ def answer_refusal(respond, outcome: Outcome | None, *, client=None, body: dict[
 
 
 def audit_id_of(value: str) -> int | None:
-    """The audit id a button or form carries; anything else (forged, edited) is None."""
+    """The record id a button or form carries (an audit, an escalation, a case); anything else (forged,
+    edited, other digits such as "²") is None."""
     # Ids fit the database's integer: a forged huge number is refused here, not by a database error.
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def field_errors(outcome: Outcome, default_field: str) -> dict[str, str]:

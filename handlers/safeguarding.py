@@ -5,20 +5,16 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import safeguarding
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal
+from handlers.common import act, answer_refusal, audit_id_of
 
 
 def register(app: App, rt: Runtime) -> None:
     @app.action("safeguarding_ack")
     def acknowledge(ack, body, respond):
         ack()
-        escalation_id = _escalation_id(body["actions"][0].get("value", ""))
+        escalation_id = audit_id_of(body["actions"][0].get("value", ""))
         if escalation_id is None:
             return answer_refusal(respond, refused("unknown"))
         answer_refusal(
             respond, act(rt, body, lambda db: safeguarding.acknowledge(db, escalation_id, body["user"]["id"]))
         )
-
-
-def _escalation_id(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 10 else None

@@ -574,3 +574,12 @@ EXAMPLES["home"] = [
     },
     EXAMPLES["home"][-1],
 ]
+EXAMPLES["refusal"] += [{"reason": "form_unreadable"}]
+EXAMPLES["refusal"] += [
+    {"reason": "not_the_auditor", "qa_ref": "QA-2027-01-017"},
+    {"reason": "audit_before_meeting"},
+    {"reason": "audit_needs_feedback", "qa_ref": "QA-2027-01-017"},
+    {"reason": "action_owner_not_on_audit"},
+    {"reason": "actions_required", "grade": "requires_improvement"},
+]
+EXAMPLES["pii_refused"] += [{"findings": [{"kind": "case_id", "text": "CS-100234"}]}]

@@ -24,7 +24,10 @@ def audit_id(rt, world):
         audit = allocation.allocate(
             db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
         )
+        # The meeting was held on Friday and the family's feedback is in: the audit form can be completed.
         audit.status = "in_progress"
+        audit.meeting_at = MONDAY_10 - timedelta(days=3)
+        audit.family_feedback = {"how": "visit", "child_voice": "Happier at school.", "family_view": "Listened to."}
         return audit.id
 
 
@@ -113,7 +116,7 @@ def test_submission_with_actions_goes_to_moderation_and_tells_everyone(rt, stand
     assert response == {
         "response_action": "errors",
         "errors": {
-            "due_1": "Actions are due within four weeks: please choose a date no later than Monday 8 February 2027."
+            "due_1": "Actions are due within four weeks: please choose a date no later than Friday 5 February 2027."
         },
     }
     response = slack.view_submission("U0AUD", actions_view, {}).json()
@@ -174,7 +177,7 @@ def test_inadequate_is_flagged_and_a_concern_alerts_at_once(rt, standin, slack, 
 @freeze_time(MONDAY_10, tick=True)
 def test_only_the_auditor_fills_in_the_form(rt, standin, slack, audit_id):
     assert _open(slack, standin, user="U0PRAC", audit=audit_id) is None
-    assert "Only the auditor allocated" in standin.responses[-1].body["text"]
+    assert "Only the auditor of QA-2027-01-001 can do this" in standin.responses[-1].body["text"]
     with rt.database.unit_of_work() as db:
         assert db.scalar(select(Event.actor_slack_id).where(Event.kind == "refused.audit_form_open")) == "U0PRAC"
         assert db.get(Audit, audit_id).draft == {}
@@ -244,3 +247,90 @@ def test_each_action_problem_is_shown_on_its_field(rt, standin, slack, audit_id,
     assert slack.view_submission("U0AUD", actions_view, slot).json() == {"response_action": "errors", "errors": error}
     with rt.database.unit_of_work() as db:
         assert db.get(Audit, audit_id).status == "in_progress"
+
+
+@freeze_time(MONDAY_10, tick=True)
+def test_a_concern_alerts_as_soon_as_it_is_saved(rt, standin, slack, audit_id):
+    with rt.database.unit_of_work() as db:
+        add_person(db, name="Ada Safe", email="ada@council.example", slack_user_id="U0ADSG", roles=["ad_safeguarding"])
+    _walk(slack, standin, audit_id, concern="yes")  # the actions are never submitted
+    rt.dispatcher.drain()
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).status == "in_progress"
+        assert db.scalar(select(Escalation.policy)) == "safeguarding"
+    assert standin.posted("U0ADSG") and standin.posted("C0QATEAM")
+
+
+@freeze_time(MONDAY_10, tick=True)
+def test_two_submissions_at_once_submit_once(rt, standin, slack, audit_id):
+    actions_view = _walk(slack, standin, audit_id)
+    due = (MONDAY_10 + timedelta(weeks=1)).date().isoformat()
+    action = {"action_1": {"answer": "Review the plan."}, "owner_1": {"answer": "U0PRAC"}, "due_1": {"answer": due}}
+    assert slack.view_submission("U0AUD", actions_view, action).body == ""
+    # The same form submitted from a second device: a different view, the same audit.
+    second = slack.view_submission("U0AUD", actions_view | {"id": "V0SECOND"}, action).json()
+    assert "the audit form can no longer be changed" in second["errors"]["action_1"]
+    with rt.database.unit_of_work() as db:
+        assert len(db.scalars(select(Action)).all()) == 1
+        assert len(db.scalars(select(Event).where(Event.kind == "audit.submitted")).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [
+        (
+            {"action_1": {"answer": "Review the plan."}, "owner_1": {"answer": "U0QA"}},
+            {
+                "owner_1": "An action's owner should be the practitioner, their team manager "
+                "or a manager in their line, or the auditor."
+            },
+        ),
+        (
+            {"action_1": {"answer": "Take CS-100234 to panel."}, "owner_1": {"answer": "U0TM"}},
+            {
+                "action_1": "Please remove the case ID (CS-100234): personal details belong in the case record, "
+                "not in qabot."
+            },
+        ),
+    ],
+)
+@freeze_time(MONDAY_10, tick=True)
+def test_actions_stay_among_the_people_on_the_audit(rt, standin, slack, audit_id, action, error):
+    actions_view = _walk(slack, standin, audit_id)
+    action["due_1"] = {"answer": (MONDAY_10 + timedelta(weeks=1)).date().isoformat()}
+    assert slack.view_submission("U0AUD", actions_view, action).json()["errors"] == error
+
+
+@freeze_time(MONDAY_10, tick=True)
+def test_the_audit_waits_for_the_meeting_and_the_feedback(rt, standin, slack, audit_id):
+    with rt.database.unit_of_work() as db:
+        db.get(Audit, audit_id).meeting_at = MONDAY_10 + timedelta(days=2)
+    actions_view = _walk(slack, standin, audit_id)
+    due = (MONDAY_10 + timedelta(weeks=1)).date().isoformat()
+    action = {"action_1": {"answer": "Review the plan."}, "owner_1": {"answer": "U0PRAC"}, "due_1": {"answer": due}}
+    assert (
+        "record the meeting first" in slack.view_submission("U0AUD", actions_view, action).json()["errors"]["action_1"]
+    )
+    with rt.database.unit_of_work() as db:
+        audit = db.get(Audit, audit_id)
+        audit.meeting_at, audit.family_feedback = MONDAY_10 - timedelta(days=1), None
+    response = slack.view_submission("U0AUD", actions_view | {"id": "V0AGAIN"}, action).json()
+    assert "feedback for QA-2027-01-001 first" in response["errors"]["action_1"]
+
+
+@freeze_time(MONDAY_10, tick=True)
+def test_forged_and_malformed_payloads_never_fail_and_change_nothing(rt, standin, slack, audit_id):
+    for value in ("²", "١", "99999999999", "-1", "1.0"):
+        assert slack.block_action("U0AUD", "audit_form_open", value).status == 200
+    assert standin.last("views.open") is None
+    view = _open(slack, standin, audit=audit_id).response["view"]
+    first = FORM.steps[0]
+    sent = slack.view_submission("U0AUD", view, _submission(first, _answers(first))).sent
+    # A block arriving as a list instead of an object: not something Slack sends, so a forged request.
+    sent["view"]["state"]["values"][first.questions[0].id] = []
+    sent["view"]["id"] = "V0MANGLED"
+    mangled = slack._post_form(sent)
+    assert mangled.status == 200
+    assert "could not be read, so nothing was saved" in str(mangled.json()["errors"])
+    with rt.database.unit_of_work() as db:
+        assert set(db.get(Audit, audit_id).draft["answers"]) <= {k for q in first.questions for k in q.answer_ids}

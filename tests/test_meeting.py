@@ -99,7 +99,7 @@ def test_attendees_are_reminded_the_working_day_before_once(rt, standin, slack, 
 @freeze_time(MONDAY_10, tick=True)
 def test_only_the_auditor_of_an_accepted_audit_records_the_meeting(rt, standin, slack, audit_id):
     assert _form(slack, standin, audit_id, user="U0PRAC") is None
-    assert "Only the auditor allocated" in standin.responses[-1].body["text"]
+    assert "Only the auditor of QA-2027-01-001 can do this" in standin.responses[-1].body["text"]
     with rt.database.unit_of_work() as db:
         db.get(Audit, audit_id).status = "allocated"
     assert _form(slack, standin, audit_id) is None

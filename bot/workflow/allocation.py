@@ -155,7 +155,7 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
 
 
 def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
-    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_accept")
+    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_accept", "not_your_allocation")
     if isinstance(found, Outcome):
         return found
     person, audit = found
@@ -167,7 +167,7 @@ def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
 
 def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     """Before a form is opened: is this the allocated auditor, and is the allocation still open?"""
-    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_decline")
+    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_decline", "not_your_allocation")
     if isinstance(found, Outcome):
         return found
     _, audit = found
@@ -178,7 +178,7 @@ def may_decide(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
 
 def decline(db: Session, cal: Calendar, settings: Settings, audit_id: int, slack_user_id: str, reason: str) -> Outcome:
     """The auditor can't take it: recorded with the reason, and the QA team is asked to reallocate."""
-    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_decline")
+    found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_decline", "not_your_allocation")
     if isinstance(found, Outcome):
         return found
     person, audit = found

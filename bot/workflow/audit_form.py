@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import audit_people, guard, safeguarding, trail
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import by_slack_id, line_chain
 from bot.workflow.forms import FormDefinition, load_form
 from bot.workflow.outcome import Outcome, refused
 from store.models import Action, Audit
@@ -62,7 +63,15 @@ def _step_ctx(audit: Audit, form: FormDefinition, step_id: str) -> dict[str, Any
     }
 
 
-def save_step(db: Session, audit_id: int, slack_user_id: str, step_id: str, answers: dict[str, Any]) -> Outcome:
+def save_step(
+    db: Session,
+    cal: Calendar,
+    settings: Settings,
+    audit_id: int,
+    slack_user_id: str,
+    step_id: str,
+    answers: dict[str, Any],
+) -> Outcome:
     """Check one step's answers and keep them in the draft. Returns what to show next: the next step's form,
     or the actions."""
     found = _open(db, audit_id, slack_user_id, "audit_form_step")
@@ -78,13 +87,19 @@ def save_step(db: Session, audit_id: int, slack_user_id: str, step_id: str, answ
     texts = {key: value for key, value in answers.items() if isinstance(value, str) and _is_text(form, key)}
     if problem := guard.check(db, texts):
         return problem
+    known = {key for q in form.step(step_id).questions for key in q.answer_ids}
+    answers = {key: value for key, value in answers.items() if key in known}
     audit.draft = {"form": form.ref, "answers": {**audit.draft.get("answers", {}), **answers}}
     trail.record(db, "audit.form_step_saved", actor=auditor, subject=audit, step=step_id)
+    if form.concern is not None and answers.get(form.concern.id) == "yes":
+        # An immediate safeguarding concern is escalated the moment it is recorded, not when the audit is done.
+        audit.immediate_concern = True
+        safeguarding.raise_concern(db, cal, settings, audit, auditor)
     ids = [s.id for s in form.steps]
     following = ids.index(step_id) + 1
     if following < len(ids):
         return Outcome(ok=True, detail={"next": "step", **_step_ctx(audit, form, ids[following])})
-    return Outcome(ok=True, detail={"next": "actions", **_actions_ctx(audit, form)})
+    return Outcome(ok=True, detail={"next": "actions", **_actions_ctx(cal, audit, form)})
 
 
 def keep_unsaved(db: Session, audit_id: int, slack_user_id: str, step_id: str, answers: dict[str, Any]) -> Outcome:
@@ -114,14 +129,14 @@ def _is_text(form: FormDefinition, key: str) -> bool:
     return False
 
 
-def _latest_due(audit: Audit) -> date:
+def _latest_due(cal: Calendar, audit: Audit) -> date:
     """Actions are due at most four weeks after the audit: the collaborative meeting, or today if none is
     recorded."""
     audited = audit.meeting_at if audit.meeting_at and audit.meeting_at <= now() else now()
-    return (audited + ACTIONS_WITHIN).date()
+    return cal.local(audited + ACTIONS_WITHIN).date()
 
 
-def _actions_ctx(audit: Audit, form: FormDefinition) -> dict[str, Any]:
+def _actions_ctx(cal: Calendar, audit: Audit, form: FormDefinition) -> dict[str, Any]:
     overall = form.overall
     grade = audit.draft.get("answers", {}).get(overall.id) if overall else None
     return {
@@ -130,7 +145,7 @@ def _actions_ctx(audit: Audit, form: FormDefinition) -> dict[str, Any]:
         "number": len(form.steps) + 1,
         "total": len(form.steps) + 1,
         "slots": ACTION_SLOTS,
-        "latest": _latest_due(audit),
+        "latest": _latest_due(cal, audit),
         "required": grade in NEEDS_ACTIONS,
         "overall": grade,
     }
@@ -146,15 +161,22 @@ def submit(
         return found
     auditor, audit = found
     form = _form(audit)
+    if audit.meeting_at is None or audit.meeting_at > now():
+        return refused("audit_before_meeting", field="action_1")
+    if audit.family_feedback is None:
+        return refused("audit_needs_feedback", field="action_1", qa_ref=audit.qa_ref)
     answers = dict(audit.draft.get("answers", {}))
     missing = form.validate_answers(answers)
     if missing:
         first = next(s for s in form.steps if any(q in missing for q in _ids(s)))
         return refused("form_incomplete", field="action_1", step=first.title)
     moment = now()
-    latest = _latest_due(audit)
+    latest = _latest_due(cal, audit)
     errors: dict[str, str] = {}
     chosen = []
+    # Actions (and what they say) go only to people already on the audit or in the practitioner's line.
+    owners = {p.id for p in (audit.practitioner, audit.team_manager, audit.auditor) if p}
+    owners |= {m.id for m in line_chain(audit.practitioner)} if audit.practitioner else set()
     for item in actions:
         described, owner, due = (item.get("description") or "").strip(), item.get("owner"), item.get("due")
         if not (described or owner or due):
@@ -165,6 +187,8 @@ def submit(
             errors[f"action_{slot}"] = "action_needs_description"
         elif person is None:
             errors[f"owner_{slot}"] = "action_owner_unknown" if owner else "action_needs_owner"
+        elif person.id not in owners:
+            errors[f"owner_{slot}"] = "action_owner_not_on_audit"
         elif not isinstance(due, date):
             errors[f"due_{slot}"] = "action_needs_due"
         elif due < cal.local(moment).date() or due > latest:
@@ -179,11 +203,19 @@ def submit(
     if problem := guard.check(db, {f"action_{slot}": text for slot, text, _, _ in chosen}):
         return problem
 
+    # One conditional UPDATE: of two submissions at once (two devices), only one goes through.
+    won = db.execute(
+        update(Audit).where(Audit.id == audit.id, Audit.status.in_(OPEN)).values(status="awaiting_moderation")
+    ).rowcount
+    db.refresh(audit)
+    if not won:
+        return refused("audit_not_open", qa_ref=audit.qa_ref, status=audit.status)
     concern = form.concern is not None and answers.get(form.concern.id) == "yes"
     audit.answers, audit.form = answers, form.ref
     audit.grades = {q.id: {"grade": answers.get(q.id), "rationale": answers.get(q.rationale_id)} for q in form.domains}
     audit.overall_grade, audit.immediate_concern = overall, concern
-    audit.status, audit.submitted_at, audit.draft = "awaiting_moderation", moment, {}
+    audit.submitted_at, audit.draft = moment, {}
+    audit.meeting_reminder_at = audit.self_assessment_reminder_at = None
     created = []
     for _, described, person, due in chosen:
         action = Action(

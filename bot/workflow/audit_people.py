@@ -9,7 +9,7 @@ from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import Outcome, refused
 from store.models import Audit, Person
 
-REFUSALS = {"auditor": "not_your_allocation", "practitioner": "not_the_practitioner"}
+REFUSALS = {"auditor": "not_the_auditor", "practitioner": "not_the_practitioner"}
 
 
 def roles_on(person: Person, audit: Audit) -> set[str]:
@@ -24,7 +24,9 @@ def roles_on(person: Person, audit: Audit) -> set[str]:
     }
 
 
-def require(db: Session, audit_id: int, slack_user_id: str, role: str, action: str) -> tuple[Person, Audit] | Outcome:
+def require(
+    db: Session, audit_id: int, slack_user_id: str, role: str, action: str, refusal: str | None = None
+) -> tuple[Person, Audit] | Outcome:
     """The person and audit when `slack_user_id` holds `role` on it; otherwise a refusal, on the trail."""
     person = by_slack_id(db, slack_user_id)
     audit = db.get(Audit, audit_id)
@@ -35,7 +37,7 @@ def require(db: Session, audit_id: int, slack_user_id: str, role: str, action: s
         return refused("unknown")
     if role not in roles_on(person, audit):
         trail.record(db, f"refused.{action}", actor=person, subject=audit, reason=f"not the {role}")
-        return refused(REFUSALS.get(role, "not_on_audit"), qa_ref=audit.qa_ref)
+        return refused(refusal or REFUSALS.get(role, "not_on_audit"), qa_ref=audit.qa_ref)
     return person, audit
 
 

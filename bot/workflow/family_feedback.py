@@ -156,10 +156,7 @@ def view_context(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
 
 def _auditor(db: Session, audit_id: int, slack_user_id: str, action: str) -> tuple[Person, Audit] | Outcome:
     """The allocated auditor and the audit, or a refusal (on the trail) worded for family feedback."""
-    found = audit_people.require(db, audit_id, slack_user_id, "auditor", action)
-    if isinstance(found, Outcome) and found.reason == "not_your_allocation":
-        return refused("family_feedback_auditor_only", **found.detail)
-    return found
+    return audit_people.require(db, audit_id, slack_user_id, "auditor", action, "family_feedback_auditor_only")
 
 
 def _clean(text: str | None) -> str | None:

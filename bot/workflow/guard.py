@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from bot.workflow.outcome import Outcome, refused
 from bot.workflow.pii import find_pii
 from store.models import Case
 
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_-]{2,63}")
 # What councils' lists put where there is no worker: not a person's name, and refusing "worker" would refuse
 # every mention of a social worker.
 PLACEHOLDERS = {"agency worker", "unallocated", "duty worker", "duty", "vacant", "to be allocated", "tba"}
@@ -22,12 +24,23 @@ def case_list_names(db: Session) -> list[str]:
     return [name for name in names if name and name.casefold() not in PLACEHOLDERS]
 
 
+def case_ids_in(db: Session, text: str) -> list[str]:
+    """Case-system ids from the case list that the text mentions: in chat an audit is its QA reference."""
+    tokens = {t for t in TOKEN.findall(text) if any(c.isdigit() for c in t)}
+    if not tokens:
+        return []
+    return sorted(db.scalars(select(Case.case_ref).where(Case.case_ref.in_(tokens))))
+
+
 def check(db: Session, texts: Mapping[str, str | None]) -> Outcome | None:
     """None when every field is clean; otherwise a refusal carrying, per form field, what was found."""
     names = case_list_names(db)
-    problems = {
-        field: [{"kind": f.kind, "text": f.text} for f in findings]
-        for field, text in texts.items()
-        if text and (findings := find_pii(text, names))
-    }
+    problems = {}
+    for field, text in texts.items():
+        if not text:
+            continue
+        found = [{"kind": f.kind, "text": f.text} for f in find_pii(text, names)]
+        found += [{"kind": "case_id", "text": ref} for ref in case_ids_in(db, text)]
+        if found:
+            problems[field] = found
     return refused("pii", fields=problems) if problems else None

@@ -28,3 +28,13 @@ def test_other_refusals_go_on_the_field_they_name():
         "when_day": "That time has passed. Please choose a date and time still to come."
     }
     assert list(field_errors(refused("unknown"), "reason")) == ["reason"]
+
+
+def test_invisible_and_full_width_characters_do_not_hide_details(rt, world):
+    with rt.database.unit_of_work() as db:
+        for sneaky in (
+            "RH12\u200b 1AB",
+            "07700\u200b900123",
+            "\uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10\uff11\uff12\uff13",
+        ):
+            assert guard.check(db, {"view": f"Call {sneaky} today"}) is not None, sneaky

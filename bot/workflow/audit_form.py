@@ -114,6 +114,9 @@ def keep_unsaved(db: Session, audit_id: int, slack_user_id: str, step_id: str, a
         return refused("unknown")
     known = {key for q in form.step(step_id).questions for key in q.answer_ids}
     kept = {key: value for key, value in answers.items() if key in known and value not in (None, "", [])}
+    # Nothing that could not be shown again in the form: the wrong type, an unknown option, too long.
+    for key in set(form.validate_answers(kept, step=step_id)) & set(kept):
+        kept.pop(key)
     texts = {key: value for key, value in kept.items() if isinstance(value, str) and _is_text(form, key)}
     refusal = guard.check(db, texts)
     for field in refusal.detail["fields"] if refusal else ():

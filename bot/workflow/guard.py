@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from bot.workflow.outcome import Outcome, refused
 from bot.workflow.pii import find_pii
 from store.models import Case
 
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_-]{2,63}")
 # What councils' lists put where there is no worker: not a person's name, and refusing "worker" would refuse
 # every mention of a social worker.
@@ -36,9 +38,11 @@ def check(db: Session, texts: Mapping[str, str | None]) -> Outcome | None:
     """None when every field is clean; otherwise a refusal carrying, per form field, what was found."""
     names = case_list_names(db)
     problems = {}
-    for field, text in texts.items():
-        if not text:
+    for field, typed in texts.items():
+        if not typed:
             continue
+        # Full-width digits and invisible characters must not slip a phone number or postcode past the guard.
+        text = unicodedata.normalize("NFKC", typed).translate(INVISIBLE)
         found = [{"kind": f.kind, "text": f.text} for f in find_pii(text, names)]
         found += [{"kind": "case_id", "text": ref} for ref in case_ids_in(db, text)]
         if found:

@@ -39,7 +39,7 @@ def register(app: App, rt: Runtime) -> None:
     def submitted(ack, body, view):
         values = view["state"]["values"]
         how = (((values.get("how") or {}).get("choice") or {}).get("selected_option") or {}).get("value") or ""
-        texts = {field: _typed(((values.get(field) or {}).get("text") or {}).get("value")) for field in TEXT_FIELDS}
+        texts = {field: ((values.get(field) or {}).get("text") or {}).get("value") or "" for field in TEXT_FIELDS}
         audit_id = audit_id_of(view.get("private_metadata", ""))
         if audit_id is None:
             return ack(response_action="errors", errors=field_errors(refused("unknown"), "how"))
@@ -53,10 +53,3 @@ def register(app: App, rt: Runtime) -> None:
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors=field_errors(outcome, "how"))
         ack()
-
-
-def _typed(value: str | None) -> str:
-    """What the person typed. A prefilled input carries the saved text escaped for Slack (`| mrkdwn`, like all
-    typed text in a template); if it comes back unchanged with those entities, they are turned back into the
-    characters they stand for, so editing never piles up `&amp;amp;`. `&amp;` goes last: decoded once."""
-    return (value or "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

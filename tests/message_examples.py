@@ -413,25 +413,23 @@ EXAMPLES["family_feedback_form"] = [
         "qa_ref": "QA-2027-01-017",
         "audit_id": 17,
         "how": None,
-        "why_not": None,
-        "child_voice": None,
-        "family_view": None,
+        "values": {"reason": None, "child_voice": None, "family_view": None},
     },
     {
         "qa_ref": "QA-2027-01-017",
         "audit_id": 17,
         "how": "mind_of_my_own",
-        "why_not": None,
-        "child_voice": "Wants to see dad more.",
-        "family_view": "Mum said the plan is clear.",
+        "values": {
+            "reason": None,
+            "child_voice": "Wants to see dad more.",
+            "family_view": "Mum said the plan is clear.",
+        },
     },
     {
         "qa_ref": "QA-2027-01-017",
         "audit_id": 17,
         "how": "not_obtained",
-        "why_not": "The family declined.",
-        "child_voice": None,
-        "family_view": None,
+        "values": {"reason": "The family declined.", "child_voice": None, "family_view": None},
     },
 ]
 EXAMPLES["family_feedback_view"] = [

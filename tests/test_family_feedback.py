@@ -255,6 +255,7 @@ def test_the_auditor_edits_it_later_from_a_prefilled_form(rt, standin, slack, wo
     inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert inputs["how"]["initial_option"]["value"] == "visit"
     assert inputs["family_view"]["initial_value"] == FAMILY and "initial_value" not in inputs["reason"]
+    assert inputs["child_voice"]["initial_value"] == typed  # shown back as typed, "&" and "<" included
     # Only the family's view changes; the child's voice goes back as prefilled and is stored as typed.
     assert _submit(slack, view, family_view="Dad now feels listened to.").status == 200
     saved, _ = _feedback(rt, audit_id)

@@ -41,9 +41,8 @@ def form_context(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
             "qa_ref": audit.qa_ref,
             "audit_id": audit.id,
             "how": saved.get("how"),
-            "why_not": saved.get("reason"),
-            "child_voice": saved.get("child_voice"),
-            "family_view": saved.get("family_view"),
+            # Shown back only inside the form's own inputs, exactly as typed.
+            "values": {key: saved.get(key) for key in ("reason", "child_voice", "family_view")},
         },
     )
 

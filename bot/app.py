@@ -14,6 +14,7 @@ from handlers import (
     family_feedback,
     home,
     meeting,
+    moderation,
     safeguarding,
     self_assessment,
 )
@@ -41,6 +42,7 @@ def build_app(rt: Runtime) -> App:
         audit_form,
         family_feedback,
         self_assessment,
+        moderation,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

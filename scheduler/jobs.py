@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
 from bot.runtime import Runtime
-from bot.workflow import allocation, allocation_run, meeting, safeguarding, self_assessment
+from bot.workflow import allocation, allocation_run, meeting, moderation, safeguarding, self_assessment
 
 log = logging.getLogger("qabot.clock")
 
@@ -51,6 +51,11 @@ def _safeguarding_realerts(rt: Runtime) -> int:
         return safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)
 
 
+def _moderation_reminders(rt: Runtime) -> int:
+    with rt.database.unit_of_work() as db:
+        return moderation.remind_moderators(db, rt.calendar, rt.settings)
+
+
 def _deliver(rt: Runtime) -> DrainResult:
     return rt.dispatcher.drain()
 
@@ -62,6 +67,7 @@ SWEEPS = [
     Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders),
     Job("meeting-reminders", timedelta(minutes=5), _meeting_reminders),
     Job("self-assessment-reminders", timedelta(minutes=5), _self_assessment_reminders),
+    Job("moderation-reminders", timedelta(minutes=5), _moderation_reminders),
 ]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)
 

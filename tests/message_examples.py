@@ -581,3 +581,113 @@ EXAMPLES["refusal"] += [
     {"reason": "actions_required", "grade": "requires_improvement"},
 ]
 EXAMPLES["pii_refused"] += [{"findings": [{"kind": "case_id", "text": "CS-100234"}]}]
+# Moderation
+EXAMPLES["moderation_assigned"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "moderation_id": 4,
+        "overall": "good",
+        "due": AT,
+        "inadequate": False,
+        "decided": None,
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "moderation_id": 4,
+        "overall": "inadequate",
+        "due": AT,
+        "inadequate": True,
+        "decided": None,
+    },
+    {"qa_ref": "QA-2027-01-017", "moderation_id": 4, "overall": "good", "due": AT, "inadequate": False, "decided": AT},
+]
+EXAMPLES["moderation_form"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "moderation_id": 4,
+        "auditor": "Alex Green",
+        "due": AT,
+        "grades": [
+            {"id": "assessment", "rationale_id": "assessment_rationale", "label": "Assessment", "grade": "good"},
+            {"id": "planning", "rationale_id": "planning_rationale", "label": "Planning", "grade": None},
+            {"id": "overall", "rationale_id": "overall_rationale", "label": "Overall", "grade": "inadequate"},
+        ],
+        "scale": [
+            {"code": "outstanding", "words": "Outstanding"},
+            {"code": "good", "words": "Good"},
+            {"code": "requires_improvement", "words": "Requires Improvement"},
+            {"code": "inadequate", "words": "Inadequate"},
+        ],
+        "mode": "reflective",
+    },
+]
+_MODERATED = [
+    {"domain": "Assessment", "grade": "requires_improvement", "was": "good", "why": "Plan not reviewed."},
+    {"domain": "Planning", "grade": "good", "was": "good", "why": None},
+    {"domain": "Review", "grade": None, "was": None, "why": None},
+]
+EXAMPLES["moderation_outcome"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "moderator": "Mo Derator",
+        "overall": "requires_improvement",
+        "was": "good",
+        "why": "The plan was not reviewed.",
+        "results": _MODERATED,
+        "changed": 2,
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "moderator": "Mo Derator",
+        "overall": "good",
+        "was": "good",
+        "why": None,
+        "results": _MODERATED[1:],
+        "changed": 0,
+    },
+    # at the input's limit, and longer once escaped
+    {
+        "qa_ref": "QA-2027-01-017",
+        "moderator": "Mo Derator",
+        "overall": "good",
+        "was": "inadequate",
+        "why": "&" * 3000,
+        "results": [{"domain": "Assessment", "grade": "good", "was": "inadequate", "why": "<" * 3000}],
+        "changed": 1,
+    },
+]
+EXAMPLES["moderation_audit_update"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "auditor": "Alex Green",
+        "overall": "requires_improvement",
+        "was": "good",
+        "results": [{k: r[k] for k in ("domain", "grade", "was")} for r in _MODERATED],
+        "actions": [{"description": "Review the plan.", "owner": "Sam Patel", "due": date(2027, 1, 22)}],
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "auditor": "Alex Green",
+        "overall": "good",
+        "was": "good",
+        "results": [],
+        "actions": [],
+    },
+]
+EXAMPLES["moderation_reminder"] = [
+    {"qa_ref": "QA-2027-01-017", "moderation_id": 4, "due": AT, "overdue": False},
+    {"qa_ref": "QA-2027-01-017", "moderation_id": 4, "due": AT, "overdue": True},
+]
+EXAMPLES["moderation_qa"] = [
+    {"kind": "unassigned", "refs": ["QA-2027-01-017"]},
+    {"kind": "unassigned", "refs": ["QA-2027-01-017", "QA-2027-01-018"]},
+    {"kind": "late", "refs": ["QA-2027-01-017", "QA-2027-01-018"]},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "not_the_moderator", "qa_ref": "QA-2027-01-017"},
+    {"reason": "moderation_done", "qa_ref": "QA-2027-01-017", "at": AT},
+    {"reason": "moderation_done", "qa_ref": "QA-2027-01-017", "at": None},
+    {"reason": "moderation_rationale_needed"},
+    {"reason": "moderation_grade_needed"},
+    {"reason": "moderation_mode_needed"},
+]

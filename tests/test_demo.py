@@ -7,7 +7,8 @@ def test_demo_plays_the_month_of_allocation(capsys):
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     for line in (
-        "Imported 11 people: 11 added.",
+        "Imported 12 people: 12 added.",
+        "→ posted to DM to Mo Moderator: ",
         "→ posted to #qa-team: It's the first working day of January 2027.",
         "List 7 (child protection): 2 rows",
         "1 case has a worker who matches nobody in the staff directory: 'Agency Worker' (1).",

@@ -23,6 +23,7 @@ VIEWS = {
     "family_feedback_view",
     "home",
     "meeting_form",
+    "moderation_form",
     "self_assessment_form",
     "self_assessment_view",
 }
@@ -59,6 +60,9 @@ ENUM_KEYS = {
     "held_back",
     "kind",
     "how",
+    "was",
+    "scale",
+    "mode",
 }
 
 

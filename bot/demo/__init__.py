@@ -50,6 +50,8 @@ TRAIL = {
     "audit.family_feedback_recorded": "family feedback recorded",
     "audit.form_step_saved": "audit form step saved",
     "audit.submitted": "audit submitted for moderation",
+    "audit.reallocated": "reallocated to another auditor",
+    "moderation.assigned": "moderator asked to moderate",
 }
 
 

@@ -31,6 +31,7 @@ MORE_STAFF = [
     ("Cara Carer", "cara@council.example", "U0CARA", ["practitioner"], "Children We Care For", "tess"),
     ("Pete Practitioner", "pete@council.example", "", ["practitioner"], "Family Support North", "tom"),
     ("Nina Nearby", "nina@council.example", "U0NINA", ["auditor", "practitioner"], "Family Support North", "tom"),
+    ("Mo Moderator", "mo@council.example", "U0MOD", ["moderator"], "Quality Assurance", None),
 ]
 LOOKED_UP = {"pete@council.example": "U0PETE"}
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, guard, safeguarding, trail
+from bot.workflow import audit_people, guard, moderation, safeguarding, trail
 from bot.workflow.directory import by_slack_id, line_chain
 from bot.workflow.forms import FormDefinition, load_form
 from bot.workflow.outcome import Outcome, refused
@@ -248,6 +248,7 @@ def submit(
     if concern:
         safeguarding.raise_concern(db, cal, settings, audit, auditor)
     _tell(db, audit, form, auditor, created)
+    moderation.assign(db, cal, settings, audit)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
 
 

@@ -1,0 +1,393 @@
+"""Step 6, moderation: every submitted audit goes to an independent moderator, who agrees or changes each grade
+(with a rationale for every change) by the end of the month, or within two working days when the auditor graded
+it Inadequate. The outcome goes to the practitioner, team manager and auditor."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.calendar import Calendar, now
+from bot.config import Settings
+from bot.workflow import guard, trail
+from bot.workflow.auditors import independent
+from bot.workflow.directory import by_slack_id
+from bot.workflow.forms import FormDefinition, load_form
+from bot.workflow.outcome import Outcome, refused
+from store.models import Audit, Moderation, OutboxMessage, Person, PersonRole
+
+INADEQUATE_WITHIN = 2  # working days: an Inadequate audit is moderated immediately
+REMIND_WITHIN = 2  # working days before the deadline the moderator is reminded, daily
+MODES = ("reflective", "group_meeting")
+
+
+def _form(audit: Audit) -> FormDefinition:
+    return load_form(audit.kind)
+
+
+def _graded(form: FormDefinition) -> list:
+    """The grades a moderator agrees or changes: each domain, then the overall grade."""
+    return [*form.domains, *([form.overall] if form.overall else [])]
+
+
+def _auditor_grades(audit: Audit, form: FormDefinition) -> dict[str, str | None]:
+    grades = {q.id: (audit.grades.get(q.id) or {}).get("grade") for q in form.domains}
+    if form.overall:
+        grades[form.overall.id] = audit.overall_grade
+    return grades
+
+
+# ----- assignment ---------------------------------------------------------------------------------------------
+
+
+def _pending_load(db: Session) -> defaultdict[int, int]:
+    load: defaultdict[int, int] = defaultdict(int)
+    counted = db.execute(
+        select(Moderation.moderator_id, func.count())
+        .where(Moderation.status == "pending", Moderation.moderator_id.is_not(None))
+        .group_by(Moderation.moderator_id)
+    )
+    load.update(dict(counted.all()))
+    return load
+
+
+def _eligible(moderator: Person, audit: Audit) -> bool:
+    """Never the auditor, and never in the practitioner's team or line (the auditors' rule)."""
+    if moderator.id in (audit.auditor_id, audit.practitioner_id, audit.team_manager_id):
+        return False
+    return audit.practitioner is None or independent(moderator, audit.practitioner, audit.case)
+
+
+def choose(db: Session, audit: Audit) -> Person | None:
+    """The least-loaded independent active moderator (pending moderations), ties by directory order."""
+    moderators = db.scalars(
+        select(Person)
+        .join(PersonRole)
+        .where(PersonRole.role == "moderator", Person.active.is_(True))
+        .order_by(Person.id)
+    )
+    eligible = [m for m in moderators if _eligible(m, audit)]
+    if not eligible:
+        return None
+    load = _pending_load(db)
+    return min(eligible, key=lambda m: load[m.id])
+
+
+def due_at(cal: Calendar, inadequate: bool) -> datetime:
+    """End of working hours on the month's last working day, or two working days from now for Inadequate."""
+    today = cal.local(now()).date()
+    if not inadequate:
+        due = cal.at(cal.last_working_day(today.year, today.month), cal.end)
+        if due > now():
+            return due
+    return cal.at(cal.add_working_days(today, INADEQUATE_WITHIN), cal.end)
+
+
+def assign(db: Session, cal: Calendar, settings: Settings, audit: Audit) -> Moderation | None:
+    """Called when the audit is submitted: pick a moderator and tell them. With nobody to pick, None: the
+    moderation is kept unassigned and the next reminder sweep tells the QA team (by QA reference only)."""
+    form = _form(audit)
+    inadequate = audit.overall_grade == form.scale.worst
+    moderator = choose(db, audit)
+    due = due_at(cal, inadequate)
+    if moderator is None:
+        # Kept unassigned, with its deadline: the reminder sweep lists it to the QA team each working day.
+        db.add(Moderation(audit_id=audit.id, moderator_id=None, mode="reflective", status="pending", due_at=due))
+        trail.record(db, "moderation.unassigned", subject=audit, reason="no independent moderator")
+        return None
+    moderation = Moderation(
+        audit_id=audit.id,
+        moderator_id=moderator.id,
+        mode="reflective",
+        status="pending",
+        due_at=due_at(cal, inadequate),
+    )
+    db.add(moderation)
+    db.flush()
+    trail.record(
+        db,
+        "moderation.assigned",
+        actor=None,
+        subject=audit,
+        moderation_id=moderation.id,
+        moderator_id=moderator.id,
+        due_at=moderation.due_at.isoformat(),
+        inadequate=inadequate,
+    )
+    if moderator.slack_user_id:
+        outbox.enqueue(
+            db,
+            _assigned_key(moderation),
+            moderator.slack_user_id,
+            "moderation_assigned",
+            _assigned_ctx(audit, moderation, inadequate, decided=None),
+        )
+    return moderation
+
+
+def _assigned_key(moderation: Moderation) -> str:
+    return f"moderation:{moderation.id}:assigned"
+
+
+def _assigned_ctx(audit: Audit, moderation: Moderation, inadequate: bool, decided: datetime | None) -> dict[str, Any]:
+    return {
+        "qa_ref": audit.qa_ref,
+        "moderation_id": moderation.id,
+        "overall": audit.overall_grade,
+        "due": moderation.due_at,
+        "inadequate": inadequate,
+        "decided": decided,
+    }
+
+
+# ----- the form -----------------------------------------------------------------------------------------------
+
+
+def _require(
+    db: Session, moderation_id: int, slack_user_id: str, action: str
+) -> tuple[Person, Moderation, Audit] | Outcome:
+    """The moderator, moderation and audit when `slack_user_id` is its moderator and it is still pending."""
+    person = by_slack_id(db, slack_user_id)
+    moderation = db.get(Moderation, moderation_id)
+    audit = db.get(Audit, moderation.audit_id) if moderation else None
+    if person is None or moderation is None or audit is None:
+        trail.record(db, f"refused.{action}", actor_slack_id=slack_user_id, subject=audit, reason="unknown")
+        return refused("unknown")
+    if person.id != moderation.moderator_id:
+        trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not the moderator")
+        return refused("not_the_moderator", qa_ref=audit.qa_ref)
+    if moderation.status != "pending":
+        return refused("moderation_done", qa_ref=audit.qa_ref, at=moderation.decided_at)
+    return person, moderation, audit
+
+
+def form_context(db: Session, moderation_id: int, slack_user_id: str) -> Outcome:
+    """What the moderation form shows: the auditor's grade for each domain and overall, to agree or change."""
+    found = _require(db, moderation_id, slack_user_id, "moderation_open")
+    if isinstance(found, Outcome):
+        return found
+    _, moderation, audit = found
+    form = _form(audit)
+    given = _auditor_grades(audit, form)
+    return Outcome(
+        ok=True,
+        detail={
+            "qa_ref": audit.qa_ref,
+            "moderation_id": moderation.id,
+            "auditor": audit.auditor.name if audit.auditor else "the auditor",
+            "due": moderation.due_at,
+            "grades": [
+                {"id": q.id, "rationale_id": q.rationale_id, "label": q.label, "grade": given[q.id]}
+                for q in _graded(form)
+            ],
+            "scale": [{"code": g.code, "words": g.words} for g in form.scale.grades],
+            "mode": moderation.mode,
+        },
+    )
+
+
+def record(
+    db: Session,
+    cal: Calendar,
+    settings: Settings,
+    moderation_id: int,
+    slack_user_id: str,
+    grades: dict[str, str | None],
+    rationales: dict[str, str | None],
+    mode: str | None,
+) -> Outcome:
+    """Record the moderation: `grades` by question id (domains and overall), `rationales` by question id.
+    A changed grade needs its rationale; refusals name the field (`moderation_errors`: field -> reason code)."""
+    found = _require(db, moderation_id, slack_user_id, "moderation_record")
+    if isinstance(found, Outcome):
+        return found
+    moderator, moderation, audit = found
+    form = _form(audit)
+    given = _auditor_grades(audit, form)
+    errors: dict[str, str] = {}
+    changes: dict[str, dict[str, Any]] = {}
+    for q in _graded(form):
+        chosen = grades.get(q.id) or given[q.id]
+        why = (rationales.get(q.id) or "").strip()
+        if chosen is None:  # a domain the auditor left ungraded, left so
+            continue
+        if chosen not in form.scale:
+            errors[q.id] = "moderation_grade_needed"
+        elif chosen != given[q.id]:
+            if not why:
+                errors[q.rationale_id or q.id] = "moderation_rationale_needed"
+            else:
+                changes[q.id] = {"from": given[q.id], "to": chosen, "rationale": why}
+    if mode not in MODES:
+        errors["mode"] = "moderation_mode_needed"
+    if errors:
+        return refused("moderation_errors", errors=errors)
+    typed = {q.rationale_id: rationales.get(q.id) for q in _graded(form) if q.rationale_id}
+    if problem := guard.check(db, typed):
+        return problem
+
+    # One conditional UPDATE: of two submissions at once, only one decides.
+    moment = now()
+    won = db.execute(
+        update(Moderation)
+        .where(Moderation.id == moderation.id, Moderation.status == "pending")
+        .values(status="done", decided_at=moment)
+    ).rowcount
+    db.refresh(moderation)
+    if not won:
+        return refused("moderation_done", qa_ref=audit.qa_ref, at=moderation.decided_at)
+    overall_id = form.overall.id if form.overall else None
+    final = {qid: (changes[qid]["to"] if qid in changes else grade) for qid, grade in given.items()}
+    moderation.mode, moderation.changes = mode, changes
+    moderation.grade = final.get(overall_id) if overall_id else None
+    moderation.rationale = changes[overall_id]["rationale"] if overall_id in changes else None
+    # The auditor's grades stay on the audit as they were given: the moderated ones are on the moderation.
+    audit.status = "moderated"
+    trail.record(
+        db,
+        "moderation.recorded",
+        actor=moderator,
+        subject=audit,
+        moderation_id=moderation.id,
+        mode=mode,
+        agreed=len(final) - len(changes),
+        changed=len(changes),
+        overall=moderation.grade,
+    )
+    _tell(db, audit, form, moderator, moderation, given, final)
+    return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
+
+
+def _tell(
+    db: Session,
+    audit: Audit,
+    form: FormDefinition,
+    moderator: Person,
+    moderation: Moderation,
+    given: dict[str, str | None],
+    final: dict[str, str | None],
+) -> None:
+    """The case audit alert: the moderated grades (and each change's rationale) to the practitioner, team manager
+    and auditor in DMs only; the earlier "audit completed" messages are updated in place."""
+    overall_id = form.overall.id if form.overall else None
+    results = [
+        {
+            "domain": q.label,
+            "grade": final[q.id],
+            "was": given[q.id],
+            "why": moderation.changes.get(q.id, {}).get("rationale"),
+        }
+        for q in form.domains
+    ]
+    overall = {"overall": moderation.grade, "was": given.get(overall_id) if overall_id else None}
+    alert = {
+        "qa_ref": audit.qa_ref,
+        "moderator": moderator.name,
+        **overall,
+        "why": moderation.rationale,
+        "results": results,
+        "changed": len(moderation.changes),
+    }
+    people = {p.id: p for p in (audit.practitioner, audit.team_manager, audit.auditor) if p}
+    for person in people.values():
+        if person.slack_user_id:
+            outbox.enqueue(
+                db, f"moderation:{moderation.id}:outcome:{person.id}", person.slack_user_id, "moderation_outcome", alert
+            )
+    for person in {p.id: p for p in (audit.practitioner, audit.team_manager) if p}.values():
+        of_key = f"audit:{audit.id}:submitted:{person.id}"
+        original = db.scalar(select(OutboxMessage.context).where(OutboxMessage.key == of_key))
+        actions = outbox.decode(original or {}).get("actions", [])
+        outbox.enqueue_update(
+            db,
+            f"moderation:{moderation.id}:submitted:{person.id}",
+            of_key,
+            "moderation_audit_update",
+            {
+                "qa_ref": audit.qa_ref,
+                "auditor": audit.auditor.name if audit.auditor else "the auditor",
+                **overall,
+                "results": [{k: r[k] for k in ("domain", "grade", "was")} for r in results],
+                "actions": actions,
+            },
+        )
+    outbox.enqueue_update(
+        db,
+        f"moderation:{moderation.id}:assigned:done",
+        _assigned_key(moderation),
+        "moderation_assigned",
+        _assigned_ctx(audit, moderation, given.get(overall_id) == form.scale.worst, decided=moderation.decided_at),
+    )
+
+
+# ----- reminders ----------------------------------------------------------------------------------------------
+
+
+def remind_moderators(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Sweep, on working days: each pending moderation due within two working days (or overdue) reminds its
+    moderator once a day (not on the day it was assigned); the overdue ones, and any nobody could be assigned,
+    are listed to the QA team once a day, by QA reference only. Returns how many reminders were queued."""
+    moment = now()
+    today = cal.local(moment).date()
+    if not cal.is_working_day(today):
+        return 0
+    horizon = cal.at(cal.add_working_days(today, REMIND_WITHIN), cal.end)
+    unassigned = db.scalars(
+        select(Audit.qa_ref)
+        .join(Moderation, Moderation.audit_id == Audit.id)
+        .where(Moderation.status == "pending", Moderation.moderator_id.is_(None))
+        .order_by(Audit.id)
+    ).all()
+    if unassigned and settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"moderation:unassigned:{today.isoformat()}",
+            settings.qa_channel,
+            "moderation_qa",
+            {"kind": "unassigned", "refs": list(unassigned)},
+        )
+    due = db.execute(
+        select(Moderation, Audit, Person)
+        .join(Audit, Audit.id == Moderation.audit_id)
+        .join(Person, Person.id == Moderation.moderator_id)
+        .where(Moderation.status == "pending", Moderation.due_at <= horizon)
+        .order_by(Moderation.due_at, Moderation.id)
+    ).all()
+    sent = 0
+    late = []
+    for moderation, audit, moderator in due:
+        overdue = moderation.due_at <= moment
+        if overdue:
+            late.append(audit.qa_ref)
+        assigned = db.scalar(select(OutboxMessage.created_at).where(OutboxMessage.key == _assigned_key(moderation)))
+        if not moderator.slack_user_id or (assigned is not None and cal.local(assigned).date() == today):
+            continue
+        if outbox.enqueue(
+            db,
+            f"moderation:{moderation.id}:reminder:{today.isoformat()}",
+            moderator.slack_user_id,
+            "moderation_reminder",
+            {
+                "qa_ref": audit.qa_ref,
+                "moderation_id": moderation.id,
+                "due": moderation.due_at,
+                "overdue": overdue,
+            },
+        ):
+            sent += 1
+            trail.record(db, "moderation.reminded", subject=audit, moderation_id=moderation.id, overdue=overdue)
+    if late and settings.qa_channel:
+        if outbox.enqueue(
+            db,
+            f"moderation:late:{today.isoformat()}",
+            settings.qa_channel,
+            "moderation_qa",
+            {"kind": "late", "refs": late},
+        ):
+            trail.record(db, "moderation.late_listed", refs=late)
+    return sent

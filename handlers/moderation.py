@@ -1,0 +1,55 @@
+"""Moderation: the moderator's "Moderate" button and the form to agree or change each grade."""
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from bot.workflow import moderation
+from bot.workflow.outcome import Outcome, refused
+from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
+from messages import render_view
+
+
+def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
+    """Per-field refusal words: the form's own reason codes, or the PII guard's findings."""
+    if outcome.reason == "moderation_errors":
+        return {field: refusal_words(refused(code)) for field, code in outcome.detail["errors"].items()}
+    return field_errors(outcome, default_field)
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.action("moderation_open")
+    def open_form(ack, body, respond, client):
+        ack()
+        moderation_id = audit_id_of(body["actions"][0].get("value", ""))
+        if moderation_id is None:
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        outcome = act(rt, body, lambda db: moderation.form_context(db, moderation_id, body["user"]["id"]))
+        if outcome is None or not outcome.ok:
+            return answer_refusal(respond, outcome, client=client, body=body)
+        client.views_open(trigger_id=body["trigger_id"], view=render_view("moderation_form", outcome.detail))
+
+    @app.view("moderation_form")
+    def submitted(ack, body, view):
+        values = view["state"]["values"]
+        grades, rationales, mode = {}, {}, None
+        for block_id, block in values.items():
+            element = block.get("answer") or {}
+            if block_id == "mode":
+                mode = (element.get("selected_option") or {}).get("value")
+            elif block_id.endswith("_rationale"):
+                rationales[block_id.removesuffix("_rationale")] = element.get("value")
+            else:
+                grades[block_id] = (element.get("selected_option") or {}).get("value")
+        moderation_id = audit_id_of(view.get("private_metadata", ""))
+        first = next(iter(values), "mode")
+        if moderation_id is None:
+            return ack(response_action="errors", errors={first: refusal_words(refused("unknown"))})
+        user = body["user"]["id"]
+        outcome = act(
+            rt,
+            body,
+            lambda db: moderation.record(db, rt.calendar, rt.settings, moderation_id, user, grades, rationales, mode),
+        )
+        if outcome is not None and not outcome.ok:
+            return ack(response_action="errors", errors=_errors(outcome, first))
+        ack()

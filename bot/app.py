@@ -11,6 +11,7 @@ from handlers import (
     allocation_run,
     audit_form,
     commands,
+    disputes,
     family_feedback,
     home,
     meeting,
@@ -43,6 +44,7 @@ def build_app(rt: Runtime) -> App:
         family_feedback,
         self_assessment,
         moderation,
+        disputes,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -21,6 +21,8 @@ class Framework:
     tell_qa_after_days: int = 4
     # The practitioner's self-assessment is due this many working days before the audit meeting.
     self_assessment_days_before_meeting: int = 1
+    # A practitioner or team manager may dispute a moderated grade within this many working days of the outcome.
+    dispute_within_days: int = 10
     # Scheduled messages go at this local time on working days.
     reminder_time: time = time(9, 0)
 

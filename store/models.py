@@ -254,6 +254,28 @@ class Moderation(Base):
     __table_args__ = (Index("ix_moderations_status_due_at", "status", "due_at"),)
 
 
+class Dispute(Base):
+    """A practitioner's or team manager's dispute of a moderated grade, decided by a QA Head of Service."""
+
+    __tablename__ = "disputes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
+    moderation_id: Mapped[int] = mapped_column(ForeignKey("moderations.id"))
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime]
+    # open -> meeting_arranged -> upheld / changed (open -> upheld / changed directly)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None]
+    new_grade: Mapped[str | None] = mapped_column(String(30))
+    rationale: Mapped[str | None] = mapped_column(Text)
+    meeting_at: Mapped[datetime | None]
+    meeting_attendees: Mapped[list[Any]] = mapped_column(default=list)
+
+    __table_args__ = (Index("ix_disputes_status", "status"),)
+
+
 class Escalation(Base):
     """One running escalation. The chain of people is frozen when it starts."""
 

@@ -691,3 +691,83 @@ EXAMPLES["refusal"] += [
     {"reason": "moderation_grade_needed"},
     {"reason": "moderation_mode_needed"},
 ]
+EXAMPLES["moderation_outcome"] = [ctx | {"dispute": None} for ctx in EXAMPLES["moderation_outcome"]] + [
+    EXAMPLES["moderation_outcome"][0] | {"dispute": 4}
+]
+EXAMPLES["dispute_form"] = [{"qa_ref": "QA-2027-01-017", "moderation_id": 4, "grade": "requires_improvement"}]
+EXAMPLES["dispute_change_form"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "dispute_id": 2,
+        "grade": "requires_improvement",
+        "scale": [
+            {"code": "outstanding", "words": "Outstanding"},
+            {"code": "good", "words": "Good"},
+            {"code": "requires_improvement", "words": "Requires Improvement"},
+            {"code": "inadequate", "words": "Inadequate"},
+        ],
+    }
+]
+EXAMPLES["dispute_meeting_form"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "dispute_id": 2,
+        "people": [
+            {"role": "practitioner", "name": "Sam Patel"},
+            {"role": "team_manager", "name": "Priya Shah"},
+            {"role": "auditor", "name": "Alex Green"},
+            {"role": "moderator", "name": "Mo Derator"},
+        ],
+    }
+]
+EXAMPLES["dispute_qa"] = [{"qa_ref": "QA-2027-01-017"}]
+_DISPUTE = {
+    "qa_ref": "QA-2027-01-017",
+    "dispute_id": 2,
+    "grade": "requires_improvement",
+    "by": "Sam Patel",
+    "role": "practitioner",
+    "why": "The plan was reviewed at the core group.",
+    "status": "open",
+    "meeting": None,
+    "decided_by": None,
+    "decided_at": None,
+    "new_grade": None,
+}
+EXAMPLES["dispute_raised"] = [
+    _DISPUTE,
+    _DISPUTE | {"role": "team_manager", "status": "meeting_arranged", "meeting": AT},
+    _DISPUTE | {"status": "upheld", "decided_by": "Hana Head", "decided_at": AT, "new_grade": "requires_improvement"},
+    _DISPUTE | {"status": "changed", "decided_by": "Hana Head", "decided_at": AT, "new_grade": "good"},
+    _DISPUTE | {"why": "&" * 2900},
+]
+_DECIDED = {
+    "qa_ref": "QA-2027-01-017",
+    "status": "upheld",
+    "grade": "requires_improvement",
+    "was": "requires_improvement",
+    "rationale": None,
+    "by": "Hana Head",
+    "meeting": None,
+}
+EXAMPLES["dispute_decided"] = [
+    _DECIDED,
+    _DECIDED | {"status": "changed", "grade": "good", "rationale": "The plan was reviewed at the core group."},
+    _DECIDED | {"status": "changed", "grade": "inadequate", "rationale": "&" * 2900},
+    _DECIDED | {"status": "meeting_arranged", "meeting": AT},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "dispute_not_yours", "qa_ref": "QA-2027-01-017"},
+    {"reason": "dispute_not_moderated", "qa_ref": "QA-2027-01-017"},
+    {"reason": "dispute_already_open", "qa_ref": "QA-2027-01-017"},
+    {"reason": "dispute_too_late", "qa_ref": "QA-2027-01-017", "by": AT},
+    {"reason": "dispute_reason_needed"},
+    {"reason": "dispute_too_long", "limit": 2900, "length": 3001},
+    {"reason": "not_qa_head", "qa_ref": "QA-2027-01-017"},
+    {"reason": "dispute_decided", "qa_ref": "QA-2027-01-017", "by": "Hana Head", "at": AT, "status": "upheld"},
+    {"reason": "dispute_decided", "qa_ref": "QA-2027-01-017", "by": "Hana Head", "at": None, "status": "changed"},
+    {"reason": "dispute_meeting_arranged", "qa_ref": "QA-2027-01-017", "at": AT},
+    {"reason": "dispute_meeting_when"},
+    {"reason": "dispute_same_grade"},
+    {"reason": "dispute_rationale_needed"},
+]

@@ -19,6 +19,9 @@ VIEWS = {
     "allocation_review",
     "audit_actions",
     "audit_form_step",
+    "dispute_change_form",
+    "dispute_form",
+    "dispute_meeting_form",
     "family_feedback_form",
     "family_feedback_view",
     "home",
@@ -63,6 +66,7 @@ ENUM_KEYS = {
     "was",
     "scale",
     "mode",
+    "new_grade",
 }
 
 

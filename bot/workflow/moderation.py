@@ -297,7 +297,12 @@ def _tell(
     for person in people.values():
         if person.slack_user_id:
             outbox.enqueue(
-                db, f"moderation:{moderation.id}:outcome:{person.id}", person.slack_user_id, "moderation_outcome", alert
+                db,
+                f"moderation:{moderation.id}:outcome:{person.id}",
+                person.slack_user_id,
+                "moderation_outcome",
+                alert
+                | {"dispute": moderation.id if person.id in (audit.practitioner_id, audit.team_manager_id) else None},
             )
     for person in {p.id: p for p in (audit.practitioner, audit.team_manager) if p}.values():
         of_key = f"audit:{audit.id}:submitted:{person.id}"

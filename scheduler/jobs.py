@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session
 
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
@@ -26,34 +27,14 @@ class Job:
     run: Callable[[Runtime], object]
 
 
-def _allocation_reminders(rt: Runtime) -> int:
-    with rt.database.unit_of_work() as db:
-        return allocation.remind_unaccepted(db, rt.calendar, rt.settings)
+def _sweep(work: Callable[[Session, Runtime], int]) -> Callable[[Runtime], int]:
+    """A sweep runs in one transaction: what it queues is sent only if everything it changed is saved."""
 
+    def run(rt: Runtime) -> int:
+        with rt.database.unit_of_work() as db:
+            return work(db, rt)
 
-def _month_start(rt: Runtime) -> int:
-    with rt.database.unit_of_work() as db:
-        return allocation_run.remind_month_start(db, rt.calendar, rt.settings)
-
-
-def _meeting_reminders(rt: Runtime) -> int:
-    with rt.database.unit_of_work() as db:
-        return meeting.remind_meetings(db, rt.calendar)
-
-
-def _self_assessment_reminders(rt: Runtime) -> int:
-    with rt.database.unit_of_work() as db:
-        return self_assessment.remind_missing(db, rt.calendar, rt.settings)
-
-
-def _safeguarding_realerts(rt: Runtime) -> int:
-    with rt.database.unit_of_work() as db:
-        return safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)
-
-
-def _moderation_reminders(rt: Runtime) -> int:
-    with rt.database.unit_of_work() as db:
-        return moderation.remind_moderators(db, rt.calendar, rt.settings)
+    return run
 
 
 def _deliver(rt: Runtime) -> DrainResult:
@@ -62,12 +43,32 @@ def _deliver(rt: Runtime) -> DrainResult:
 
 SWEEPS = [
     # Every minute: an unacknowledged safeguarding alert must climb within its two working hours.
-    Job("safeguarding-realerts", timedelta(minutes=1), _safeguarding_realerts),
-    Job("month-start", timedelta(minutes=5), _month_start),
-    Job("allocation-reminders", timedelta(minutes=5), _allocation_reminders),
-    Job("meeting-reminders", timedelta(minutes=5), _meeting_reminders),
-    Job("self-assessment-reminders", timedelta(minutes=5), _self_assessment_reminders),
-    Job("moderation-reminders", timedelta(minutes=5), _moderation_reminders),
+    Job(
+        "safeguarding-realerts",
+        timedelta(minutes=1),
+        _sweep(lambda db, rt: safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)),
+    ),
+    Job(
+        "month-start",
+        timedelta(minutes=5),
+        _sweep(lambda db, rt: allocation_run.remind_month_start(db, rt.calendar, rt.settings)),
+    ),
+    Job(
+        "allocation-reminders",
+        timedelta(minutes=5),
+        _sweep(lambda db, rt: allocation.remind_unaccepted(db, rt.calendar, rt.settings)),
+    ),
+    Job("meeting-reminders", timedelta(minutes=5), _sweep(lambda db, rt: meeting.remind_meetings(db, rt.calendar))),
+    Job(
+        "self-assessment-reminders",
+        timedelta(minutes=5),
+        _sweep(lambda db, rt: self_assessment.remind_missing(db, rt.calendar, rt.settings)),
+    ),
+    Job(
+        "moderation-reminders",
+        timedelta(minutes=5),
+        _sweep(lambda db, rt: moderation.remind_moderators(db, rt.calendar, rt.settings)),
+    ),
 ]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select, text
 
 from bot.config import Settings
@@ -17,8 +19,9 @@ from bot.runtime import Runtime
 from bot.sandbox.requests import SignedSender
 from bot.sandbox.server import SlackStandIn
 from bot.server import background_server
+from bot.workflow import allocation
 from store import Database
-from store.models import Base, Case
+from store.models import Base, Case, Person
 
 SIGNING_SECRET = "test-signing-secret"
 QA_CHANNEL = "C0QATEAM"
@@ -119,3 +122,18 @@ def world(rt, standin) -> World:
     with rt.database.unit_of_work() as db:
         case_id = db.scalar(select(Case.id).order_by(Case.id))
     return World(people, case_id)
+
+
+@pytest.fixture
+def audit_id(rt, world):
+    """Priya's audit by Amira, ready to submit on Monday 11 January 2027 at 10:00: the meeting was held on the
+    Friday and the family's feedback is in. (Modules that need another starting point define their own.)"""
+    monday = datetime(2027, 1, 11, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+    with freeze_time(monday - timedelta(days=7)), rt.database.unit_of_work() as db:
+        audit = allocation.allocate(
+            db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
+        )
+        audit.status = "in_progress"
+        audit.meeting_at = monday - timedelta(days=3)
+        audit.family_feedback = {"how": "visit", "child_voice": "Happier at school.", "family_view": "Listened to."}
+        return audit.id

@@ -8,27 +8,13 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.workflow import allocation
 from bot.workflow.directory import add_person
 from bot.workflow.forms import load_form
-from store.models import Action, Audit, Case, Escalation, Event, Person
+from store.models import Action, Audit, Escalation, Event, Person
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_10 = datetime(2027, 1, 11, 10, 0, tzinfo=LONDON)
 FORM = load_form("collaborative")
-
-
-@pytest.fixture
-def audit_id(rt, world):
-    with freeze_time(MONDAY_10 - timedelta(days=7)), rt.database.unit_of_work() as db:
-        audit = allocation.allocate(
-            db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
-        )
-        # The meeting was held on Friday and the family's feedback is in: the audit form can be completed.
-        audit.status = "in_progress"
-        audit.meeting_at = MONDAY_10 - timedelta(days=3)
-        audit.family_feedback = {"how": "visit", "child_voice": "Happier at school.", "family_view": "Listened to."}
-        return audit.id
 
 
 def _answers(step, overall="good", concern="no"):

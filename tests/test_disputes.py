@@ -8,26 +8,12 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.workflow import allocation
 from bot.workflow.directory import add_person
-from store.models import Audit, Case, Dispute, OutboxMessage, Person
+from store.models import Audit, Dispute, OutboxMessage, Person
 from tests.test_moderation import LONDON, MONDAY_10, _events, _moderation, _submit, _texts
 
 REASON = "The plan was reviewed at the core group and the impact on the child is evident."
 WHY = "The core group minutes show the plan was reviewed and the child is safer."
-
-
-@pytest.fixture
-def audit_id(rt, world):
-    """An audit ready to submit (as in test_moderation)."""
-    with freeze_time(MONDAY_10 - timedelta(days=7)), rt.database.unit_of_work() as db:
-        audit = allocation.allocate(
-            db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
-        )
-        audit.status = "in_progress"
-        audit.meeting_at = MONDAY_10 - timedelta(days=3)
-        audit.family_feedback = {"how": "visit", "child_voice": "Happier at school.", "family_view": "Listened to."}
-        return audit.id
 
 
 @pytest.fixture

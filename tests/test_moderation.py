@@ -9,10 +9,10 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.workflow import allocation, moderation
+from bot.workflow import moderation
 from bot.workflow.directory import add_person
 from scheduler.jobs import SWEEPS
-from store.models import Audit, Case, Event, Moderation, OutboxMessage, Person
+from store.models import Audit, Event, Moderation, OutboxMessage, Person
 from tests.test_audit_form import FORM, _walk
 
 LONDON = ZoneInfo("Europe/London")
@@ -20,18 +20,6 @@ MONDAY_10 = datetime(2027, 1, 11, 10, 0, tzinfo=LONDON)
 OVERALL = FORM.overall.id
 DOMAIN = FORM.domains[0].id
 CHANGED_WORDS = "The plan was never reviewed with the school."
-
-
-@pytest.fixture
-def audit_id(rt, world):
-    with freeze_time(MONDAY_10 - timedelta(days=7)), rt.database.unit_of_work() as db:
-        audit = allocation.allocate(
-            db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
-        )
-        audit.status = "in_progress"
-        audit.meeting_at = MONDAY_10 - timedelta(days=3)
-        audit.family_feedback = {"how": "visit", "child_voice": "Happier at school.", "family_view": "Listened to."}
-        return audit.id
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import audit_form
-from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors
+from handlers.common import act, audit_id_of, field_errors, form_button
 from messages import render_view
 
 
@@ -31,16 +30,7 @@ def _answers(values: dict) -> dict:
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action("audit_form_open")
-    def open_form(ack, body, respond, client):
-        ack()
-        audit_id = audit_id_of(body["actions"][0].get("value", ""))
-        if audit_id is None:
-            return answer_refusal(respond, refused("unknown"))
-        outcome = act(rt, body, lambda db: audit_form.step_context(db, audit_id, body["user"]["id"]))
-        if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome)
-        client.views_open(trigger_id=body["trigger_id"], view=render_view("audit_form_step", outcome.detail))
+    form_button(app, rt, "audit_form_open", "audit_form_step", audit_form.step_context)
 
     @app.view("audit_form_step")
     def step_submitted(ack, body, view):

@@ -3,12 +3,13 @@
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from slack_bolt import App
 from sqlalchemy.orm import Session
 
 from bot.runtime import Runtime
 from bot.workflow import requests
-from bot.workflow.outcome import Outcome
-from messages import render
+from bot.workflow.outcome import Outcome, refused
+from messages import render, render_view
 
 T = TypeVar("T")
 
@@ -38,6 +39,23 @@ def answer_refusal(respond, outcome: Outcome | None, *, client=None, body: dict[
         client.chat_postEphemeral(channel=channel, user=user, text=payload["text"], blocks=payload["blocks"])
         return
     respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral", replace_original=False)
+
+
+def form_button(app: App, rt: Runtime, action: str, template: str, context: Callable[[Session, int, str], Outcome]):
+    """A button whose value names a record and which opens a form: `context(db, record_id, slack_user_id)`
+    either refuses (answered ephemerally, on the trail) or gives what the form shows."""
+
+    @app.action(action)
+    def open_form(ack, body, respond, client):
+        ack()
+        record_id = audit_id_of(body["actions"][0].get("value", ""))
+        if record_id is None:
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        outcome = act(rt, body, lambda db: context(db, record_id, body["user"]["id"]))
+        if outcome is None or not outcome.ok:
+            return answer_refusal(respond, outcome, client=client, body=body)
+        # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
+        client.views_open(trigger_id=body["trigger_id"], view=render_view(template, outcome.detail))
 
 
 def audit_id_of(value: str) -> int | None:

@@ -8,8 +8,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import disputes
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
-from messages import render_view
+from handlers.common import act, answer_refusal, audit_id_of, field_errors, form_button, refusal_words
 
 
 def _value(values: dict, block_id: str, action_id: str) -> dict:
@@ -17,25 +16,17 @@ def _value(values: dict, block_id: str, action_id: str) -> dict:
 
 
 def register(app: App, rt: Runtime) -> None:
-    def opener(action: str, view: str, context):
-        @app.action(action)
-        def open_form(ack, body, respond, client):
-            ack()
-            record_id = audit_id_of(body["actions"][0].get("value", ""))
-            if record_id is None:
-                return answer_refusal(respond, refused("unknown"), client=client, body=body)
-            outcome = act(rt, body, lambda db: context(db, record_id, body["user"]["id"]))
-            if outcome is None or not outcome.ok:
-                return answer_refusal(respond, outcome, client=client, body=body)
-            client.views_open(trigger_id=body["trigger_id"], view=render_view(view, outcome.detail))
-
-    opener("dispute_open", "dispute_form", disputes.form_context)
-    opener(
+    form_button(app, rt, "dispute_open", "dispute_form", disputes.form_context)
+    form_button(
+        app,
+        rt,
         "dispute_change",
         "dispute_change_form",
         lambda db, dispute_id, user: disputes.decision_context(db, dispute_id, user, "dispute_change"),
     )
-    opener(
+    form_button(
+        app,
+        rt,
         "dispute_meeting",
         "dispute_meeting_form",
         lambda db, dispute_id, user: disputes.decision_context(db, dispute_id, user, "dispute_meeting"),

@@ -5,35 +5,15 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import family_feedback
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors
-from messages import render_view
+from handlers.common import act, audit_id_of, field_errors, form_button
 
 TEXT_FIELDS = ("reason", "child_voice", "family_view")  # block ids; each input's action_id is "text"
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action("family_feedback_open")
-    def open_form(ack, body, respond, client):
-        ack()
-        audit_id = audit_id_of(body["actions"][0].get("value", ""))
-        if audit_id is None:
-            return answer_refusal(respond, refused("unknown"))
-        outcome = act(rt, body, lambda db: family_feedback.form_context(db, audit_id, body["user"]["id"]))
-        if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome)
-        # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
-        client.views_open(trigger_id=body["trigger_id"], view=render_view("family_feedback_form", outcome.detail))
+    form_button(app, rt, "family_feedback_open", "family_feedback_form", family_feedback.form_context)
 
-    @app.action("family_feedback_view")
-    def open_view(ack, body, respond, client):
-        ack()
-        audit_id = audit_id_of(body["actions"][0].get("value", ""))
-        if audit_id is None:
-            return answer_refusal(respond, refused("unknown"))
-        outcome = act(rt, body, lambda db: family_feedback.view_context(db, audit_id, body["user"]["id"]))
-        if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome)
-        client.views_open(trigger_id=body["trigger_id"], view=render_view("family_feedback_view", outcome.detail))
+    form_button(app, rt, "family_feedback_view", "family_feedback_view", family_feedback.view_context)
 
     @app.view("family_feedback_form")
     def submitted(ack, body, view):

@@ -7,21 +7,17 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import meeting
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
-from messages import render_view
+from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action("meeting_open")
-    def open_form(ack, body, respond, client):
-        ack()
-        audit_id = audit_id_of(body["actions"][0].get("value", ""))
-        if audit_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
-        outcome = act(rt, body, lambda db: meeting.form_context(db, rt.calendar, audit_id, body["user"]["id"]))
-        if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome, client=client, body=body)  # App Home has no response_url
-        client.views_open(trigger_id=body["trigger_id"], view=render_view("meeting_form", outcome.detail))
+    form_button(
+        app,
+        rt,
+        "meeting_open",
+        "meeting_form",
+        lambda db, audit_id, user: meeting.form_context(db, rt.calendar, audit_id, user),
+    )
 
     @app.view("meeting_form")
     def submitted(ack, body, view):

@@ -5,8 +5,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import moderation
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
-from messages import render_view
+from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words
 
 
 def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
@@ -17,16 +16,7 @@ def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action("moderation_open")
-    def open_form(ack, body, respond, client):
-        ack()
-        moderation_id = audit_id_of(body["actions"][0].get("value", ""))
-        if moderation_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
-        outcome = act(rt, body, lambda db: moderation.form_context(db, moderation_id, body["user"]["id"]))
-        if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome, client=client, body=body)
-        client.views_open(trigger_id=body["trigger_id"], view=render_view("moderation_form", outcome.detail))
+    form_button(app, rt, "moderation_open", "moderation_form", moderation.form_context)
 
     @app.view("moderation_form")
     def submitted(ack, body, view):

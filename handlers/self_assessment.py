@@ -8,34 +8,19 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import self_assessment
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
-from messages import render_view
+from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action("self_assessment_open")
-    def open_form(ack, body, respond, client):
-        ack()
-        audit_id = audit_id_of(body["actions"][0].get("value", ""))
-        if audit_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
-        user = body["user"]["id"]
-        outcome = act(rt, body, lambda db: self_assessment.form_context(db, rt.calendar, rt.settings, audit_id, user))
-        if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome, client=client, body=body)
-        client.views_open(trigger_id=body["trigger_id"], view=render_view("self_assessment_form", outcome.detail))
+    form_button(
+        app,
+        rt,
+        "self_assessment_open",
+        "self_assessment_form",
+        lambda db, audit_id, user: self_assessment.form_context(db, rt.calendar, rt.settings, audit_id, user),
+    )
 
-    @app.action("self_assessment_view")
-    def open_answers(ack, body, respond, client):
-        ack()
-        audit_id = audit_id_of(body["actions"][0].get("value", ""))
-        if audit_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
-        user = body["user"]["id"]
-        outcome = act(rt, body, lambda db: self_assessment.view_context(db, audit_id, user))
-        if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome, client=client, body=body)
-        client.views_open(trigger_id=body["trigger_id"], view=render_view("self_assessment_view", outcome.detail))
+    form_button(app, rt, "self_assessment_view", "self_assessment_view", self_assessment.view_context)
 
     @app.view("self_assessment_form")
     def submitted(ack, body, view):

@@ -203,6 +203,10 @@ class Audit(Base):
     overall_grade: Mapped[str | None] = mapped_column(String(30))
     grades: Mapped[dict[str, Any]] = mapped_column(default=dict)
     submitted_at: Mapped[datetime | None]
+    # The Inadequate pathway: 0 an ordinary audit, 1 the re-audit three months on, 2 and more the follow-ups;
+    # `reaudit_of_id` is the confirmed-Inadequate audit this one re-audits.
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    reaudit_of_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"))
 
     case: Mapped[Case] = relationship()
     auditor: Mapped[Person | None] = relationship(foreign_keys=[auditor_id])
@@ -250,8 +254,64 @@ class Moderation(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     rationale: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None]
+    # Set when the QA team takes the audit into a group moderation meeting (its chair then moderates it).
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("moderation_sessions.id"), index=True)
 
     __table_args__ = (Index("ix_moderations_status_due_at", "status", "due_at"),)
+
+
+class ModerationSession(Base):
+    """The month's group moderation meeting: the audits the QA team gathered, moderated in turn by its chair."""
+
+    __tablename__ = "moderation_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    chair_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+
+
+class Nomination(Base):
+    """A Good or Outstanding audit put forward as an example of good practice: the QA team's learning queue."""
+
+    __tablename__ = "nominations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"), unique=True)
+    nominated_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # auditor or moderator
+    nominated_as: Mapped[str] = mapped_column(String(20))
+    grade: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    nominated_at: Mapped[datetime]
+    # queued -> used (in a learning highlight) or set aside, by the QA team
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+
+
+class PathwayTask(Base):
+    """A step of the Inadequate pathway asked of named people: the Reflective Practice & Action Meeting, the
+    AD Safeguarding's escalation, the resolution by the Head of Service and Service Manager, the Executive
+    Director's final escalation. `asked` (person ids) is frozen when the task is set: any of them may do it."""
+
+    __tablename__ = "pathway_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    asked: Mapped[list[Any]] = mapped_column()
+    # pending -> done, or withdrawn when a dispute lifts the Inadequate grade
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    next_reminder_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # What was recorded: the meeting's date and attendees, a note, who it was escalated to.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        Index("ix_pathway_tasks_status_next_reminder_at", "status", "next_reminder_at"),
+        UniqueConstraint("audit_id", "kind", name="uq_pathway_tasks_audit_kind"),
+    )
 
 
 class Dispute(Base):

@@ -218,6 +218,7 @@ def test_when_nobody_else_can_take_it_the_qa_team_resolves_it(rt, standin, slack
     assert "it needs reallocating by hand" in told.args["text"]
 
 
+@freeze_time(MONDAY_9, tick=True)
 def test_only_the_auditor_can_open_the_decline_form(rt, standin, slack, world):
     audit_id = _open_decline_form(rt, standin, slack, world, user="U0PRAC")
     assert standin.last("views.open") is None

@@ -14,6 +14,7 @@ from handlers import (
     disputes,
     family_feedback,
     home,
+    inadequate,
     meeting,
     moderation,
     safeguarding,
@@ -45,6 +46,7 @@ def build_app(rt: Runtime) -> App:
         self_assessment,
         moderation,
         disputes,
+        inadequate,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -23,6 +23,10 @@ class Framework:
     self_assessment_days_before_meeting: int = 1
     # A practitioner or team manager may dispute a moderated grade within this many working days of the outcome.
     dispute_within_days: int = 10
+    # Inadequate: the Reflective Practice & Action Meeting is held within this many working days of the confirmed
+    # grade, and the case is re-audited this many months on (and again, until it is no longer Inadequate).
+    reflective_meeting_within_days: int = 10
+    reaudit_after_months: int = 3
     # Scheduled messages go at this local time on working days.
     reminder_time: time = time(9, 0)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
 from bot.runtime import Runtime
-from bot.workflow import allocation, allocation_run, meeting, moderation, safeguarding, self_assessment
+from bot.workflow import allocation, allocation_run, inadequate, meeting, moderation, safeguarding, self_assessment
 
 log = logging.getLogger("qabot.clock")
 
@@ -68,6 +68,16 @@ SWEEPS = [
         "moderation-reminders",
         timedelta(minutes=5),
         _sweep(lambda db, rt: moderation.remind_moderators(db, rt.calendar, rt.settings)),
+    ),
+    Job(
+        "reaudits",
+        timedelta(minutes=5),
+        _sweep(lambda db, rt: inadequate.allocate_reaudits(db, rt.calendar, rt.settings)),
+    ),
+    Job(
+        "inadequate-reminders",
+        timedelta(minutes=5),
+        _sweep(lambda db, rt: inadequate.remind(db, rt.calendar, rt.settings)),
     ),
 ]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)

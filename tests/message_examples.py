@@ -771,3 +771,89 @@ EXAMPLES["refusal"] += [
     {"reason": "dispute_same_grade"},
     {"reason": "dispute_rationale_needed"},
 ]
+
+PATHWAY = {
+    "task_id": 4,
+    "qa_ref": "QA-2027-04-002",
+    "first_ref": "QA-2027-01-017",
+    "cycle": 1,
+    "due": AT,
+    "reaudit": "July 2027",
+    "ad": "Ada Director",
+    "resolvers": ["Helen Head", "Sara Service"],
+    "status": "pending",
+    "done_by": None,
+    "done_at": None,
+    "held_on": None,
+    "withdrawn_grade": None,
+}
+EXAMPLES["inadequate_task"] = [
+    PATHWAY | {"kind": "reflective_meeting", "cycle": 0, "first_ref": None, "resolvers": []},
+    PATHWAY | {"kind": "ad_escalation"},
+    PATHWAY | {"kind": "ad_escalation", "ad": None, "resolvers": []},
+    PATHWAY | {"kind": "resolution"},
+    PATHWAY | {"kind": "executive", "cycle": 2},
+    PATHWAY
+    | {"kind": "reflective_meeting", "cycle": 0, "status": "done", "done_by": "Sara Service", "done_at": AT}
+    | {"held_on": date(2027, 1, 20)},
+    PATHWAY | {"kind": "ad_escalation", "status": "done", "done_by": "Ann Safeguard", "done_at": AT},
+    PATHWAY | {"kind": "resolution", "status": "done", "done_by": "Helen Head", "done_at": AT},
+    PATHWAY | {"kind": "executive", "cycle": 3, "status": "done", "done_by": "Ed Exec", "done_at": AT},
+    PATHWAY | {"kind": "reflective_meeting", "status": "withdrawn", "withdrawn_grade": "requires_improvement"},
+]
+REMINDER = {k: v for k, v in PATHWAY.items() if k not in ("status", "done_by", "done_at", "held_on", "withdrawn_grade")}
+EXAMPLES["inadequate_reminder"] = [
+    REMINDER | {"kind": "reflective_meeting", "cycle": 0, "overdue": False},
+    REMINDER | {"kind": "ad_escalation", "overdue": True},
+    REMINDER | {"kind": "resolution", "overdue": True},
+    REMINDER | {"kind": "executive", "cycle": 2, "overdue": False},
+]
+EXAMPLES["inadequate_notice"] = [
+    {"kind": "escalated_to_you", "qa_ref": "QA-2027-04-002", "by": "Ann Safeguard", "resolvers": ["Helen Head"]},
+    {"kind": "escalated_to_you", "qa_ref": "QA-2027-04-002", "by": "Ann Safeguard", "resolvers": []},
+    {"kind": "resolved", "qa_ref": "QA-2027-04-002", "by": "Helen Head", "note": "A new plan with the school."},
+    {"kind": "final", "qa_ref": "QA-2027-07-001"},
+    {"kind": "cycle_ended", "qa_ref": "QA-2027-04-002", "grade": "good", "first_ref": "QA-2027-01-017"},
+]
+EXAMPLES["inadequate_qa"] = [
+    {
+        "kind": "confirmed",
+        "qa_ref": "QA-2027-01-017",
+        "cycle": 0,
+        "tasks": ["reflective_meeting"],
+        "unasked": [],
+        "reaudit": "April 2027",
+    },
+    {
+        "kind": "confirmed",
+        "qa_ref": "QA-2027-04-002",
+        "cycle": 1,
+        "tasks": ["ad_escalation", "resolution"],
+        "unasked": ["ad_escalation"],
+        "reaudit": "July 2027",
+    },
+    {"kind": "withdrawn", "qa_ref": "QA-2027-01-017", "grade": "requires_improvement"},
+    {"kind": "cycle_ended", "qa_ref": "QA-2027-04-002", "grade": "good", "first_ref": "QA-2027-01-017"},
+    {"kind": "reaudit_held", "qa_ref": "QA-2027-01-017", "month": "April 2027", "reason": "no_auditor"},
+    {"kind": "reaudit_held", "qa_ref": None, "month": "April 2027", "reason": "no_worker"},
+    {"kind": "late", "items": [{"qa_ref": "QA-2027-01-017", "kind": "reflective_meeting", "due": AT}]},
+    {"kind": "reflective_meeting_done", "qa_ref": "QA-2027-01-017", "held_on": date(2027, 1, 20)},
+    {"kind": "ad_escalation_done", "qa_ref": "QA-2027-04-002", "held_on": None},
+    {"kind": "resolution_done", "qa_ref": "QA-2027-04-002", "held_on": None},
+    {"kind": "executive_done", "qa_ref": "QA-2027-07-001", "held_on": None},
+]
+EXAMPLES["inadequate_form"] = [
+    {"task_id": 4, "kind": "reflective_meeting", "qa_ref": "QA-2027-01-017", "attendees": ["practitioner", "auditor"]},
+    {"task_id": 5, "kind": "resolution", "qa_ref": "QA-2027-04-002", "attendees": []},
+]
+EXAMPLES["allocation_request"] += [ALLOCATION | {"reaudit_of": "QA-2026-10-003"}]
+EXAMPLES["refusal"] += [
+    {"reason": "pathway_not_asked", "qa_ref": "QA-2027-01-017"},
+    {"reason": "pathway_withdrawn", "qa_ref": "QA-2027-01-017", "grade": "requires_improvement"},
+    {"reason": "pathway_done", "qa_ref": "QA-2027-01-017", "by": "Sara Service", "at": AT},
+    {"reason": "pathway_held_on_needed"},
+    {"reason": "pathway_held_on_future"},
+    {"reason": "pathway_held_on_before", "at": AT},
+    {"reason": "pathway_note_needed"},
+    {"reason": "pathway_note_too_long", "limit": 2900},
+]

@@ -25,6 +25,7 @@ VIEWS = {
     "family_feedback_form",
     "family_feedback_view",
     "home",
+    "inadequate_form",
     "meeting_form",
     "moderation_form",
     "self_assessment_form",
@@ -67,6 +68,10 @@ ENUM_KEYS = {
     "scale",
     "mode",
     "new_grade",
+    "withdrawn_grade",
+    "tasks",
+    "unasked",
+    "attendees",
 }
 
 
@@ -88,13 +93,19 @@ def poisoned(value: Any, bad: str) -> Any:
     return value
 
 
+def _assigned(ast: nodes.Template) -> set[str]:
+    return {name.name for name in ast.find_all(nodes.Name) if name.ctx == "store"}
+
+
 def template_variables(filename: str) -> set[str]:
     ast = env.parse(env.loader.get_source(env, filename)[0])
     # meta reports a name `{% set %}` inside an if-branch as undeclared, so leave out whatever is assigned
-    assigned = {name.name for name in ast.find_all(nodes.Name) if name.ctx == "store"}
+    assigned = _assigned(ast)
     found = meta.find_undeclared_variables(ast) - assigned
     for included in meta.find_referenced_templates(ast):
         found |= template_variables(included) - assigned  # loop variables the partial reads
+        # and what a partial sets, the including template may read
+        found -= _assigned(env.parse(env.loader.get_source(env, included)[0]))
     return found
 
 

@@ -57,6 +57,8 @@ def allocate(
         # The QAF: every audit is moderated by the end of the calendar month.
         due_at=cal.at(cal.last_working_day(*map(int, month.split("-"))), cal.end),
     )
+    if case.reaudit_due == month and (previous := previous_audit(db, case, month)) is not None:
+        audit.cycle, audit.reaudit_of_id = previous.cycle + 1, previous.id
     db.add(audit)
     db.flush()
     trail.record(db, "audit.allocated", actor=by, subject=audit, auditor_id=auditor.id, month=month)
@@ -70,6 +72,16 @@ def allocate(
             _request_context(db, cal, settings, audit, auditor),
         )
     return audit
+
+
+def previous_audit(db: Session, case: Case, month: str) -> Audit | None:
+    """The case's latest moderated audit before `month`: the one a re-audit follows up."""
+    return db.scalar(
+        select(Audit)
+        .where(Audit.case_id == case.id, Audit.month < month, Audit.status == "moderated")
+        .order_by(Audit.month.desc(), Audit.id.desc())
+        .limit(1)
+    )
 
 
 def tell_people_on_the_case(db: Session, audits: list[Audit], batch: str) -> None:
@@ -119,6 +131,7 @@ def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audi
         "audit_id": audit.id,
         "accept_by": audit.accept_by,
         "restricted": not can_see_record(db, case, auditor),
+        "reaudit_of": db.get(Audit, audit.reaudit_of_id).qa_ref if audit.reaudit_of_id else None,
     }
     if ctx["restricted"]:
         return ctx

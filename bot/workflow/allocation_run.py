@@ -43,7 +43,11 @@ def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by:
             select(Audit.case_id).where(Audit.month >= recent_from, Audit.month <= month, Audit.status.not_in(CLOSED))
         )
     )
-    reaudits = list(db.scalars(select(Case).where(Case.reaudit_due == month).order_by(Case.case_ref)))
+    # A re-audit the clock has already allocated this month is not drawn again.
+    allocated = select(Audit.case_id).where(Audit.month == month, Audit.status.not_in(CLOSED))
+    reaudits = list(
+        db.scalars(select(Case).where(Case.reaudit_due == month, Case.id.not_in(allocated)).order_by(Case.case_ref))
+    )
     listed = db.scalars(select(Case).where(Case.month == month).order_by(Case.case_ref)).all()
 
     # A team the directory does not know is still its own team on the list: it gets its own quota.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.workflow import trail
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import Outcome, refused
 from store.models import Audit, Person
 
@@ -22,6 +22,19 @@ def roles_on(person: Person, audit: Audit) -> set[str]:
         )
         if person_id == person.id
     }
+
+
+def in_line(audit: Audit, role: str) -> Person | None:
+    """Who holds `role` (team manager, service manager, head of service, assistant director...) in the line of the
+    audit's practitioner; with no practitioner matched, the audit's team manager anchors the line."""
+    practitioner, team_manager = audit.practitioner, audit.team_manager
+    if practitioner is not None:
+        found = manager_with_role(practitioner, role)
+        if found is not None or role != "team_manager":
+            return found
+    if team_manager is None:
+        return None
+    return team_manager if role in team_manager.roles else manager_with_role(team_manager, role)
 
 
 def require(

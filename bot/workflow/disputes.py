@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import guard, trail
+from bot.workflow import guard, inadequate, trail
 from bot.workflow.audit_people import roles_on
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import load_form
@@ -221,7 +221,7 @@ def _people(db: Session, audit: Audit, moderation: Moderation) -> dict[str, Pers
 
 def uphold(db: Session, cal: Calendar, settings: Settings, dispute_id: int, slack_user_id: str) -> Outcome:
     """The moderated grade stands."""
-    return _decide(db, dispute_id, slack_user_id, "dispute_uphold", None, None)
+    return _decide(db, cal, settings, dispute_id, slack_user_id, "dispute_uphold", None, None)
 
 
 def change(
@@ -234,11 +234,18 @@ def change(
     rationale: str | None,
 ) -> Outcome:
     """The QA Head changes the moderated overall grade, with a rationale. Refusals name the field."""
-    return _decide(db, dispute_id, slack_user_id, "dispute_change", grade, rationale)
+    return _decide(db, cal, settings, dispute_id, slack_user_id, "dispute_change", grade, rationale)
 
 
 def _decide(
-    db: Session, dispute_id: int, slack_user_id: str, action: str, grade: str | None, rationale: str | None
+    db: Session,
+    cal: Calendar,
+    settings: Settings,
+    dispute_id: int,
+    slack_user_id: str,
+    action: str,
+    grade: str | None,
+    rationale: str | None,
 ) -> Outcome:
     found = _head(db, dispute_id, slack_user_id, action)
     if isinstance(found, Outcome):
@@ -293,6 +300,8 @@ def _decide(
         },
         _people(db, audit, moderation).values(),
     )
+    # The decision settles the grade: an Inadequate one follows the Inadequate pathway (the QAF's "Escalation").
+    inadequate.settle(db, cal, settings, audit, final, by=head)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref, "status": status, "grade": final})
 
 

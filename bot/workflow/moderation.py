@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import guard, trail
+from bot.workflow import guard, inadequate, trail
 from bot.workflow.auditors import independent
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import FormDefinition, load_form
@@ -260,6 +260,7 @@ def record(
         overall=moderation.grade,
     )
     _tell(db, audit, form, moderator, moderation, given, final)
+    inadequate.settle(db, cal, settings, audit, moderation.grade, by=moderator)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
 
 

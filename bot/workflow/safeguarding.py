@@ -26,7 +26,8 @@ from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import trail
-from bot.workflow.directory import by_slack_id, manager_with_role
+from bot.workflow.audit_people import in_line
+from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Audit, Escalation, EscalationStep, Person, PersonRole
 
@@ -105,16 +106,6 @@ def _freeze_chain(db: Session, audit: Audit, raised_by: Person) -> tuple[list[di
     filled by someone who has left or has no Slack account) are returned for the trail; empty levels close up.
     A person's delegate (acting up, leave cover) is alerted alongside them. Whoever raised the concern is not
     alerted about it (say an AD Safeguarding who audits): someone else must acknowledge it."""
-    practitioner, team_manager = audit.practitioner, audit.team_manager
-
-    def in_line(role: str) -> Person | None:
-        if practitioner is not None:
-            found = manager_with_role(practitioner, role)
-            if found is not None or role != "team_manager":
-                return found
-        if team_manager is None:  # no practitioner matched: the audit's team manager anchors the line
-            return None
-        return team_manager if role in team_manager.roles else manager_with_role(team_manager, role)
 
     def everyone_with(role: str) -> list[Person]:
         return list(
@@ -129,7 +120,7 @@ def _freeze_chain(db: Session, audit: Audit, raised_by: Person) -> tuple[list[di
     def resolve(role: str) -> list[Person]:
         if role == "ad_safeguarding":
             return everyone_with(role)
-        found = in_line(role)
+        found = in_line(audit, role)
         if found is None and role == "executive_director":
             return everyone_with(role)  # one for the council, whether or not the line reaches them
         return [found] if found is not None else []

@@ -1,0 +1,495 @@
+"""The Inadequate pathway (QAF: "Inadequate Audit", "Audits inadequate for a second time"). When moderation (or a
+dispute decision) leaves an audit Inadequate, the case is re-audited three months on, and again until it is no
+longer Inadequate. What happens depends on how far along that cycle the case is:
+
+- first time: the Service Manager and Head of Service hold a Reflective Practice & Action Meeting;
+- at the re-audit: the AD Safeguarding, Quality & Practice escalates to the Assistant Director responsible, and the
+  Head of Service and Service Manager are tasked to resolve it;
+- at any follow-up after that: a final escalation to the Executive Director.
+
+Each step is a task asked of named people (frozen when it is set), reminded until it is done."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot import months, outbox
+from bot.calendar import Calendar, now
+from bot.config import Settings
+from bot.workflow import allocation, auditors, guard, trail
+from bot.workflow.audit_people import in_line
+from bot.workflow.directory import by_slack_id
+from bot.workflow.forms import load_form
+from bot.workflow.outcome import Outcome, refused
+from store.models import Audit, Case, PathwayTask, Person, PersonRole
+
+CLOSED = ("declined", "cancelled")
+ESCALATE_WITHIN = 2  # working days for the AD Safeguarding to escalate
+RESOLVE_WITHIN = 20  # working days for the Head of Service and Service Manager to resolve
+ACKNOWLEDGE_WITHIN = 5  # working days for the Executive Director to acknowledge
+REMIND_EVERY = 5  # working days between reminders of a task not done
+ATTENDEES = ("practitioner", "team_manager", "auditor", "service_manager", "head_of_service")
+NOTE_LIMIT = 2900
+
+
+def _is_inadequate(audit: Audit, grade: str | None) -> bool:
+    return grade is not None and grade == load_form(audit.kind).scale.worst
+
+
+def settle(db: Session, cal: Calendar, settings: Settings, audit: Audit, grade: str | None, *, by: Person) -> None:
+    """The audit's overall grade is settled (moderated, or decided on dispute): start the pathway for an
+    Inadequate grade, withdraw it when a dispute lifts the grade, and end the re-audit cycle when a re-audit is
+    no longer Inadequate. Safe to call again with the same grade (an upheld dispute)."""
+    tasks = list(db.scalars(select(PathwayTask).where(PathwayTask.audit_id == audit.id).order_by(PathwayTask.id)))
+    if _is_inadequate(audit, grade):
+        if not tasks:
+            _start(db, cal, settings, audit, by)
+        return
+    case = audit.case
+    # The re-audit this audit was due for (as a re-audit) or set up (when it was Inadequate) is no longer needed.
+    ended = case.reaudit_due is not None and case.reaudit_due in (audit.month, _next_reaudit(settings, audit))
+    if ended:
+        case.reaudit_due = None
+    pending = [t for t in tasks if t.status == "pending"]
+    if tasks and (pending or ended):
+        _withdraw(db, settings, audit, pending, grade, by)
+    if audit.cycle >= 1 and (ended or pending):
+        _end_cycle(db, settings, audit, grade, by)
+
+
+def _next_reaudit(settings: Settings, audit: Audit) -> str:
+    return months.shift(audit.month, settings.framework.reaudit_after_months)
+
+
+def _reachable(person: Person | None) -> bool:
+    return person is not None and person.active and bool(person.slack_user_id)
+
+
+def _everyone_with(db: Session, role: str) -> list[Person]:
+    return list(
+        db.scalars(
+            select(Person)
+            .join(PersonRole, PersonRole.person_id == Person.id)
+            .where(PersonRole.role == role, Person.active.is_(True))
+            .order_by(Person.name, Person.id)
+        )
+    )
+
+
+def _with_delegates(db: Session, people: list[Person | None]) -> list[Person]:
+    """The people who can be asked, each followed by their delegate (acting up, leave cover)."""
+    asked: dict[int, Person] = {}
+    for person in people:
+        if person is None:
+            continue
+        delegate = db.get(Person, person.delegate_id) if person.delegate_id else None
+        for who in (person, delegate):
+            if _reachable(who):
+                asked.setdefault(who.id, who)
+    return list(asked.values())
+
+
+def _assistant_director(db: Session, audit: Audit) -> Person | None:
+    """The Assistant Director responsible for the child: the one in the practitioner's line."""
+    return in_line(audit, "assistant_director")
+
+
+def _first_of_cycle(db: Session, audit: Audit) -> Audit:
+    first = audit
+    while first.reaudit_of_id is not None:
+        first = db.get(Audit, first.reaudit_of_id)
+    return first
+
+
+def _start(db: Session, cal: Calendar, settings: Settings, audit: Audit, by: Person) -> None:
+    fw = settings.framework
+    today = cal.local(now()).date()
+    audit.case.reaudit_due = _next_reaudit(settings, audit)
+    sm, hos = in_line(audit, "service_manager"), in_line(audit, "head_of_service")
+    if audit.cycle == 0:
+        plan = [("reflective_meeting", [sm, hos], fw.reflective_meeting_within_days, {})]
+    elif audit.cycle == 1:
+        ad = _assistant_director(db, audit)
+        plan = [
+            ("ad_escalation", _everyone_with(db, "ad_safeguarding"), ESCALATE_WITHIN, {"ad_id": ad.id if ad else None}),
+            ("resolution", [hos, sm], RESOLVE_WITHIN, {}),
+        ]
+    else:
+        plan = [("executive", _everyone_with(db, "executive_director"), ACKNOWLEDGE_WITHIN, {})]
+    trail.record(
+        db,
+        "inadequate.confirmed",
+        actor=by,
+        subject=audit,
+        cycle=audit.cycle,
+        reaudit_due=audit.case.reaudit_due,
+        tasks=[kind for kind, *_ in plan],
+    )
+    unasked = []
+    for kind, people, within, detail in plan:
+        asked = _with_delegates(db, people)
+        due = cal.at(cal.add_working_days(today, within), cal.end)
+        task = PathwayTask(
+            audit_id=audit.id,
+            kind=kind,
+            asked=[p.id for p in asked],
+            status="pending",
+            created_at=now(),
+            due_at=due,
+            next_reminder_at=cal.at(cal.local(due).date(), fw.reminder_time),
+            detail=detail,
+        )
+        db.add(task)
+        db.flush()
+        trail.record(db, f"inadequate.{kind}_asked", subject=audit, task_id=task.id, asked=task.asked)
+        if not asked:
+            unasked.append(kind)
+        ctx = _task_ctx(db, settings, audit, task)
+        for person in asked:
+            outbox.enqueue(db, _ask_key(task, person), person.slack_user_id, "inadequate_task", ctx)
+    if audit.cycle >= 2:
+        _tell_others(db, audit, "final", _everyone_with(db, "ad_safeguarding") + [_assistant_director(db, audit)])
+    if settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"inadequate:{audit.id}:confirmed",
+            settings.qa_channel,
+            "inadequate_qa",
+            {
+                "kind": "confirmed",
+                "qa_ref": audit.qa_ref,
+                "cycle": audit.cycle,
+                "tasks": [kind for kind, *_ in plan],
+                "unasked": unasked,
+                "reaudit": months.words(audit.case.reaudit_due),
+            },
+        )
+
+
+def _ask_key(task: PathwayTask, person: Person) -> str:
+    return f"inadequate:task:{task.id}:ask:{person.id}"
+
+
+def _task_ctx(db: Session, settings: Settings, audit: Audit, task: PathwayTask) -> dict[str, Any]:
+    first = _first_of_cycle(db, audit)
+    ad = db.get(Person, task.detail["ad_id"]) if task.detail.get("ad_id") else None
+    done_by = db.get(Person, task.done_by_id) if task.done_by_id else None
+    resolvers = [in_line(audit, "head_of_service"), in_line(audit, "service_manager")]
+    return {
+        "task_id": task.id,
+        "kind": task.kind,
+        "qa_ref": audit.qa_ref,
+        "first_ref": first.qa_ref if first.id != audit.id else None,
+        "cycle": audit.cycle,
+        "due": task.due_at,
+        "reaudit": months.words(audit.case.reaudit_due) if audit.case.reaudit_due else None,
+        "ad": ad.name if ad else None,
+        "resolvers": [p.name for p in resolvers if p is not None],
+        "status": task.status,
+        "done_by": done_by.name if done_by else None,
+        "done_at": task.done_at,
+        "held_on": date.fromisoformat(task.detail["held_on"]) if task.detail.get("held_on") else None,
+        "withdrawn_grade": task.detail.get("withdrawn_grade"),
+    }
+
+
+def _tell_others(db: Session, audit: Audit, kind: str, people: list[Person | None], **extra: Any) -> None:
+    """An FYI in a DM (no button) to the people concerned with a step, once each."""
+    ctx = {"kind": kind, "qa_ref": audit.qa_ref, **extra}
+    for person in {p.id: p for p in people if _reachable(p)}.values():
+        outbox.enqueue(db, f"inadequate:{audit.id}:{kind}:{person.id}", person.slack_user_id, "inadequate_notice", ctx)
+
+
+def _refresh_messages(db: Session, settings: Settings, audit: Audit, task: PathwayTask) -> None:
+    """Every asked person's message is updated in place: who did it and when, the buttons gone."""
+    ctx = _task_ctx(db, settings, audit, task)
+    for person_id in task.asked:
+        person = db.get(Person, person_id)
+        key = _ask_key(task, person)
+        outbox.enqueue_update(db, f"{key}:{task.status}", key, "inadequate_task", ctx)
+
+
+# ----- a dispute lifts the grade, or a re-audit is no longer Inadequate ----------------------------------------
+
+
+def _withdraw(
+    db: Session, settings: Settings, audit: Audit, tasks: list[PathwayTask], grade: str | None, by: Person
+) -> None:
+    for task in tasks:
+        task.status = "withdrawn"
+        task.detail = task.detail | {"withdrawn_grade": grade}
+        _refresh_messages(db, settings, audit, task)
+    trail.record(db, "inadequate.withdrawn", actor=by, subject=audit, grade=grade, withdrawn=[t.id for t in tasks])
+    if settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"inadequate:{audit.id}:withdrawn",
+            settings.qa_channel,
+            "inadequate_qa",
+            {"kind": "withdrawn", "qa_ref": audit.qa_ref, "grade": grade},
+        )
+
+
+def _end_cycle(db: Session, settings: Settings, audit: Audit, grade: str | None, by: Person) -> None:
+    """A re-audit or follow-up that is no longer Inadequate takes the case off the re-audit cycle."""
+    first = _first_of_cycle(db, audit)
+    trail.record(db, "inadequate.cycle_ended", actor=by, subject=audit, grade=grade, first_ref=first.qa_ref)
+    asked = db.scalars(
+        select(PathwayTask.asked).join(Audit, Audit.id == PathwayTask.audit_id).where(Audit.case_id == audit.case_id)
+    ).all()
+    concerned = {pid for ids in asked for pid in ids}
+    people = [db.get(Person, pid) for pid in sorted(concerned)]
+    people += [in_line(audit, "service_manager"), in_line(audit, "head_of_service")]
+    _tell_others(db, audit, "cycle_ended", people, grade=grade, first_ref=first.qa_ref)
+    if settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"inadequate:{audit.id}:cycle_ended",
+            settings.qa_channel,
+            "inadequate_qa",
+            {"kind": "cycle_ended", "qa_ref": audit.qa_ref, "grade": grade, "first_ref": first.qa_ref},
+        )
+
+
+# ----- the people asked act --------------------------------------------------------------------------------------
+
+
+def _asked(db: Session, task_id: int, slack_user_id: str, action: str) -> tuple[Person, PathwayTask, Audit] | Outcome:
+    """The person, task and audit when `slack_user_id` was asked (or covers for someone who was) and it is pending."""
+    person = by_slack_id(db, slack_user_id)
+    task = db.get(PathwayTask, task_id)
+    audit = db.get(Audit, task.audit_id) if task else None
+    if person is None or task is None or audit is None:
+        trail.record(db, f"refused.{action}", actor_slack_id=slack_user_id, subject=audit, reason="unknown")
+        return refused("unknown")
+    covering = db.scalars(select(Person.id).where(Person.delegate_id == person.id)).all()
+    if person.id not in task.asked and not set(covering) & set(task.asked):
+        trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not asked", task_id=task.id)
+        return refused("pathway_not_asked", qa_ref=audit.qa_ref)
+    if task.status != "pending":
+        return _already(db, task, audit)
+    return person, task, audit
+
+
+def _already(db: Session, task: PathwayTask, audit: Audit) -> Outcome:
+    if task.status == "withdrawn":
+        return refused("pathway_withdrawn", qa_ref=audit.qa_ref, grade=task.detail.get("withdrawn_grade"))
+    done_by = db.get(Person, task.done_by_id) if task.done_by_id else None
+    return refused("pathway_done", qa_ref=audit.qa_ref, by=done_by.name if done_by else "someone", at=task.done_at)
+
+
+def form_context(db: Session, task_id: int, slack_user_id: str) -> Outcome:
+    """What the meeting (or resolution) form shows."""
+    found = _asked(db, task_id, slack_user_id, "pathway_open")
+    if isinstance(found, Outcome):
+        return found
+    _, task, audit = found
+    if task.kind not in ("reflective_meeting", "resolution"):
+        return refused("unknown")
+    return Outcome(
+        ok=True,
+        detail={"task_id": task.id, "kind": task.kind, "qa_ref": audit.qa_ref, "attendees": list(ATTENDEES)},
+    )
+
+
+def record(
+    db: Session,
+    cal: Calendar,
+    settings: Settings,
+    task_id: int,
+    slack_user_id: str,
+    held_on: date | None,
+    attendees: set[str],
+    note: str | None,
+) -> Outcome:
+    """The Reflective Practice & Action Meeting was held (when, who came, what was agreed), or the Head of Service
+    or Service Manager records how the twice-Inadequate case was resolved. Refusals name the field."""
+    found = _asked(db, task_id, slack_user_id, "pathway_record")
+    if isinstance(found, Outcome):
+        return found
+    person, task, audit = found
+    note = (note or "").strip() or None
+    detail: dict[str, Any] = {}
+    if task.kind == "reflective_meeting":
+        if held_on is None:
+            return refused("pathway_held_on_needed", field="held_on")
+        if held_on > cal.local(now()).date():
+            return refused("pathway_held_on_future", field="held_on")
+        if held_on < cal.local(task.created_at).date():
+            return refused("pathway_held_on_before", field="held_on", at=task.created_at)
+        detail = {"held_on": held_on, "attendees": [r for r in ATTENDEES if r in attendees]}
+    elif task.kind == "resolution":
+        if not note:
+            return refused("pathway_note_needed", field="note")
+    else:
+        return refused("unknown")
+    if note and len(note) > NOTE_LIMIT:
+        return refused("pathway_note_too_long", field="note", limit=NOTE_LIMIT)
+    if note and (problem := guard.check(db, {"note": note})):
+        return problem
+    return _complete(db, settings, person, task, audit, detail | ({"note": note} if note else {}))
+
+
+def escalate(db: Session, cal: Calendar, settings: Settings, task_id: int, slack_user_id: str) -> Outcome:
+    """The AD Safeguarding, Quality & Practice escalates the twice-Inadequate case to the AD responsible."""
+    found = _asked(db, task_id, slack_user_id, "pathway_escalate")
+    if isinstance(found, Outcome):
+        return found
+    person, task, audit = found
+    if task.kind != "ad_escalation":
+        return refused("unknown")
+    return _complete(db, settings, person, task, audit, {})
+
+
+def acknowledge(db: Session, cal: Calendar, settings: Settings, task_id: int, slack_user_id: str) -> Outcome:
+    """The Executive Director acknowledges the final escalation."""
+    found = _asked(db, task_id, slack_user_id, "pathway_acknowledge")
+    if isinstance(found, Outcome):
+        return found
+    person, task, audit = found
+    if task.kind != "executive":
+        return refused("unknown")
+    return _complete(db, settings, person, task, audit, {})
+
+
+def _complete(
+    db: Session, settings: Settings, person: Person, task: PathwayTask, audit: Audit, detail: dict[str, Any]
+) -> Outcome:
+    # One conditional UPDATE: of two people asked clicking at once, only one records it.
+    moment = now()
+    won = db.execute(
+        update(PathwayTask)
+        .where(PathwayTask.id == task.id, PathwayTask.status == "pending")
+        .values(status="done", done_at=moment, done_by_id=person.id, detail=task.detail | _stored(detail))
+    ).rowcount
+    db.refresh(task)
+    if not won:
+        return _already(db, task, audit)
+    trail.record(db, f"inadequate.{task.kind}_done", actor=person, subject=audit, task_id=task.id, **_stored(detail))
+    _refresh_messages(db, settings, audit, task)
+    if task.kind == "ad_escalation":
+        ad = db.get(Person, task.detail["ad_id"]) if task.detail.get("ad_id") else None
+        resolvers = [in_line(audit, "head_of_service"), in_line(audit, "service_manager")]
+        _tell_others(db, audit, "escalated_to_you", [ad], by=person.name, resolvers=[p.name for p in resolvers if p])
+    elif task.kind == "resolution":
+        ad = _assistant_director(db, audit)
+        _tell_others(
+            db, audit, "resolved", _everyone_with(db, "ad_safeguarding") + [ad], by=person.name, note=detail["note"]
+        )
+    if settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"inadequate:task:{task.id}:done",
+            settings.qa_channel,
+            "inadequate_qa",
+            {"kind": f"{task.kind}_done", "qa_ref": audit.qa_ref, "held_on": detail.get("held_on")},
+        )
+    return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
+
+
+def _stored(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in detail.items()}
+
+
+# ----- the clock --------------------------------------------------------------------------------------------------
+
+
+def remind(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Sweep, on working days: a task not done by its due date reminds the people asked, then every five working
+    days; the QA team gets one list a day of the overdue ones, by QA reference. Returns the reminders queued."""
+    moment = now()
+    today = cal.local(moment).date()
+    if not cal.is_working_day(today):
+        return 0
+    due = db.scalars(
+        select(PathwayTask)
+        .where(PathwayTask.status == "pending", PathwayTask.next_reminder_at <= moment)
+        .order_by(PathwayTask.due_at, PathwayTask.id)
+    ).all()
+    sent, late = 0, []
+    for task in due:
+        audit = db.get(Audit, task.audit_id)
+        ctx = _task_ctx(db, settings, audit, task) | {"overdue": task.due_at <= moment}
+        for person_id in task.asked:
+            person = db.get(Person, person_id)
+            if _reachable(person) and outbox.enqueue(
+                db,
+                f"inadequate:task:{task.id}:reminder:{person.id}:{today.isoformat()}",
+                person.slack_user_id,
+                "inadequate_reminder",
+                ctx,
+            ):
+                sent += 1
+        late.append({"qa_ref": audit.qa_ref, "kind": task.kind, "due": task.due_at})
+        task.next_reminder_at = cal.at(cal.add_working_days(today, REMIND_EVERY), settings.framework.reminder_time)
+        trail.record(db, "inadequate.reminded", subject=audit, task_id=task.id, step=task.kind)
+    if late and settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"inadequate:late:{today.isoformat()}",
+            settings.qa_channel,
+            "inadequate_qa",
+            {"kind": "late", "items": late},
+        )
+    return sent
+
+
+def allocate_reaudits(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Sweep: from the month's first working day at the reminder time, each case due a re-audit this month is
+    allocated without waiting for the QA team's sample — to the auditor who graded it before when they are still
+    independent and have room, otherwise to the least-loaded independent auditor. A case that cannot be allocated
+    is reported to the QA team once. Returns how many were allocated."""
+    local = cal.local(now())
+    month = months.of(local.date())
+    if now() < cal.at(cal.first_working_day(local.year, local.month), settings.framework.reminder_time):
+        return 0
+    taken = select(Audit.case_id).where(Audit.month == month, Audit.status.not_in(CLOSED))
+    cases = db.scalars(select(Case).where(Case.reaudit_due == month, Case.id.not_in(taken)).order_by(Case.id)).all()
+    fw = settings.framework
+    load = auditors.monthly_load(db, month)
+    pool = auditors.available(db, seed=int(month.replace("-", "")))
+    in_pool = {a.id for a in pool}
+    audits = []
+    for case in cases:
+        previous = allocation.previous_audit(db, case, month)
+        practitioner = case.worker if case.worker and case.worker.active else None
+        auditor = None
+        if practitioner is not None:
+            before = previous.auditor if previous else None
+            if (
+                before is not None
+                and before.id in in_pool
+                and auditors.independent(before, practitioner, case)
+                and load[before.id] < fw.auditor_monthly_max
+            ):
+                auditor = before
+                load[before.id] += 1
+            else:
+                auditor = auditors.pick(pool, load, practitioner, case, fw.auditor_monthly_max)
+        if auditor is None:
+            if settings.qa_channel:
+                outbox.enqueue(
+                    db,
+                    f"inadequate:reaudit:{case.id}:{month}:held",
+                    settings.qa_channel,
+                    "inadequate_qa",
+                    {
+                        "kind": "reaudit_held",
+                        "qa_ref": previous.qa_ref if previous else None,
+                        "month": months.words(month),
+                        "reason": "no_auditor" if practitioner else "no_worker",
+                    },
+                )
+            continue
+        audit = allocation.allocate(db, cal, settings, case, auditor, month)
+        trail.record(
+            db, "inadequate.reaudit_allocated", subject=audit, cycle=audit.cycle, reaudit_of=audit.reaudit_of_id
+        )
+        audits.append(audit)
+    if audits:
+        allocation.tell_people_on_the_case(db, audits, batch=f"reaudit-{month}")
+    return len(audits)

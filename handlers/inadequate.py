@@ -1,0 +1,57 @@
+"""The Inadequate pathway's buttons: record the Reflective Practice & Action Meeting or the resolution (a form),
+escalate to the Assistant Director responsible, acknowledge the final escalation."""
+
+from collections.abc import Callable
+from datetime import date
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from bot.workflow import inadequate
+from bot.workflow.outcome import Outcome, refused
+from handlers.common import act, answer_refusal, audit_id_of, field_errors, form_button, refusal_words
+
+
+def button(app: App, rt: Runtime, action: str, decide: Callable[..., Outcome]) -> None:
+    """A button that decides a pathway task in one click: refused clicks are answered ephemerally."""
+
+    @app.action(action)
+    def clicked(ack, body, respond, client):
+        ack()
+        task_id = audit_id_of(body["actions"][0].get("value", ""))
+        if task_id is None:
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        user = body["user"]["id"]
+        outcome = act(rt, body, lambda db: decide(db, rt.calendar, rt.settings, task_id, user))
+        answer_refusal(respond, outcome, client=client, body=body)
+
+
+def register(app: App, rt: Runtime) -> None:
+    form_button(app, rt, "pathway_record", "inadequate_form", inadequate.form_context)
+
+    button(app, rt, "pathway_escalate", inadequate.escalate)
+    button(app, rt, "pathway_acknowledge", inadequate.acknowledge)
+
+    @app.view("inadequate_form")
+    def recorded(ack, body, view):
+        values = view["state"]["values"]
+        first = next(iter(values), "note")
+        day = ((values.get("held_on") or {}).get("day") or {}).get("selected_date")
+        roles = {o["value"] for o in ((values.get("attending") or {}).get("roles") or {}).get("selected_options") or []}
+        note = ((values.get("note") or {}).get("answer") or {}).get("value")
+        task_id = audit_id_of(view.get("private_metadata", ""))
+        if task_id is None:
+            return ack(response_action="errors", errors={first: refusal_words(refused("unknown"))})
+        try:
+            held_on = date.fromisoformat(day) if day else None
+        except ValueError:
+            return ack(response_action="errors", errors={"held_on": refusal_words(refused("pathway_held_on_needed"))})
+        user = body["user"]["id"]
+        outcome = act(
+            rt,
+            body,
+            lambda db: inadequate.record(db, rt.calendar, rt.settings, task_id, user, held_on, roles, note),
+        )
+        if outcome is not None and not outcome.ok:
+            return ack(response_action="errors", errors=field_errors(outcome, first))
+        ack()

@@ -249,13 +249,15 @@ def test_seven_months_of_the_inadequate_pathway(rt, standin, slack, council):
 
     # C's meeting is not recorded: reminded on its due day and every five working days after, never on a weekend
     # or a bank holiday — after Tuesday 21 December the next is Thursday 30 December (27 and 28 are holidays).
-    reminders = []
+    reminders, listed = [], []
     day = date(2027, 11, 16)
     while day <= date(2027, 12, 31):
-        before = len(_texts(standin, "U0HOS"))
+        before, qa_before = len(_texts(standin, "U0HOS")), len(_texts(standin, "C0QATEAM"))
         tick(rt, _at(day.year, day.month, day.day, 9))
         if any(t.startswith("Reminder: QA-2027-10-003") for t in _since(standin, "U0HOS", before)):
             reminders.append(day)
+        if "Inadequate pathway steps overdue: QA-2027-10-003." in _since(standin, "C0QATEAM", qa_before):
+            listed.append(day)
         day += timedelta(days=1)
     assert reminders == [
         date(2027, 11, 16),
@@ -266,6 +268,7 @@ def test_seven_months_of_the_inadequate_pathway(rt, standin, slack, council):
         date(2027, 12, 21),
         date(2027, 12, 30),
     ]
+    assert listed == reminders[1:]  # the QA team's list names it once it is overdue (due 17:30 on the 16th)
     with _day(_at(2027, 12, 30, 11)):
         assert _record_meeting(rt, slack, standin, "U0HOS", meeting_c.id, date(2027, 12, 22)).body == ""
 

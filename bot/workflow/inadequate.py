@@ -424,7 +424,8 @@ def remind(db: Session, cal: Calendar, settings: Settings) -> int:
                 ctx,
             ):
                 sent += 1
-        late.append({"qa_ref": audit.qa_ref, "kind": task.kind, "due": task.due_at})
+        if task.due_at <= moment:
+            late.append({"qa_ref": audit.qa_ref, "kind": task.kind, "due": task.due_at})
         task.next_reminder_at = cal.at(cal.add_working_days(today, REMIND_EVERY), settings.framework.reminder_time)
         trail.record(db, "inadequate.reminded", subject=audit, task_id=task.id, step=task.kind)
     if late and settings.qa_channel:

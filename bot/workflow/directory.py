@@ -53,6 +53,18 @@ def by_slack_id(db: Session, slack_user_id: str) -> Person | None:
     return db.scalar(select(Person).where(Person.slack_user_id == slack_user_id, Person.active.is_(True)))
 
 
+def everyone_with(db: Session, role: str) -> list[Person]:
+    """Every active person holding `role`, by name."""
+    return list(
+        db.scalars(
+            select(Person)
+            .join(PersonRole, PersonRole.person_id == Person.id)
+            .where(PersonRole.role == role, Person.active.is_(True))
+            .order_by(Person.name, Person.id)
+        )
+    )
+
+
 def line_chain(person: Person) -> list[Person]:
     """The person's managers, nearest first (TM, SM, HoS, AD, Executive Director)."""
     chain, seen, manager = [], {person.id}, person.line_manager

@@ -22,10 +22,10 @@ from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import allocation, auditors, guard, trail
 from bot.workflow.audit_people import in_line
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import by_slack_id, everyone_with
 from bot.workflow.forms import load_form
 from bot.workflow.outcome import Outcome, refused
-from store.models import Audit, Case, PathwayTask, Person, PersonRole
+from store.models import Audit, Case, PathwayTask, Person
 
 CLOSED = ("declined", "cancelled")
 ESCALATE_WITHIN = 2  # working days for the AD Safeguarding to escalate
@@ -69,17 +69,6 @@ def _reachable(person: Person | None) -> bool:
     return person is not None and person.active and bool(person.slack_user_id)
 
 
-def _everyone_with(db: Session, role: str) -> list[Person]:
-    return list(
-        db.scalars(
-            select(Person)
-            .join(PersonRole, PersonRole.person_id == Person.id)
-            .where(PersonRole.role == role, Person.active.is_(True))
-            .order_by(Person.name, Person.id)
-        )
-    )
-
-
 def _with_delegates(db: Session, people: list[Person | None]) -> list[Person]:
     """The people who can be asked, each followed by their delegate (acting up, leave cover)."""
     asked: dict[int, Person] = {}
@@ -115,11 +104,11 @@ def _start(db: Session, cal: Calendar, settings: Settings, audit: Audit, by: Per
     elif audit.cycle == 1:
         ad = _assistant_director(db, audit)
         plan = [
-            ("ad_escalation", _everyone_with(db, "ad_safeguarding"), ESCALATE_WITHIN, {"ad_id": ad.id if ad else None}),
+            ("ad_escalation", everyone_with(db, "ad_safeguarding"), ESCALATE_WITHIN, {"ad_id": ad.id if ad else None}),
             ("resolution", [hos, sm], RESOLVE_WITHIN, {}),
         ]
     else:
-        plan = [("executive", _everyone_with(db, "executive_director"), ACKNOWLEDGE_WITHIN, {})]
+        plan = [("executive", everyone_with(db, "executive_director"), ACKNOWLEDGE_WITHIN, {})]
     trail.record(
         db,
         "inadequate.confirmed",
@@ -152,7 +141,7 @@ def _start(db: Session, cal: Calendar, settings: Settings, audit: Audit, by: Per
         for person in asked:
             outbox.enqueue(db, _ask_key(task, person), person.slack_user_id, "inadequate_task", ctx)
     if audit.cycle >= 2:
-        _tell_others(db, audit, "final", _everyone_with(db, "ad_safeguarding") + [_assistant_director(db, audit)])
+        _tell_others(db, audit, "final", everyone_with(db, "ad_safeguarding") + [_assistant_director(db, audit)])
     if settings.qa_channel:
         outbox.enqueue(
             db,
@@ -336,22 +325,20 @@ def record(
 
 def escalate(db: Session, cal: Calendar, settings: Settings, task_id: int, slack_user_id: str) -> Outcome:
     """The AD Safeguarding, Quality & Practice escalates the twice-Inadequate case to the AD responsible."""
-    found = _asked(db, task_id, slack_user_id, "pathway_escalate")
-    if isinstance(found, Outcome):
-        return found
-    person, task, audit = found
-    if task.kind != "ad_escalation":
-        return refused("unknown")
-    return _complete(db, settings, person, task, audit, {})
+    return _one_click(db, settings, task_id, slack_user_id, "ad_escalation")
 
 
 def acknowledge(db: Session, cal: Calendar, settings: Settings, task_id: int, slack_user_id: str) -> Outcome:
     """The Executive Director acknowledges the final escalation."""
-    found = _asked(db, task_id, slack_user_id, "pathway_acknowledge")
+    return _one_click(db, settings, task_id, slack_user_id, "executive")
+
+
+def _one_click(db: Session, settings: Settings, task_id: int, slack_user_id: str, kind: str) -> Outcome:
+    found = _asked(db, task_id, slack_user_id, f"pathway_{kind}")
     if isinstance(found, Outcome):
         return found
     person, task, audit = found
-    if task.kind != "executive":
+    if task.kind != kind:
         return refused("unknown")
     return _complete(db, settings, person, task, audit, {})
 
@@ -378,7 +365,7 @@ def _complete(
     elif task.kind == "resolution":
         ad = _assistant_director(db, audit)
         _tell_others(
-            db, audit, "resolved", _everyone_with(db, "ad_safeguarding") + [ad], by=person.name, note=detail["note"]
+            db, audit, "resolved", everyone_with(db, "ad_safeguarding") + [ad], by=person.name, note=detail["note"]
         )
     if settings.qa_channel:
         outbox.enqueue(

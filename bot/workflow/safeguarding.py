@@ -27,9 +27,9 @@ from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import trail
 from bot.workflow.audit_people import in_line
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import by_slack_id, everyone_with
 from bot.workflow.outcome import DONE, Outcome, refused
-from store.models import Audit, Escalation, EscalationStep, Person, PersonRole
+from store.models import Audit, Escalation, EscalationStep, Person
 
 log = logging.getLogger("qabot.safeguarding")
 
@@ -107,22 +107,12 @@ def _freeze_chain(db: Session, audit: Audit, raised_by: Person) -> tuple[list[di
     A person's delegate (acting up, leave cover) is alerted alongside them. Whoever raised the concern is not
     alerted about it (say an AD Safeguarding who audits): someone else must acknowledge it."""
 
-    def everyone_with(role: str) -> list[Person]:
-        return list(
-            db.scalars(
-                select(Person)
-                .join(PersonRole, PersonRole.person_id == Person.id)
-                .where(PersonRole.role == role, Person.active.is_(True))
-                .order_by(Person.name, Person.id)
-            )
-        )
-
     def resolve(role: str) -> list[Person]:
         if role == "ad_safeguarding":
-            return everyone_with(role)
+            return everyone_with(db, role)
         found = in_line(audit, role)
         if found is None and role == "executive_director":
-            return everyone_with(role)  # one for the council, whether or not the line reaches them
+            return everyone_with(db, role)  # one for the council, whether or not the line reaches them
         return [found] if found is not None else []
 
     def reachable(person: Person | None) -> bool:

@@ -7,7 +7,7 @@ from datetime import date
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from bot.workflow import inadequate
+from bot.workflow import inadequate_steps
 from bot.workflow.outcome import Outcome, refused
 from handlers.common import act, answer_refusal, audit_id_of, field_errors, form_button, refusal_words
 
@@ -27,10 +27,10 @@ def button(app: App, rt: Runtime, action: str, decide: Callable[..., Outcome]) -
 
 
 def register(app: App, rt: Runtime) -> None:
-    form_button(app, rt, "pathway_record", "inadequate_form", inadequate.form_context)
+    form_button(app, rt, "pathway_record", "inadequate_form", inadequate_steps.form_context)
 
-    button(app, rt, "pathway_escalate", inadequate.escalate)
-    button(app, rt, "pathway_acknowledge", inadequate.acknowledge)
+    button(app, rt, "pathway_escalate", inadequate_steps.escalate)
+    button(app, rt, "pathway_acknowledge", inadequate_steps.acknowledge)
 
     @app.view("inadequate_form")
     def recorded(ack, body, view):
@@ -50,7 +50,7 @@ def register(app: App, rt: Runtime) -> None:
         outcome = act(
             rt,
             body,
-            lambda db: inadequate.record(db, rt.calendar, rt.settings, task_id, user, held_on, roles, note),
+            lambda db: inadequate_steps.record(db, rt.calendar, rt.settings, task_id, user, held_on, roles, note),
         )
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors=field_errors(outcome, first))

@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 from bot.calendar import clock_at
 from bot.outbox import DrainResult
 from bot.runtime import Runtime
-from bot.workflow import allocation, allocation_run, inadequate, meeting, moderation, safeguarding, self_assessment
+from bot.workflow import (
+    allocation,
+    allocation_run,
+    inadequate,
+    meeting,
+    moderation,
+    reaudits,
+    safeguarding,
+    self_assessment,
+)
 
 log = logging.getLogger("qabot.clock")
 
@@ -72,7 +81,7 @@ SWEEPS = [
     Job(
         "reaudits",
         timedelta(minutes=5),
-        _sweep(lambda db, rt: inadequate.allocate_reaudits(db, rt.calendar, rt.settings)),
+        _sweep(lambda db, rt: reaudits.allocate(db, rt.calendar, rt.settings)),
     ),
     Job(
         "inadequate-reminders",

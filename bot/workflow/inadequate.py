@@ -14,26 +14,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import allocation, auditors, guard, trail
+from bot.workflow import trail
 from bot.workflow.audit_people import in_line
-from bot.workflow.directory import by_slack_id, everyone_with
+from bot.workflow.directory import everyone_with
 from bot.workflow.forms import load_form
-from bot.workflow.outcome import Outcome, refused
-from store.models import Audit, Case, PathwayTask, Person
+from store.models import Audit, PathwayTask, Person
 
-CLOSED = ("declined", "cancelled")
 ESCALATE_WITHIN = 2  # working days for the AD Safeguarding to escalate
 RESOLVE_WITHIN = 20  # working days for the Head of Service and Service Manager to resolve
 ACKNOWLEDGE_WITHIN = 5  # working days for the Executive Director to acknowledge
 REMIND_EVERY = 5  # working days between reminders of a task not done
-ATTENDEES = ("practitioner", "team_manager", "auditor", "service_manager", "head_of_service")
-NOTE_LIMIT = 2900
 
 
 def _is_inadequate(audit: Audit, grade: str | None) -> bool:
@@ -65,7 +61,7 @@ def _next_reaudit(settings: Settings, audit: Audit) -> str:
     return months.shift(audit.month, settings.framework.reaudit_after_months)
 
 
-def _reachable(person: Person | None) -> bool:
+def reachable(person: Person | None) -> bool:
     return person is not None and person.active and bool(person.slack_user_id)
 
 
@@ -77,12 +73,12 @@ def _with_delegates(db: Session, people: list[Person | None]) -> list[Person]:
             continue
         delegate = db.get(Person, person.delegate_id) if person.delegate_id else None
         for who in (person, delegate):
-            if _reachable(who):
+            if reachable(who):
                 asked.setdefault(who.id, who)
     return list(asked.values())
 
 
-def _assistant_director(db: Session, audit: Audit) -> Person | None:
+def assistant_director(db: Session, audit: Audit) -> Person | None:
     """The Assistant Director responsible for the child: the one in the practitioner's line."""
     return in_line(audit, "assistant_director")
 
@@ -102,7 +98,7 @@ def _start(db: Session, cal: Calendar, settings: Settings, audit: Audit, by: Per
     if audit.cycle == 0:
         plan = [("reflective_meeting", [sm, hos], fw.reflective_meeting_within_days, {})]
     elif audit.cycle == 1:
-        ad = _assistant_director(db, audit)
+        ad = assistant_director(db, audit)
         plan = [
             ("ad_escalation", everyone_with(db, "ad_safeguarding"), ESCALATE_WITHIN, {"ad_id": ad.id if ad else None}),
             ("resolution", [hos, sm], RESOLVE_WITHIN, {}),
@@ -137,11 +133,11 @@ def _start(db: Session, cal: Calendar, settings: Settings, audit: Audit, by: Per
         trail.record(db, f"inadequate.{kind}_asked", subject=audit, task_id=task.id, asked=task.asked)
         if not asked:
             unasked.append(kind)
-        ctx = _task_ctx(db, settings, audit, task)
+        ctx = task_context(db, settings, audit, task)
         for person in asked:
-            outbox.enqueue(db, _ask_key(task, person), person.slack_user_id, "inadequate_task", ctx)
+            outbox.enqueue(db, ask_key(task, person), person.slack_user_id, "inadequate_task", ctx)
     if audit.cycle >= 2:
-        _tell_others(db, audit, "final", everyone_with(db, "ad_safeguarding") + [_assistant_director(db, audit)])
+        tell_others(db, audit, "final", everyone_with(db, "ad_safeguarding") + [assistant_director(db, audit)])
     if settings.qa_channel:
         outbox.enqueue(
             db,
@@ -159,11 +155,11 @@ def _start(db: Session, cal: Calendar, settings: Settings, audit: Audit, by: Per
         )
 
 
-def _ask_key(task: PathwayTask, person: Person) -> str:
+def ask_key(task: PathwayTask, person: Person) -> str:
     return f"inadequate:task:{task.id}:ask:{person.id}"
 
 
-def _task_ctx(db: Session, settings: Settings, audit: Audit, task: PathwayTask) -> dict[str, Any]:
+def task_context(db: Session, settings: Settings, audit: Audit, task: PathwayTask) -> dict[str, Any]:
     first = _first_of_cycle(db, audit)
     ad = db.get(Person, task.detail["ad_id"]) if task.detail.get("ad_id") else None
     done_by = db.get(Person, task.done_by_id) if task.done_by_id else None
@@ -186,19 +182,19 @@ def _task_ctx(db: Session, settings: Settings, audit: Audit, task: PathwayTask) 
     }
 
 
-def _tell_others(db: Session, audit: Audit, kind: str, people: list[Person | None], **extra: Any) -> None:
+def tell_others(db: Session, audit: Audit, kind: str, people: list[Person | None], **extra: Any) -> None:
     """An FYI in a DM (no button) to the people concerned with a step, once each."""
     ctx = {"kind": kind, "qa_ref": audit.qa_ref, **extra}
-    for person in {p.id: p for p in people if _reachable(p)}.values():
+    for person in {p.id: p for p in people if reachable(p)}.values():
         outbox.enqueue(db, f"inadequate:{audit.id}:{kind}:{person.id}", person.slack_user_id, "inadequate_notice", ctx)
 
 
-def _refresh_messages(db: Session, settings: Settings, audit: Audit, task: PathwayTask) -> None:
+def refresh_messages(db: Session, settings: Settings, audit: Audit, task: PathwayTask) -> None:
     """Every asked person's message is updated in place: who did it and when, the buttons gone."""
-    ctx = _task_ctx(db, settings, audit, task)
+    ctx = task_context(db, settings, audit, task)
     for person_id in task.asked:
         person = db.get(Person, person_id)
-        key = _ask_key(task, person)
+        key = ask_key(task, person)
         outbox.enqueue_update(db, f"{key}:{task.status}", key, "inadequate_task", ctx)
 
 
@@ -211,7 +207,7 @@ def _withdraw(
     for task in tasks:
         task.status = "withdrawn"
         task.detail = task.detail | {"withdrawn_grade": grade}
-        _refresh_messages(db, settings, audit, task)
+        refresh_messages(db, settings, audit, task)
     trail.record(db, "inadequate.withdrawn", actor=by, subject=audit, grade=grade, withdrawn=[t.id for t in tasks])
     if settings.qa_channel:
         outbox.enqueue(
@@ -233,7 +229,7 @@ def _end_cycle(db: Session, settings: Settings, audit: Audit, grade: str | None,
     concerned = {pid for ids in asked for pid in ids}
     people = [db.get(Person, pid) for pid in sorted(concerned)]
     people += [in_line(audit, "service_manager"), in_line(audit, "head_of_service")]
-    _tell_others(db, audit, "cycle_ended", people, grade=grade, first_ref=first.qa_ref)
+    tell_others(db, audit, "cycle_ended", people, grade=grade, first_ref=first.qa_ref)
     if settings.qa_channel:
         outbox.enqueue(
             db,
@@ -242,144 +238,6 @@ def _end_cycle(db: Session, settings: Settings, audit: Audit, grade: str | None,
             "inadequate_qa",
             {"kind": "cycle_ended", "qa_ref": audit.qa_ref, "grade": grade, "first_ref": first.qa_ref},
         )
-
-
-# ----- the people asked act --------------------------------------------------------------------------------------
-
-
-def _asked(db: Session, task_id: int, slack_user_id: str, action: str) -> tuple[Person, PathwayTask, Audit] | Outcome:
-    """The person, task and audit when `slack_user_id` was asked (or covers for someone who was) and it is pending."""
-    person = by_slack_id(db, slack_user_id)
-    task = db.get(PathwayTask, task_id)
-    audit = db.get(Audit, task.audit_id) if task else None
-    if person is None or task is None or audit is None:
-        trail.record(db, f"refused.{action}", actor_slack_id=slack_user_id, subject=audit, reason="unknown")
-        return refused("unknown")
-    covering = db.scalars(select(Person.id).where(Person.delegate_id == person.id)).all()
-    if person.id not in task.asked and not set(covering) & set(task.asked):
-        trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not asked", task_id=task.id)
-        return refused("pathway_not_asked", qa_ref=audit.qa_ref)
-    if task.status != "pending":
-        return _already(db, task, audit)
-    return person, task, audit
-
-
-def _already(db: Session, task: PathwayTask, audit: Audit) -> Outcome:
-    if task.status == "withdrawn":
-        return refused("pathway_withdrawn", qa_ref=audit.qa_ref, grade=task.detail.get("withdrawn_grade"))
-    done_by = db.get(Person, task.done_by_id) if task.done_by_id else None
-    return refused("pathway_done", qa_ref=audit.qa_ref, by=done_by.name if done_by else "someone", at=task.done_at)
-
-
-def form_context(db: Session, task_id: int, slack_user_id: str) -> Outcome:
-    """What the meeting (or resolution) form shows."""
-    found = _asked(db, task_id, slack_user_id, "pathway_open")
-    if isinstance(found, Outcome):
-        return found
-    _, task, audit = found
-    if task.kind not in ("reflective_meeting", "resolution"):
-        return refused("unknown")
-    return Outcome(
-        ok=True,
-        detail={"task_id": task.id, "kind": task.kind, "qa_ref": audit.qa_ref, "attendees": list(ATTENDEES)},
-    )
-
-
-def record(
-    db: Session,
-    cal: Calendar,
-    settings: Settings,
-    task_id: int,
-    slack_user_id: str,
-    held_on: date | None,
-    attendees: set[str],
-    note: str | None,
-) -> Outcome:
-    """The Reflective Practice & Action Meeting was held (when, who came, what was agreed), or the Head of Service
-    or Service Manager records how the twice-Inadequate case was resolved. Refusals name the field."""
-    found = _asked(db, task_id, slack_user_id, "pathway_record")
-    if isinstance(found, Outcome):
-        return found
-    person, task, audit = found
-    note = (note or "").strip() or None
-    detail: dict[str, Any] = {}
-    if task.kind == "reflective_meeting":
-        if held_on is None:
-            return refused("pathway_held_on_needed", field="held_on")
-        if held_on > cal.local(now()).date():
-            return refused("pathway_held_on_future", field="held_on")
-        if held_on < cal.local(task.created_at).date():
-            return refused("pathway_held_on_before", field="held_on", at=task.created_at)
-        detail = {"held_on": held_on, "attendees": [r for r in ATTENDEES if r in attendees]}
-    elif task.kind == "resolution":
-        if not note:
-            return refused("pathway_note_needed", field="note")
-    else:
-        return refused("unknown")
-    if note and len(note) > NOTE_LIMIT:
-        return refused("pathway_note_too_long", field="note", limit=NOTE_LIMIT)
-    if note and (problem := guard.check(db, {"note": note})):
-        return problem
-    return _complete(db, settings, person, task, audit, detail | ({"note": note} if note else {}))
-
-
-def escalate(db: Session, cal: Calendar, settings: Settings, task_id: int, slack_user_id: str) -> Outcome:
-    """The AD Safeguarding, Quality & Practice escalates the twice-Inadequate case to the AD responsible."""
-    return _one_click(db, settings, task_id, slack_user_id, "ad_escalation")
-
-
-def acknowledge(db: Session, cal: Calendar, settings: Settings, task_id: int, slack_user_id: str) -> Outcome:
-    """The Executive Director acknowledges the final escalation."""
-    return _one_click(db, settings, task_id, slack_user_id, "executive")
-
-
-def _one_click(db: Session, settings: Settings, task_id: int, slack_user_id: str, kind: str) -> Outcome:
-    found = _asked(db, task_id, slack_user_id, f"pathway_{kind}")
-    if isinstance(found, Outcome):
-        return found
-    person, task, audit = found
-    if task.kind != kind:
-        return refused("unknown")
-    return _complete(db, settings, person, task, audit, {})
-
-
-def _complete(
-    db: Session, settings: Settings, person: Person, task: PathwayTask, audit: Audit, detail: dict[str, Any]
-) -> Outcome:
-    # One conditional UPDATE: of two people asked clicking at once, only one records it.
-    moment = now()
-    won = db.execute(
-        update(PathwayTask)
-        .where(PathwayTask.id == task.id, PathwayTask.status == "pending")
-        .values(status="done", done_at=moment, done_by_id=person.id, detail=task.detail | _stored(detail))
-    ).rowcount
-    db.refresh(task)
-    if not won:
-        return _already(db, task, audit)
-    trail.record(db, f"inadequate.{task.kind}_done", actor=person, subject=audit, task_id=task.id, **_stored(detail))
-    _refresh_messages(db, settings, audit, task)
-    if task.kind == "ad_escalation":
-        ad = db.get(Person, task.detail["ad_id"]) if task.detail.get("ad_id") else None
-        resolvers = [in_line(audit, "head_of_service"), in_line(audit, "service_manager")]
-        _tell_others(db, audit, "escalated_to_you", [ad], by=person.name, resolvers=[p.name for p in resolvers if p])
-    elif task.kind == "resolution":
-        ad = _assistant_director(db, audit)
-        _tell_others(
-            db, audit, "resolved", everyone_with(db, "ad_safeguarding") + [ad], by=person.name, note=detail["note"]
-        )
-    if settings.qa_channel:
-        outbox.enqueue(
-            db,
-            f"inadequate:task:{task.id}:done",
-            settings.qa_channel,
-            "inadequate_qa",
-            {"kind": f"{task.kind}_done", "qa_ref": audit.qa_ref, "held_on": detail.get("held_on")},
-        )
-    return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
-
-
-def _stored(detail: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in detail.items()}
 
 
 # ----- the clock --------------------------------------------------------------------------------------------------
@@ -400,10 +258,10 @@ def remind(db: Session, cal: Calendar, settings: Settings) -> int:
     sent, late = 0, []
     for task in due:
         audit = db.get(Audit, task.audit_id)
-        ctx = _task_ctx(db, settings, audit, task) | {"overdue": task.due_at <= moment}
+        ctx = task_context(db, settings, audit, task) | {"overdue": task.due_at <= moment}
         for person_id in task.asked:
             person = db.get(Person, person_id)
-            if _reachable(person) and outbox.enqueue(
+            if reachable(person) and outbox.enqueue(
                 db,
                 f"inadequate:task:{task.id}:reminder:{person.id}:{today.isoformat()}",
                 person.slack_user_id,
@@ -424,60 +282,3 @@ def remind(db: Session, cal: Calendar, settings: Settings) -> int:
             {"kind": "late", "items": late},
         )
     return sent
-
-
-def allocate_reaudits(db: Session, cal: Calendar, settings: Settings) -> int:
-    """Sweep: from the month's first working day at the reminder time, each case due a re-audit this month is
-    allocated without waiting for the QA team's sample — to the auditor who graded it before when they are still
-    independent and have room, otherwise to the least-loaded independent auditor. A case that cannot be allocated
-    is reported to the QA team once. Returns how many were allocated."""
-    local = cal.local(now())
-    month = months.of(local.date())
-    if now() < cal.at(cal.first_working_day(local.year, local.month), settings.framework.reminder_time):
-        return 0
-    taken = select(Audit.case_id).where(Audit.month == month, Audit.status.not_in(CLOSED))
-    cases = db.scalars(select(Case).where(Case.reaudit_due == month, Case.id.not_in(taken)).order_by(Case.id)).all()
-    fw = settings.framework
-    load = auditors.monthly_load(db, month)
-    pool = auditors.available(db, seed=int(month.replace("-", "")))
-    in_pool = {a.id for a in pool}
-    audits = []
-    for case in cases:
-        previous = allocation.previous_audit(db, case, month)
-        practitioner = case.worker if case.worker and case.worker.active else None
-        auditor = None
-        if practitioner is not None:
-            before = previous.auditor if previous else None
-            if (
-                before is not None
-                and before.id in in_pool
-                and auditors.independent(before, practitioner, case)
-                and load[before.id] < fw.auditor_monthly_max
-            ):
-                auditor = before
-                load[before.id] += 1
-            else:
-                auditor = auditors.pick(pool, load, practitioner, case, fw.auditor_monthly_max)
-        if auditor is None:
-            if settings.qa_channel:
-                outbox.enqueue(
-                    db,
-                    f"inadequate:reaudit:{case.id}:{month}:held",
-                    settings.qa_channel,
-                    "inadequate_qa",
-                    {
-                        "kind": "reaudit_held",
-                        "qa_ref": previous.qa_ref if previous else None,
-                        "month": months.words(month),
-                        "reason": "no_auditor" if practitioner else "no_worker",
-                    },
-                )
-            continue
-        audit = allocation.allocate(db, cal, settings, case, auditor, month)
-        trail.record(
-            db, "inadequate.reaudit_allocated", subject=audit, cycle=audit.cycle, reaudit_of=audit.reaudit_of_id
-        )
-        audits.append(audit)
-    if audits:
-        allocation.tell_people_on_the_case(db, audits, batch=f"reaudit-{month}")
-    return len(audits)

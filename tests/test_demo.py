@@ -1,13 +1,16 @@
 """`qabot demo` plays its script end to end, from a staff CSV and an Annex A workbook, and says what happened."""
 
+import re
+
 from bot import cli
+from bot.demo import TRAIL
 
 
-def test_demo_plays_the_month_of_allocation(capsys):
+def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     for line in (
-        "Imported 12 people: 12 added.",
+        "Imported 13 people: 13 added.",
         "→ posted to DM to Mo Moderator: ",
         "→ posted to #qa-team: It's the first working day of January 2027.",
         "List 7 (child protection): 2 rows",
@@ -37,13 +40,53 @@ def test_demo_plays_the_month_of_allocation(capsys):
         "→ posted to DM to Priya Practitioner: QA-2027-01-002: audit completed, overall Requires Improvement.",
         "Priya Practitioner: An action from the audit of QA-2027-01-002 is yours, due Friday 22 January",
         "audit submitted for moderation",
+        # Step 6: Mo moderates (a changed grade needs its rationale) and the three people have the outcome.
+        "→ a form opens: Moderation",
+        'without saying why: the form refuses it on the field — "You changed this grade: please say why',
+        "→ posted to DM to Priya Practitioner: QA-2027-01-002: moderated, overall Requires Improvement (agreed).",
+        "→ posted to DM to Tom Teamlead: QA-2027-01-002: moderated, overall Requires Improvement (agreed).",
+        "→ posted to DM to Oliver Other: QA-2027-01-002: moderated, overall Requires Improvement (agreed).",
+        "buttons: [Dispute this grade]",
+        "→ updated in place for DM to Priya Practitioner: QA-2027-01-002: audit completed by Oliver Other. "
+        "Moderated: Requires Improvement (agreed).",
+        "→ updated in place for DM to Mo Moderator: QA-2027-01-002: your moderation was recorded on 12 Jan 2027",
+        "Management Oversight & Supervision: Requires Improvement (changed from Good) — Supervision records",
+        # The dispute: the QA Head is asked, Tom's click on his button is refused, a meeting, then an upgrade.
+        "→ posted to DM to Quentin Quality: Priya Practitioner (practitioner) disputes the moderated grade of "
+        "QA-2027-01-002 (Requires Improvement).",
+        "buttons: [Uphold]  [Change the grade]  [Arrange a meeting]",
+        "→ only they see: Only a QA Head of Service can decide the dispute on QA-2027-01-002.",
+        "→ posted to DM to Mo Moderator: Quentin Quality (QA Head of Service) has arranged a meeting about the "
+        "disputed grade of QA-2027-01-002 for 20 Jan 2027, 14:00.",
+        "→ updated in place for DM to Quentin Quality: QA-2027-01-002: the dispute was decided by Quentin Quality "
+        "on 20 Jan 2027, 15:35 — the grade was changed from Requires Improvement to Good.",
     ):
         assert line in out, line
+    decided = (
+        "QA-2027-01-002: Quentin Quality (QA Head of Service) has changed the grade from Requires Improvement to Good."
+    )
+    for person in ("Priya Practitioner", "Tom Teamlead", "Oliver Other", "Mo Moderator"):
+        assert f"→ posted to DM to {person}: {decided}" in out, person
+    trail = out.split("The trail")[1].splitlines()
+    for label, who in (
+        ("moderated: outcome sent", "Mo Moderator"),
+        ("moderated grade disputed", "Priya Practitioner"),
+        ("QA Head of Service asked to decide", "qabot"),
+        ("click refused: not a QA Head of Service", "Tom Teamlead"),
+        ("dispute meeting arranged", "Quentin Quality"),
+        ("dispute decided: grade changed", "Quentin Quality"),
+    ):
+        assert any("QA-2027-01-002" in line and label in line and line.endswith(who) for line in trail), label
+    # Every event on the trail reads in words: none is left as its raw kind ("dispute.raised").
+    assert not [line for line in trail if re.search(r"\b[a-z_]+\.[a-z_]+\b", line)]
+    assert all(len(label) <= 40 for label in TRAIL.values())
     # Nina works in Priya's team: she is never asked to audit Priya's or Pete's cases.
     assert "Priya Practitioner → Nina" not in out and "Pete Practitioner → Nina" not in out
     # Case-system ids never reach a channel, and demographics never leave the workbook.
     channel_lines = [line for line in out.splitlines() if "#qa-team" in line]
     assert not any("1002" in line or "1005" in line for line in channel_lines)
+    # Grades, moderation outcomes and disputes go by DM only, never to the QA channel.
+    assert not any(grade in line for line in channel_lines for grade in ("Good", "Requires Improvement", "disput"))
     assert "WBRI" not in out and "Female" not in out
     assert out.count("accepted by Oliver Other on") == 1
     # What the child and family said is stored, and never reaches Slack in a message.

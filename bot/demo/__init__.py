@@ -1,6 +1,7 @@
 """`qabot demo`: a scripted slice of the workflow, played on a fresh SQLite file against the Slack stand-in,
 through the real HTTP endpoint, the real commands and the real clock functions. It starts from a staff CSV
-and an Annex A workbook, as a QA team would, and prints who was told what and what changed."""
+and an Annex A workbook, as a QA team would, follows one case from allocation through the audit to its
+moderation and a disputed grade, and prints who was told what and what changed."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from bot import cli
 from bot.calendar import clock_at
 from bot.config import Settings
 from bot.demo.data import CASES, LOOKED_UP, MORE_STAFF, STAFF, seed, write_annex_a, write_staff_csv
-from bot.demo.transcript import LONDON, Transcript, button_values, review_lines
+from bot.demo.transcript import LONDON, Transcript, button_values, review_lines, section_lines
 from bot.runtime import Runtime
 from bot.sandbox.requests import SignedSender
 from bot.sandbox.server import SlackStandIn
 from bot.server import background_server
 from bot.workflow.forms import load_form
 from scheduler.jobs import tick
-from store.models import Audit, Event
+from store.models import Audit, Dispute, Event, Moderation
 
 __all__ = ["CASES", "STAFF", "run", "seed"]
 
@@ -52,6 +53,23 @@ TRAIL = {
     "audit.submitted": "audit submitted for moderation",
     "audit.reallocated": "reallocated to another auditor",
     "moderation.assigned": "moderator asked to moderate",
+    "moderation.unassigned": "no independent moderator: QA team told",
+    "moderation.reminded": "moderator reminded",
+    "moderation.late_listed": "QA team told: moderation late",
+    "moderation.recorded": "moderated: outcome sent",
+    "refused.moderation_open": "click refused: not the moderator",
+    "refused.moderation_record": "moderation refused: not the moderator",
+    "dispute.raised": "moderated grade disputed",
+    "dispute.sent_to_head": "QA Head of Service asked to decide",
+    "dispute.no_head": "no QA Head of Service: QA team told",
+    "dispute.meeting_arranged": "dispute meeting arranged",
+    "dispute.upheld": "dispute decided: grade upheld",
+    "dispute.changed": "dispute decided: grade changed",
+    "refused.dispute_open": "click refused: not practitioner or TM",
+    "refused.dispute_raise": "dispute refused",
+    "refused.dispute_uphold": "click refused: not a QA Head of Service",
+    "refused.dispute_change": "click refused: not a QA Head of Service",
+    "refused.dispute_meeting": "click refused: not a QA Head of Service",
 }
 
 
@@ -85,7 +103,10 @@ def run(keep: bool = False) -> int:
 
 
 def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: SignedSender, workdir: Path) -> None:
-    print("qabot demo: a month of allocation in the QA Framework, played against a local Slack stand-in")
+    print(
+        "qabot demo: a month of the QA Framework — allocation, an audit, its moderation and a dispute — "
+        "played against a local Slack stand-in"
+    )
     print(f"(database: a fresh SQLite file; Slack Web API: the stand-in at {standin.api_url})")
     names = {slack_id or LOOKED_UP[email]: name for name, email, slack_id, *_ in STAFF + MORE_STAFF}
     out = Transcript(standin, names, {QA_CHANNEL: "#qa-team"})
@@ -238,6 +259,22 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
     clock(datetime(2027, 1, 7, 9, 0, tzinfo=LONDON), "The working day before the meeting.")
     _audit_steps(rt, standin, slack, out, press, clock, oliver_audit, oliver_ref)
 
+    def click(at: datetime, user: str, action: str, value: int, what: str) -> None:
+        """A click on the latest message that, as it stands now, has the button `action` for record `value`
+        (a moderation, a dispute), whoever it was sent to: a forwarded message can be clicked by anyone."""
+        ts, channel = next(
+            (c.response["ts"], c.response["channel"])
+            for c in reversed(standin.posted())
+            if (action, str(value)) in _actions(standin.message(c.response["ts"]))
+        )
+        with clock_at(at):
+            out.step(at, what)
+            slack.block_action(user, action, str(value), message=standin.message(ts), channel_id=channel)
+            rt.dispatcher.drain()
+            out.slack()
+
+    _moderation_and_dispute_steps(rt, standin, slack, out, click, oliver_audit, oliver_ref)
+
     print("\nThe trail (the events table an inspector would read):")
     with rt.database.unit_of_work() as db:
         for event in db.scalars(select(Event).where(Event.kind != "person.added").order_by(Event.id)):
@@ -247,6 +284,18 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
             print(
                 f"   {event.at.astimezone(LONDON):%a %d %b %H:%M}  {audit.qa_ref if audit else '':<15} {what:<40} {who}"
             )
+
+
+def _actions(message: dict | None) -> set[tuple[str, str]]:
+    blocks = (message or {}).get("blocks") or []
+    return {(e.get("action_id"), e.get("value")) for b in blocks if b.get("type") == "actions" for e in b["elements"]}
+
+
+def _deliver(rt: Runtime, out: Transcript, at: datetime) -> None:
+    """The clock's next few seconds, so that messages paced at one a second to each person arrive."""
+    for seconds in range(4):
+        tick(rt, at + timedelta(seconds=seconds))
+    out.slack()
 
 
 def _audit_steps(
@@ -336,3 +385,112 @@ def _audit_steps(
     for seconds in range(3):
         tick(rt, audit_at + timedelta(seconds=seconds))
     out.slack()
+
+
+def _moderation_and_dispute_steps(
+    rt: Runtime, standin: SlackStandIn, slack: SignedSender, out: Transcript, click, audit_id: int, ref: str
+) -> None:
+    """Step 6: Mo moderates (one domain changed, with his rationale); Priya disputes the overall grade; the QA Head
+    of Service meets everyone and changes it."""
+    form = load_form("collaborative")
+    with rt.database.unit_of_work() as db:
+        moderation_id = db.scalar(select(Moderation.id).where(Moderation.audit_id == audit_id))
+    oversight = next(q for q in form.domains if q.id == "management_oversight")
+
+    moderating = datetime(2027, 1, 12, 10, 0, tzinfo=LONDON)
+    click(moderating, "U0MOD", "moderation_open", moderation_id, f'Mo Moderator presses "Moderate" on {ref}.')
+    print("   The form shows Oliver's grade for each domain and overall, each to agree or change.")
+    view = standin.last("views.open").response["view"]
+    with clock_at(moderating + timedelta(minutes=20)):
+        typed = {oversight.id: {"answer": "requires_improvement"}, "mode": {"answer": "reflective"}}
+        refused = slack.view_submission("U0MOD", view, typed).json()
+        print(
+            f"   He changes {oversight.label} from Good to Requires Improvement and presses Record without saying"
+            f' why: the form refuses it on the field — "{refused["errors"][oversight.rationale_id]}"'
+        )
+        typed[oversight.rationale_id] = {
+            "answer": "Supervision records the visits but not the manager's direction when the risks changed."
+        }
+        assert slack.view_submission("U0MOD", view, typed).body == ""
+        rt.dispatcher.drain()
+        print(
+            "   He adds his rationale, agrees every other grade (overall Requires Improvement stands) and records"
+            " it as a reflective moderation."
+        )
+        print("   The outcome goes to Priya, Tom and Oliver by DM only; their earlier messages are updated in place.")
+    _deliver(rt, out, moderating + timedelta(minutes=20))
+    alert = next(c for c in reversed(standin.posted("U0PRAC")) if "moderated, overall" in c.args["text"])
+    [changed] = [line for line in section_lines(alert.args["blocks"]) if "changed from" in line]
+    print(f"   Priya's message lists every grade; the one Mo changed reads: {changed}")
+
+    disputing = datetime(2027, 1, 15, 14, 0, tzinfo=LONDON)
+    click(
+        disputing,
+        "U0PRAC",
+        "dispute_open",
+        moderation_id,
+        f'Friday, three working days later: Priya presses "Dispute this grade" on {ref} (she has 10 working days).',
+    )
+    view = standin.last("views.open").response["view"]
+    with clock_at(disputing + timedelta(minutes=10)):
+        reason = (
+            "The plan was changed with the school as soon as the risks changed, and the child is settled and"
+            " safer in the new class: the impact on the child is good."
+        )
+        assert slack.view_submission("U0PRAC", view, {"reason": {"answer": reason}}).body == ""
+        rt.dispatcher.drain()
+        print(f'   She says why: "{reason}"')
+        print("   The QA Head of Service is asked to decide; her reason goes to him only, never to a channel.")
+    _deliver(rt, out, disputing + timedelta(minutes=10))
+
+    with rt.database.unit_of_work() as db:
+        dispute_id = db.scalar(select(Dispute.id).where(Dispute.audit_id == audit_id))
+    click(
+        disputing + timedelta(minutes=30),
+        "U0TM",
+        "dispute_change",
+        dispute_id,
+        'Tom Teamlead, shown the QA Head\'s message, presses its "Change the grade" (only a QA Head of Service may).',
+    )
+
+    arranging = datetime(2027, 1, 18, 10, 0, tzinfo=LONDON)
+    click(
+        arranging,
+        "U0QAHEAD",
+        "dispute_meeting",
+        dispute_id,
+        'Monday: Quentin Quality, QA Head of Service, presses "Arrange a meeting" before deciding.',
+    )
+    view = standin.last("views.open").response["view"]
+    with clock_at(arranging + timedelta(minutes=5)):
+        everyone = ["practitioner", "team_manager", "auditor", "moderator"]
+        typed = {
+            "when_day": {"day": "2027-01-20"},
+            "when_time": {"time": "14:00"},
+            "attending": {"roles": everyone},
+        }
+        assert slack.view_submission("U0QAHEAD", view, typed).body == ""
+        rt.dispatcher.drain()
+        print("   He saves Wednesday 20 January, 14:00, a four-way meeting with Priya, Tom, Oliver and Mo.")
+    _deliver(rt, out, arranging + timedelta(minutes=5))
+
+    deciding = datetime(2027, 1, 20, 15, 30, tzinfo=LONDON)
+    click(
+        deciding,
+        "U0QAHEAD",
+        "dispute_change",
+        dispute_id,
+        'After the meeting, Quentin presses "Change the grade".',
+    )
+    view = standin.last("views.open").response["view"]
+    with clock_at(deciding + timedelta(minutes=5)):
+        why = (
+            "The core group minutes show the plan was reviewed when the risks changed, and the child's progress"
+            " at school is evident. Oversight still needs strengthening, but the overall impact is good."
+        )
+        typed = {"grade": {"answer": "good"}, "rationale": {"answer": why}}
+        assert slack.view_submission("U0QAHEAD", view, typed).body == ""
+        rt.dispatcher.drain()
+        print(f'   He changes the overall grade from Requires Improvement to Good (an upgrade): "{why}"')
+        print("   Priya, Tom, Oliver and Mo are told by DM; his own message is updated in place, its buttons gone.")
+    _deliver(rt, out, deciding + timedelta(minutes=5))

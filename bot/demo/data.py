@@ -25,13 +25,15 @@ STAFF = [
     ("Quinn QA", "quinn@council.example", "U0QA", ["qa_team"], "Quality Assurance", None),
 ]
 # The demo's directory adds a second team, a practitioner whose Slack id must be looked up by email, and an
-# auditor inside Priya's team (who therefore never audits Priya's cases).
+# auditor inside Priya's team (who therefore never audits Priya's cases), a moderator, and the QA Head of Service
+# who decides disputed grades.
 MORE_STAFF = [
     ("Tess Teamlead", "tess@council.example", "U0TESS", ["team_manager"], "Children We Care For", "sara"),
     ("Cara Carer", "cara@council.example", "U0CARA", ["practitioner"], "Children We Care For", "tess"),
     ("Pete Practitioner", "pete@council.example", "", ["practitioner"], "Family Support North", "tom"),
     ("Nina Nearby", "nina@council.example", "U0NINA", ["auditor", "practitioner"], "Family Support North", "tom"),
     ("Mo Moderator", "mo@council.example", "U0MOD", ["moderator"], "Quality Assurance", None),
+    ("Quentin Quality", "quentin@council.example", "U0QAHEAD", ["qa_head_of_service"], "Quality Assurance", None),
 ]
 LOOKED_UP = {"pete@council.example": "U0PETE"}
 

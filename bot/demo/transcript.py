@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +54,16 @@ class Transcript:
 
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
+    line = html.unescape(line.replace("*", ""))  # as Slack shows it: *bold* in bold, &amp; as &
     return line if len(line) <= 140 else line[:137] + "…"
+
+
+def section_lines(blocks) -> list[str]:
+    """The lines of a message's text sections, as words (no *bold* marks)."""
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    texts = [b["text"]["text"] for b in blocks or [] if b.get("type") == "section" and b.get("text")]
+    return [html.unescape(line.replace("*", "")).removeprefix("• ") for text in texts for line in text.splitlines()]
 
 
 def _buttons(blocks) -> list[str]:

@@ -857,3 +857,12 @@ EXAMPLES["refusal"] += [
     {"reason": "pathway_note_needed"},
     {"reason": "pathway_note_too_long", "limit": 2900},
 ]
+EXAMPLES["moderation_outcome"] += [
+    EXAMPLES["moderation_outcome"][0]
+    | {"settled": {"status": "upheld", "grade": "requires_improvement", "by": "Hana"}},
+    EXAMPLES["moderation_outcome"][1] | {"settled": {"status": "changed", "grade": "inadequate", "by": "Hana"}},
+]
+EXAMPLES["moderation_audit_update"] += [
+    EXAMPLES["moderation_audit_update"][0] | {"settled": {"status": "changed", "grade": "good", "by": "Hana"}},
+    EXAMPLES["moderation_audit_update"][1] | {"settled": {"status": "upheld", "grade": "good", "by": "Hana"}},
+]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.workflow.directory import add_person
 from store.models import Audit, Dispute, OutboxMessage, Person
@@ -214,6 +214,31 @@ def test_changing_the_grade_up_or_down_is_recorded(
         [told] = [c for c in standin.posted(user) if "has changed the grade" in c.args["text"]]
         assert f"from {words[auditor_grade]} to *{words[new]}*" in told.args["text"]
         assert WHY in str(told.args["blocks"])
+
+
+@freeze_time(MONDAY_10, tick=True)
+def test_the_decision_is_final_and_shown_on_the_earlier_messages(rt, standin, slack, audit_id, moderators, head):
+    moderation_id = _moderated(rt, slack, standin, audit_id, "requires_improvement")
+    _dispute(rt, slack, standin, "U0PRAC", moderation_id)
+    _change(rt, slack, standin, "U0HEAD", _the_dispute(rt).id, "good")
+    with rt.database.unit_of_work() as db:
+        sent = {
+            row.key: row.ts
+            for row in db.scalars(select(OutboxMessage).where(OutboxMessage.key.like(f"moderation:{moderation_id}:%")))
+        }
+        ids = {u: db.scalar(select(Person.id).where(Person.slack_user_id == u)) for u in ("U0PRAC", "U0TM", "U0AUD")}
+    for user, person_id in ids.items():
+        outcome = standin.message(sent[f"moderation:{moderation_id}:outcome:{person_id}"])
+        assert outcome["text"].endswith("Disputed: Hana Head (QA Head of Service) changed the overall grade to *Good*.")
+        assert not [b for b in outcome["blocks"] if b["type"] == "actions"], user  # no Dispute button any more
+    completed = standin.message(sent[f"moderation:{moderation_id}:submitted:{ids['U0PRAC']}"])
+    assert "on dispute the QA Head of Service changed it to Good" in completed["text"]
+    # A second dispute (the button still on an old copy, say) is refused on the field: the decision is final.
+    view = _opened(slack, standin, "U0TM", "dispute_open", moderation_id)
+    assert view is None
+    assert "was already decided by Hana Head" in standin.responses[-1].body["text"]
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(Dispute)) == 1
 
 
 @freeze_time(MONDAY_10, tick=True)

@@ -19,7 +19,7 @@ from bot.workflow.audit_people import roles_on
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import load_form
 from bot.workflow.outcome import Outcome, refused
-from store.models import Audit, Dispute, Moderation, Person, PersonRole
+from store.models import Audit, Dispute, Moderation, OutboxMessage, Person, PersonRole
 
 HEAD = "qa_head_of_service"
 RAISERS = ("practitioner", "team_manager")
@@ -61,10 +61,20 @@ def _can_raise(db: Session, cal: Calendar, settings: Settings, moderation: Moder
         select(Dispute.id).where(Dispute.audit_id == audit.id, Dispute.status.in_(OPEN))
     ):
         return refused("dispute_already_open", qa_ref=audit.qa_ref, field="reason")
+    if problem := _already_decided(db, audit):
+        return problem
     by = deadline(cal, settings, moderation)
     if now() > by:
         return refused("dispute_too_late", qa_ref=audit.qa_ref, by=by, field="reason")
     return None
+
+
+def _already_decided(db: Session, audit: Audit) -> Outcome | None:
+    """The QA Head of Service's decision is final: a moderated grade is disputed once."""
+    decided = db.scalar(
+        select(Dispute).where(Dispute.audit_id == audit.id, Dispute.status.not_in(OPEN)).order_by(Dispute.id.desc())
+    )
+    return _decided(db, decided, audit, field="reason") if decided is not None else None
 
 
 def form_context(db: Session, moderation_id: int, slack_user_id: str) -> Outcome:
@@ -73,6 +83,8 @@ def form_context(db: Session, moderation_id: int, slack_user_id: str) -> Outcome
     if isinstance(found, Outcome):
         return found
     _, moderation, audit, _ = found
+    if problem := _already_decided(db, audit):
+        return problem
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref, "moderation_id": moderation.id, "grade": moderation.grade})
 
 
@@ -182,7 +194,7 @@ def _head(db: Session, dispute_id: int, slack_user_id: str, action: str) -> tupl
     return person, dispute, audit
 
 
-def _decided(db: Session, dispute: Dispute, audit: Audit) -> Outcome:
+def _decided(db: Session, dispute: Dispute, audit: Audit, **extra: Any) -> Outcome:
     decider = db.get(Person, dispute.decided_by_id) if dispute.decided_by_id else None
     return refused(
         "dispute_decided",
@@ -190,6 +202,7 @@ def _decided(db: Session, dispute: Dispute, audit: Audit) -> Outcome:
         status=dispute.status,
         by=decider.name if decider else "someone",
         at=dispute.decided_at,
+        **extra,
     )
 
 
@@ -300,9 +313,29 @@ def _decide(
         },
         _people(db, audit, moderation).values(),
     )
+    _show_decision(db, dispute, audit, moderation, {"status": status, "grade": final, "by": head.name})
     # The decision settles the grade: an Inadequate one follows the Inadequate pathway (the QAF's "Escalation").
     inadequate.settle(db, cal, settings, audit, final, by=head)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref, "status": status, "grade": final})
+
+
+def _show_decision(
+    db: Session, dispute: Dispute, audit: Audit, moderation: Moderation, settled: dict[str, Any]
+) -> None:
+    """The moderation outcome and "audit completed" messages are updated in place to show the grade as decided
+    (and the Dispute button goes: the decision is final)."""
+    for person in {p.id: p for p in (audit.practitioner, audit.team_manager, audit.auditor) if p}.values():
+        for of_key, template in (
+            (f"moderation:{moderation.id}:outcome:{person.id}", "moderation_outcome"),
+            (f"moderation:{moderation.id}:submitted:{person.id}", "moderation_audit_update"),
+        ):
+            sent = db.scalar(select(OutboxMessage.context).where(OutboxMessage.key == of_key))
+            if sent is None:
+                continue
+            ctx = outbox.decode(sent) | {"settled": settled}
+            if template == "moderation_outcome":
+                ctx["dispute"] = None
+            outbox.enqueue_update(db, f"dispute:{dispute.id}:{template}:{person.id}", of_key, template, ctx)
 
 
 def arrange_meeting(

@@ -13,6 +13,7 @@ from handlers import (
     commands,
     disputes,
     family_feedback,
+    good_practice,
     home,
     meeting,
     moderation,
@@ -45,6 +46,7 @@ def build_app(rt: Runtime) -> App:
         self_assessment,
         moderation,
         disputes,
+        good_practice,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -13,6 +13,7 @@ from handlers import (
     commands,
     disputes,
     family_feedback,
+    good_practice,
     home,
     inadequate,
     meeting,
@@ -47,6 +48,7 @@ def build_app(rt: Runtime) -> App:
         moderation,
         disputes,
         inadequate,
+        good_practice,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -1,17 +1,20 @@
-"""Moderation: the moderator's "Moderate" button and the form to agree or change each grade."""
+"""Moderation: the moderator's "Moderate" button and the form to agree or change each grade (and, for a Good or
+Outstanding audit, to nominate it as an example of good practice)."""
 
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from bot.workflow import moderation
+from bot.workflow import good_practice, moderation
 from bot.workflow.outcome import Outcome, refused
 from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words
 
 
 def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
-    """Per-field refusal words: the form's own reason codes, or the PII guard's findings."""
+    """Per-field refusal words: the form's own reason codes (with what their words name), or the PII guard's
+    findings."""
     if outcome.reason == "moderation_errors":
-        return {field: refusal_words(refused(code)) for field, code in outcome.detail["errors"].items()}
+        words = {k: v for k, v in outcome.detail.items() if k != "errors"}
+        return {field: refusal_words(refused(code, **words)) for field, code in outcome.detail["errors"].items()}
     return field_errors(outcome, default_field)
 
 
@@ -21,11 +24,15 @@ def register(app: App, rt: Runtime) -> None:
     @app.view("moderation_form")
     def submitted(ack, body, view):
         values = view["state"]["values"]
-        grades, rationales, mode = {}, {}, None
+        grades, rationales, mode, nominate, nomination_reason = {}, {}, None, False, None
         for block_id, block in values.items():
             element = block.get("answer") or {}
             if block_id == "mode":
                 mode = (element.get("selected_option") or {}).get("value")
+            elif block_id == good_practice.NOMINATE_FIELD:
+                nominate = bool(element.get("selected_options"))
+            elif block_id == good_practice.REASON_FIELD:
+                nomination_reason = element.get("value")
             elif block_id.endswith("_rationale"):
                 rationales[block_id.removesuffix("_rationale")] = element.get("value")
             else:
@@ -38,7 +45,18 @@ def register(app: App, rt: Runtime) -> None:
         outcome = act(
             rt,
             body,
-            lambda db: moderation.record(db, rt.calendar, rt.settings, moderation_id, user, grades, rationales, mode),
+            lambda db: moderation.record(
+                db,
+                rt.calendar,
+                rt.settings,
+                moderation_id,
+                user,
+                grades,
+                rationales,
+                mode,
+                nominate=nominate,
+                nomination_reason=nomination_reason,
+            ),
         )
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors=_errors(outcome, first))

@@ -866,3 +866,39 @@ EXAMPLES["moderation_audit_update"] += [
     EXAMPLES["moderation_audit_update"][0] | {"settled": {"status": "changed", "grade": "good", "by": "Hana"}},
     EXAMPLES["moderation_audit_update"][1] | {"settled": {"status": "upheld", "grade": "good", "by": "Hana"}},
 ]
+# Good practice: the moderator's box, the auditor's button and form, the QA channel, the QA team's App Home
+EXAMPLES["moderation_form"] = [ctx | {"good_practice": True} for ctx in EXAMPLES["moderation_form"]] + [
+    EXAMPLES["moderation_form"][0] | {"good_practice": False}
+]
+EXAMPLES["moderation_outcome"] = [ctx | {"nominate": None, "nominated": None} for ctx in EXAMPLES["moderation_outcome"]]
+EXAMPLES["moderation_outcome"] += [
+    EXAMPLES["moderation_outcome"][1] | {"nominate": 17},
+    EXAMPLES["moderation_outcome"][1] | {"nominated": {"role": "moderator", "yours": False, "at": AT}},
+    EXAMPLES["moderation_outcome"][1] | {"nominated": {"role": "auditor", "yours": True, "at": AT}},
+]
+EXAMPLES["moderation_assigned"] = [ctx | {"nominated": False} for ctx in EXAMPLES["moderation_assigned"]] + [
+    EXAMPLES["moderation_assigned"][-1] | {"nominated": True}
+]
+EXAMPLES["good_practice_form"] = [{"qa_ref": "QA-2027-01-017", "audit_id": 17, "grade": "outstanding"}]
+EXAMPLES["good_practice_qa"] = [
+    {"qa_ref": "QA-2027-01-017", "grade": "good", "role": "auditor"},
+    {"qa_ref": "QA-2027-01-017", "grade": "outstanding", "role": "moderator"},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "good_practice_restricted", "qa_ref": "QA-2027-01-017"},
+    {"reason": "good_practice_already", "qa_ref": "QA-2027-01-017", "by": "Mo Derator", "role": "moderator", "at": AT},
+    {"reason": "good_practice_already", "qa_ref": "QA-2027-01-017", "by": "Alex Green", "role": "auditor", "at": None},
+    {
+        "reason": "good_practice_grade",
+        "qa_ref": "QA-2027-01-017",
+        "grade": "requires_improvement",
+        "eligible": ["outstanding", "good"],
+    },
+    {"reason": "good_practice_grade", "qa_ref": "QA-2027-01-017", "grade": None, "eligible": ["outstanding", "good"]},
+    {"reason": "good_practice_reason_needed"},
+    {"reason": "good_practice_not_ticked"},
+    {"reason": "good_practice_too_long", "limit": 2900, "length": 3001},
+]
+# (the long list stays last: a test reads it there)
+EXAMPLES["home"] = [ctx | {"learning_queue": None} for ctx in EXAMPLES["home"]]
+EXAMPLES["home"][-1:-1] = [EXAMPLES["home"][0] | {"learning_queue": 0}, EXAMPLES["home"][2] | {"learning_queue": 3}]

@@ -230,7 +230,11 @@ def test_the_decision_is_final_and_shown_on_the_earlier_messages(rt, standin, sl
     for user, person_id in ids.items():
         outcome = standin.message(sent[f"moderation:{moderation_id}:outcome:{person_id}"])
         assert outcome["text"].endswith("Disputed: Hana Head (QA Head of Service) changed the overall grade to *Good*.")
-        assert not [b for b in outcome["blocks"] if b["type"] == "actions"], user  # no Dispute button any more
+        assert "dispute_open" not in str(outcome["blocks"]), user  # no Dispute button any more
+    # Raised to Good: the auditor's copy now offers to nominate it as good practice.
+    auditors_copy = standin.message(sent[f"moderation:{moderation_id}:outcome:{ids['U0AUD']}"])
+    buttons = [e["action_id"] for b in auditors_copy["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["good_practice_open"]
     completed = standin.message(sent[f"moderation:{moderation_id}:submitted:{ids['U0PRAC']}"])
     assert "on dispute the QA Head of Service changed it to Good" in completed["text"]
     # A second dispute (the button still on an old copy, say) is refused on the field: the decision is final.

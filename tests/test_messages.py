@@ -24,6 +24,7 @@ VIEWS = {
     "dispute_meeting_form",
     "family_feedback_form",
     "family_feedback_view",
+    "good_practice_form",
     "home",
     "inadequate_form",
     "meeting_form",
@@ -72,6 +73,7 @@ ENUM_KEYS = {
     "tasks",
     "unasked",
     "attendees",
+    "eligible",
 }
 
 
@@ -413,7 +415,7 @@ def test_dates_in_local_time() -> None:
         "practitioner": None,
         "team_manager": None,
     }
-    home = {"name": "A", "waiting": [item], "watching": []}
+    home = {"name": "A", "waiting": [item], "watching": [], "learning_queue": None}
     assert "Friday 2 July 2027" in text_of(render_view("home", home))
     reminder = render("allocation_reminder", EXAMPLES["allocation_reminder"][0])
     assert "Wednesday 6 January 2027" in reminder["text"]

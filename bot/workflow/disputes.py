@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import guard, inadequate, trail
+from bot.workflow import good_practice, guard, inadequate, trail
 from bot.workflow.audit_people import roles_on
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import load_form
@@ -323,7 +323,7 @@ def _show_decision(
     db: Session, dispute: Dispute, audit: Audit, moderation: Moderation, settled: dict[str, Any]
 ) -> None:
     """The moderation outcome and "audit completed" messages are updated in place to show the grade as decided
-    (and the Dispute button goes: the decision is final)."""
+    (the Dispute button goes: the decision is final; the auditor may nominate a grade raised to Good)."""
     for person in {p.id: p for p in (audit.practitioner, audit.team_manager, audit.auditor) if p}.values():
         for of_key, template in (
             (f"moderation:{moderation.id}:outcome:{person.id}", "moderation_outcome"),
@@ -334,7 +334,8 @@ def _show_decision(
                 continue
             ctx = outbox.decode(sent) | {"settled": settled}
             if template == "moderation_outcome":
-                ctx["dispute"] = None
+                # The auditor's button to nominate good practice follows the grade as decided.
+                ctx |= {"dispute": None} | good_practice.outcome_context(db, audit, person, settled["grade"])
             outbox.enqueue_update(db, f"dispute:{dispute.id}:{template}:{person.id}", of_key, template, ctx)
 
 

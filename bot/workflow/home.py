@@ -1,4 +1,5 @@
-"""What a person's App Home shows: first what is waiting for them, then the audits they are watching."""
+"""What a person's App Home shows: first what is waiting for them, then the audits they are watching; for the QA
+team, how many good-practice nominations wait in the learning queue."""
 
 from typing import Any
 
@@ -7,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.calendar import Calendar, now
 from bot.framework import Framework
-from bot.workflow import self_assessment
+from bot.workflow import good_practice, self_assessment
 from bot.workflow.directory import by_slack_id
 from store.models import Audit, Case
 
@@ -18,7 +19,7 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framewor
     framework = framework or Framework()
     person = by_slack_id(db, slack_user_id)
     if person is None:
-        return {"name": None, "waiting": [], "watching": []}
+        return {"name": None, "waiting": [], "watching": [], "learning_queue": None}
     audits = db.scalars(
         select(Audit)
         .where(
@@ -54,4 +55,5 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framewor
             waiting.append({**item, "task": "self_assessment", "due": due})
         else:
             watching.append({"qa_ref": audit.qa_ref, "status": audit.status, **people})
-    return {"name": person.name, "waiting": waiting, "watching": watching}
+    learning_queue = len(good_practice.queue(db)) if person.roles & good_practice.QA_TEAM else None
+    return {"name": person.name, "waiting": waiting, "watching": watching, "learning_queue": learning_queue}

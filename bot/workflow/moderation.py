@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import guard, inadequate, trail
+from bot.workflow import good_practice, guard, inadequate, trail
 from bot.workflow.auditors import independent
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import FormDefinition, load_form
@@ -134,7 +134,9 @@ def _assigned_key(moderation: Moderation) -> str:
     return f"moderation:{moderation.id}:assigned"
 
 
-def _assigned_ctx(audit: Audit, moderation: Moderation, inadequate: bool, decided: datetime | None) -> dict[str, Any]:
+def _assigned_ctx(
+    audit: Audit, moderation: Moderation, inadequate: bool, decided: datetime | None, nominated: bool = False
+) -> dict[str, Any]:
     return {
         "qa_ref": audit.qa_ref,
         "moderation_id": moderation.id,
@@ -142,6 +144,7 @@ def _assigned_ctx(audit: Audit, moderation: Moderation, inadequate: bool, decide
         "due": moderation.due_at,
         "inadequate": inadequate,
         "decided": decided,
+        "nominated": nominated,
     }
 
 
@@ -187,6 +190,7 @@ def form_context(db: Session, moderation_id: int, slack_user_id: str) -> Outcome
             ],
             "scale": [{"code": g.code, "words": g.words} for g in form.scale.grades],
             "mode": moderation.mode,
+            "good_practice": good_practice.offered(audit),
         },
     )
 
@@ -200,9 +204,13 @@ def record(
     grades: dict[str, str | None],
     rationales: dict[str, str | None],
     mode: str | None,
+    nominate: bool = False,
+    nomination_reason: str | None = None,
 ) -> Outcome:
     """Record the moderation: `grades` by question id (domains and overall), `rationales` by question id.
-    A changed grade needs its rationale; refusals name the field (`moderation_errors`: field -> reason code)."""
+    A changed grade needs its rationale; refusals name the field (`moderation_errors`: field -> reason code).
+    With `nominate`, the audit is also nominated as an example of good practice (`nomination_reason`: what
+    others should learn from it), in the same transaction."""
     found = _require(db, moderation_id, slack_user_id, "moderation_record")
     if isinstance(found, Outcome):
         return found
@@ -225,9 +233,14 @@ def record(
                 changes[q.id] = {"from": given[q.id], "to": chosen, "rationale": why}
     if mode not in MODES:
         errors["mode"] = "moderation_mode_needed"
-    if errors:
-        return refused("moderation_errors", errors=errors)
+    overall_id = form.overall.id if form.overall else None
+    moderated = changes[overall_id]["to"] if overall_id in changes else given.get(overall_id)
+    nominating, words = good_practice.moderation_errors(db, audit, form.scale, moderated, nominate, nomination_reason)
+    if errors or nominating:
+        return refused("moderation_errors", errors=errors | nominating, **words)
     typed = {q.rationale_id: rationales.get(q.id) for q in _graded(form) if q.rationale_id}
+    if nominate:
+        typed[good_practice.REASON_FIELD] = nomination_reason
     if problem := guard.check(db, typed):
         return problem
 
@@ -241,7 +254,6 @@ def record(
     db.refresh(moderation)
     if not won:
         return refused("moderation_done", qa_ref=audit.qa_ref, at=moderation.decided_at)
-    overall_id = form.overall.id if form.overall else None
     final = {qid: (changes[qid]["to"] if qid in changes else grade) for qid, grade in given.items()}
     moderation.mode, moderation.changes = mode, changes
     moderation.grade = final.get(overall_id) if overall_id else None
@@ -259,6 +271,8 @@ def record(
         changed=len(changes),
         overall=moderation.grade,
     )
+    if nominate:
+        good_practice.nominate(db, settings, audit, moderator, "moderator", moderation.grade, nomination_reason)
     _tell(db, audit, form, moderator, moderation, given, final)
     inadequate.settle(db, cal, settings, audit, moderation.grade, by=moderator)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
@@ -303,7 +317,8 @@ def _tell(
                 person.slack_user_id,
                 "moderation_outcome",
                 alert
-                | {"dispute": moderation.id if person.id in (audit.practitioner_id, audit.team_manager_id) else None},
+                | {"dispute": moderation.id if person.id in (audit.practitioner_id, audit.team_manager_id) else None}
+                | good_practice.outcome_context(db, audit, person, moderation.grade),
             )
     for person in {p.id: p for p in (audit.practitioner, audit.team_manager) if p}.values():
         of_key = f"audit:{audit.id}:submitted:{person.id}"
@@ -327,7 +342,13 @@ def _tell(
         f"moderation:{moderation.id}:assigned:done",
         _assigned_key(moderation),
         "moderation_assigned",
-        _assigned_ctx(audit, moderation, given.get(overall_id) == form.scale.worst, decided=moderation.decided_at),
+        _assigned_ctx(
+            audit,
+            moderation,
+            given.get(overall_id) == form.scale.worst,
+            decided=moderation.decided_at,
+            nominated=good_practice.nomination_of(db, audit.id) is not None,
+        ),
     )
 
 

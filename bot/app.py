@@ -13,6 +13,7 @@ from handlers import (
     commands,
     disputes,
     family_feedback,
+    group_moderation,
     home,
     meeting,
     moderation,
@@ -44,6 +45,7 @@ def build_app(rt: Runtime) -> App:
         family_feedback,
         self_assessment,
         moderation,
+        group_moderation,
         disputes,
     ):
         feature.register(app, rt)

@@ -24,6 +24,7 @@ VIEWS = {
     "dispute_meeting_form",
     "family_feedback_form",
     "family_feedback_view",
+    "group_moderation_form",
     "home",
     "meeting_form",
     "moderation_form",
@@ -67,6 +68,8 @@ ENUM_KEYS = {
     "scale",
     "mode",
     "new_grade",
+    "period",
+    "chair_user",
 }
 
 

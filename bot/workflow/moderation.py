@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import guard, trail
+from bot.workflow import group_moderation, guard, trail
 from bot.workflow.auditors import independent
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import FormDefinition, load_form
@@ -160,7 +160,7 @@ def _require(
         return refused("unknown")
     if person.id != moderation.moderator_id:
         trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not the moderator")
-        return refused("not_the_moderator", qa_ref=audit.qa_ref)
+        return refused("not_the_moderator", qa_ref=audit.qa_ref, moved=moderation.session_id is not None)
     if moderation.status != "pending":
         return refused("moderation_done", qa_ref=audit.qa_ref, at=moderation.decided_at)
     return person, moderation, audit
@@ -260,6 +260,7 @@ def record(
         overall=moderation.grade,
     )
     _tell(db, audit, form, moderator, moderation, given, final)
+    group_moderation.recorded(db, settings, moderation)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
 
 
@@ -321,6 +322,8 @@ def _tell(
                 "actions": actions,
             },
         )
+    if moderation.session_id is not None:
+        return  # moved to a group meeting: the first moderator's message already says so, and stays so
     outbox.enqueue_update(
         db,
         f"moderation:{moderation.id}:assigned:done",

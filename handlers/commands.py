@@ -1,8 +1,9 @@
-"""The /qa slash command: `/qa allocate [YYYY-MM]`, and help for anything else."""
+"""The /qa slash command: `/qa allocate [YYYY-MM]`, `/qa group [YYYY-MM]`, and help for anything else."""
 
 from slack_bolt import App
 
 from bot.runtime import Runtime
+from handlers import group_moderation
 from handlers.allocation_run import open_review
 from messages import render
 
@@ -14,5 +15,7 @@ def register(app: App, rt: Runtime) -> None:
         words = (command.get("text") or "").split()
         if words[:1] == ["allocate"]:
             return open_review(rt, body, respond, client, words[1] if len(words) > 1 else "")
+        if words[:1] == ["group"]:
+            return group_moderation.open_form(rt, body, respond, client, words[1] if len(words) > 1 else "")
         payload = render("help", {})
         respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")

@@ -684,7 +684,8 @@ EXAMPLES["moderation_qa"] = [
     {"kind": "late", "refs": ["QA-2027-01-017", "QA-2027-01-018"]},
 ]
 EXAMPLES["refusal"] += [
-    {"reason": "not_the_moderator", "qa_ref": "QA-2027-01-017"},
+    {"reason": "not_the_moderator", "qa_ref": "QA-2027-01-017", "moved": False},
+    {"reason": "not_the_moderator", "qa_ref": "QA-2027-01-017", "moved": True},
     {"reason": "moderation_done", "qa_ref": "QA-2027-01-017", "at": AT},
     {"reason": "moderation_done", "qa_ref": "QA-2027-01-017", "at": None},
     {"reason": "moderation_rationale_needed"},
@@ -902,3 +903,68 @@ EXAMPLES["refusal"] += [
 # (the long list stays last: a test reads it there)
 EXAMPLES["home"] = [ctx | {"learning_queue": None} for ctx in EXAMPLES["home"]]
 EXAMPLES["home"][-1:-1] = [EXAMPLES["home"][0] | {"learning_queue": 0}, EXAMPLES["home"][2] | {"learning_queue": 3}]
+# Group moderation meetings
+_GROUP_ITEMS = [
+    {"moderation_id": 5, "qa_ref": "QA-2027-01-018", "overall": "inadequate", "urgent": True},
+    {"moderation_id": 4, "qa_ref": "QA-2027-01-017", "overall": "good", "urgent": False},
+]
+EXAMPLES["group_moderation_form"] = [
+    {
+        "period": "2027-01",
+        "month": "January 2027",
+        "items": _GROUP_ITEMS,
+        "more": 0,
+        "limit": 40,
+        "today": date(2027, 1, 11),
+        "chair_user": "U0QA",
+    },
+    {
+        "period": "2027-01",
+        "month": "January 2027",
+        "items": [{"moderation_id": 6, "qa_ref": "QA-2027-01-019", "overall": None, "urgent": False}],
+        "more": 3,
+        "limit": 1,
+        "today": date(2027, 1, 11),
+        "chair_user": "U0QA",
+    },
+]
+_SESSION_ITEMS = [item | {"recorded": False, "grade": None} for item in _GROUP_ITEMS]
+EXAMPLES["moderation_session"] = [
+    {"held_on": date(2027, 1, 18), "items": _SESSION_ITEMS, "complete": False},
+    {
+        "held_on": date(2027, 1, 18),
+        "items": [_SESSION_ITEMS[0] | {"recorded": True, "grade": "requires_improvement"}, _SESSION_ITEMS[1]],
+        "complete": False,
+    },
+    {
+        "held_on": date(2027, 1, 18),
+        "items": [
+            _SESSION_ITEMS[0] | {"recorded": True, "grade": "inadequate"},
+            _SESSION_ITEMS[1] | {"recorded": True, "grade": None, "overall": None},
+        ],
+        "complete": True,
+    },
+]
+EXAMPLES["moderation_moved"] = [
+    {"qa_ref": "QA-2027-01-017", "held_on": date(2027, 1, 18), "chair": "Quinn QA", "yours": False},
+    {"qa_ref": "QA-2027-01-017", "held_on": date(2027, 1, 18), "chair": "Mo Derator", "yours": True},
+]
+EXAMPLES["moderation_session_summary"] = [
+    {"held_on": date(2027, 1, 18), "audits": 1, "changed": 1},
+    {"held_on": date(2027, 1, 18), "audits": 12, "changed": 0},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "group_not_qa_team"},
+    {"reason": "group_nothing_pending", "month": "January 2027"},
+    {"reason": "group_date_needed"},
+    {"reason": "group_date_past"},
+    {"reason": "group_no_audits"},
+    {"reason": "group_not_pending", "refs": ["QA-2027-01-017"]},
+    {"reason": "group_not_pending", "refs": ["QA-2027-01-017", "QA-2027-01-018"]},
+    {"reason": "group_too_many", "limit": 40, "chosen": 41},
+    {"reason": "group_chair_needed"},
+    {"reason": "group_chair_unknown"},
+    {"reason": "group_chair_role", "name": "Tom Teamlead"},
+    {"reason": "group_chair_not_independent", "name": "Fay Close", "refs": ["QA-2027-01-017"]},
+    {"reason": "group_chair_not_independent", "name": "Fay Close", "refs": ["QA-2027-01-017", "QA-2027-01-018"]},
+]

@@ -25,6 +25,7 @@ VIEWS = {
     "family_feedback_form",
     "family_feedback_view",
     "good_practice_form",
+    "group_moderation_form",
     "home",
     "inadequate_form",
     "meeting_form",
@@ -74,6 +75,8 @@ ENUM_KEYS = {
     "unasked",
     "attendees",
     "eligible",
+    "period",
+    "chair_user",
 }
 
 

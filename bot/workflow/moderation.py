@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import good_practice, guard, inadequate, trail
+from bot.workflow import good_practice, group_moderation, guard, inadequate, trail
 from bot.workflow.auditors import independent
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import FormDefinition, load_form
@@ -163,7 +163,7 @@ def _require(
         return refused("unknown")
     if person.id != moderation.moderator_id:
         trail.record(db, f"refused.{action}", actor=person, subject=audit, reason="not the moderator")
-        return refused("not_the_moderator", qa_ref=audit.qa_ref)
+        return refused("not_the_moderator", qa_ref=audit.qa_ref, moved=moderation.session_id is not None)
     if moderation.status != "pending":
         return refused("moderation_done", qa_ref=audit.qa_ref, at=moderation.decided_at)
     return person, moderation, audit
@@ -244,14 +244,16 @@ def record(
     if problem := guard.check(db, typed):
         return problem
 
-    # One conditional UPDATE: of two submissions at once, only one decides.
+    # One conditional UPDATE: of two submissions at once (or one racing a move to a group meeting), one decides.
     moment = now()
     won = db.execute(
         update(Moderation)
-        .where(Moderation.id == moderation.id, Moderation.status == "pending")
+        .where(Moderation.id == moderation.id, Moderation.status == "pending", Moderation.moderator_id == moderator.id)
         .values(status="done", decided_at=moment)
     ).rowcount
     db.refresh(moderation)
+    if not won and moderation.status == "pending":
+        return refused("not_the_moderator", qa_ref=audit.qa_ref, moved=moderation.session_id is not None)
     if not won:
         return refused("moderation_done", qa_ref=audit.qa_ref, at=moderation.decided_at)
     final = {qid: (changes[qid]["to"] if qid in changes else grade) for qid, grade in given.items()}
@@ -275,6 +277,7 @@ def record(
         good_practice.nominate(db, settings, audit, moderator, "moderator", moderation.grade, nomination_reason)
     _tell(db, audit, form, moderator, moderation, given, final)
     inadequate.settle(db, cal, settings, audit, moderation.grade, by=moderator)
+    group_moderation.recorded(db, settings, moderation)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
 
 
@@ -337,6 +340,8 @@ def _tell(
                 "actions": actions,
             },
         )
+    if moderation.session_id is not None:
+        return  # moved to a group meeting: the first moderator's message already says so, and stays so
     outbox.enqueue_update(
         db,
         f"moderation:{moderation.id}:assigned:done",
@@ -392,7 +397,9 @@ def remind_moderators(db: Session, cal: Calendar, settings: Settings) -> int:
         if overdue:
             late.append(audit.qa_ref)
         assigned = db.scalar(select(OutboxMessage.created_at).where(OutboxMessage.key == _assigned_key(moderation)))
-        if not moderator.slack_user_id or (assigned is not None and cal.local(assigned).date() == today):
+        # A group meeting's audits are moderated at the meeting: its chair is not reminded of each one.
+        in_meeting = moderation.session_id is not None
+        if in_meeting or not moderator.slack_user_id or (assigned is not None and cal.local(assigned).date() == today):
             continue
         if outbox.enqueue(
             db,

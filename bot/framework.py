@@ -27,7 +27,19 @@ class Framework:
     # grade, and the case is re-audited this many months on (and again, until it is no longer Inadequate).
     reflective_meeting_within_days: int = 10
     reaudit_after_months: int = 3
-    # Scheduled messages go at this local time on working days.
+    # Actions (Key Area 4): the owner's daily digest lists an action from this many working days before it is due.
+    action_reminder_days_before: int = 2
+    # While an audit's actions are open its team manager is reminded to discuss it in supervision this often
+    # (weeks), and more often for a child-protection case.
+    supervision_weeks: int = 8
+    supervision_weeks_child_protection: int = 4
+    # Escalation up the chain (SM -> HoS -> AD -> Executive Director): an action still open this many working days
+    # after its due date, or a moderation this many after its deadline, is escalated; each level then has
+    # escalation_window_days to resolve, extend or escalate it before it climbs by itself.
+    action_escalate_after_days: int = 5
+    moderation_escalate_after_days: int = 3
+    escalation_window_days: int = 3
+    # Scheduled messages (reminders, each person's daily digest) go at this local time on working days.
     reminder_time: time = time(9, 0)
 
 

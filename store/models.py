@@ -207,6 +207,8 @@ class Audit(Base):
     # `reaudit_of_id` is the confirmed-Inadequate audit this one re-audits.
     cycle: Mapped[int] = mapped_column(Integer, default=0)
     reaudit_of_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"))
+    # While the audit's actions are open, the team manager is reminded to discuss it in supervision at this moment.
+    supervision_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
     case: Mapped[Case] = relationship()
     auditor: Mapped[Person | None] = relationship(foreign_keys=[auditor_id])
@@ -235,6 +237,13 @@ class Action(Base):
     done_at: Mapped[datetime | None]
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime | None]
+    # open -> done (by the owner, with a note or an evidence link) -> signed_off by the team manager, or reopened
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    done_note: Mapped[str | None] = mapped_column(Text)
+    evidence_link: Mapped[str | None] = mapped_column(String(500))
+    signed_off_at: Mapped[datetime | None]
+    # The team manager may extend the due date once; a second extension needs the service manager.
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
         Index("ix_actions_status_due_at", "status", "due_at"),
@@ -353,6 +362,8 @@ class Escalation(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None]
     decision: Mapped[str | None] = mapped_column(String(20))
+    # Set when the watchdog reports that the window passed without the sweep acting: reported once.
+    overdue_reported_at: Mapped[datetime | None]
 
     steps: Mapped[list[EscalationStep]] = relationship(order_by="EscalationStep.id")
 

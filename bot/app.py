@@ -12,6 +12,7 @@ from handlers import (
     audit_form,
     commands,
     disputes,
+    escalation,
     family_feedback,
     good_practice,
     group_moderation,
@@ -51,6 +52,7 @@ def build_app(rt: Runtime) -> App:
         disputes,
         inadequate,
         good_practice,
+        escalation,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -58,6 +58,21 @@ def form_button(app: App, rt: Runtime, action: str, template: str, context: Call
         client.views_open(trigger_id=body["trigger_id"], view=render_view(template, outcome.detail))
 
 
+def decision_button(app: App, rt: Runtime, action: str, decide: Callable[..., Outcome]) -> None:
+    """A button that decides a record (its id in the value) in one click: `decide(db, cal, settings, id, user)`;
+    a refused click is answered ephemerally."""
+
+    @app.action(action)
+    def clicked(ack, body, respond, client):
+        ack()
+        task_id = audit_id_of(body["actions"][0].get("value", ""))
+        if task_id is None:
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        user = body["user"]["id"]
+        outcome = act(rt, body, lambda db: decide(db, rt.calendar, rt.settings, task_id, user))
+        answer_refusal(respond, outcome, client=client, body=body)
+
+
 def audit_id_of(value: str) -> int | None:
     """The record id a button or form carries (an audit, an escalation, a case); anything else (forged,
     edited, other digits such as "²") is None."""

@@ -1,36 +1,21 @@
 """The Inadequate pathway's buttons: record the Reflective Practice & Action Meeting or the resolution (a form),
 escalate to the Assistant Director responsible, acknowledge the final escalation."""
 
-from collections.abc import Callable
 from datetime import date
 
 from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import inadequate_steps
-from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, form_button, refusal_words
-
-
-def button(app: App, rt: Runtime, action: str, decide: Callable[..., Outcome]) -> None:
-    """A button that decides a pathway task in one click: refused clicks are answered ephemerally."""
-
-    @app.action(action)
-    def clicked(ack, body, respond, client):
-        ack()
-        task_id = audit_id_of(body["actions"][0].get("value", ""))
-        if task_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
-        user = body["user"]["id"]
-        outcome = act(rt, body, lambda db: decide(db, rt.calendar, rt.settings, task_id, user))
-        answer_refusal(respond, outcome, client=client, body=body)
+from bot.workflow.outcome import refused
+from handlers.common import act, audit_id_of, decision_button, field_errors, form_button, refusal_words
 
 
 def register(app: App, rt: Runtime) -> None:
     form_button(app, rt, "pathway_record", "inadequate_form", inadequate_steps.form_context)
 
-    button(app, rt, "pathway_escalate", inadequate_steps.escalate)
-    button(app, rt, "pathway_acknowledge", inadequate_steps.acknowledge)
+    decision_button(app, rt, "pathway_escalate", inadequate_steps.escalate)
+    decision_button(app, rt, "pathway_acknowledge", inadequate_steps.acknowledge)
 
     @app.view("inadequate_form")
     def recorded(ack, body, view):

@@ -18,6 +18,7 @@ from bot.runtime import Runtime
 from bot.workflow import (
     allocation,
     allocation_run,
+    escalation,
     inadequate,
     meeting,
     moderation,
@@ -87,6 +88,12 @@ SWEEPS = [
         "inadequate-reminders",
         timedelta(minutes=5),
         _sweep(lambda db, rt: inadequate.remind(db, rt.calendar, rt.settings)),
+    ),
+    Job("escalations", timedelta(minutes=5), _sweep(lambda db, rt: escalation.sweep(db, rt.calendar, rt.settings))),
+    Job(
+        "escalation-watchdog",
+        timedelta(minutes=15),
+        _sweep(lambda db, rt: escalation.watchdog(db, rt.calendar, rt.settings)),
     ),
 ]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)

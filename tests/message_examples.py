@@ -968,3 +968,69 @@ EXAMPLES["refusal"] += [
     {"reason": "group_chair_not_independent", "name": "Fay Close", "refs": ["QA-2027-01-017"]},
     {"reason": "group_chair_not_independent", "name": "Fay Close", "refs": ["QA-2027-01-017", "QA-2027-01-018"]},
 ]
+
+ESCALATION = {
+    "escalation_id": 3,
+    "policy": "overdue_action",
+    "qa_ref": "QA-2027-01-017",
+    "due": AT,
+    "role": "service_manager",
+    "asked": "Sara Service",
+    "respond_by": AT,
+    "status": "pending",
+    "decision": None,
+    "decided_by": None,
+    "decided_at": None,
+    "top": False,
+    "what": "Update the child's plan with the school.",
+    "owner": "Sam Patel",
+}
+EXAMPLES["escalation_request"] = [
+    ESCALATION | {"came": "started", "by": None},
+    ESCALATION | {"came": "climbed", "by": None, "role": "head_of_service", "asked": "Helen Head"},
+    ESCALATION | {"came": "reminded", "by": None, "role": "executive_director", "asked": "Ed Exec", "top": True},
+    ESCALATION | {"came": "escalated_now", "by": "Sara Service", "role": "assistant_director", "asked": "Ada"},
+    ESCALATION | {"came": "escalated_now", "by": None},
+    ESCALATION | {"came": "closed", "by": None, "role": "head_of_service", "asked": "Helen Head"},
+    ESCALATION
+    | {
+        "came": "closed",
+        "by": None,
+        "status": "resolved",
+        "decision": "resolved",
+        "decided_by": "Helen",
+        "decided_at": AT,
+    },
+    ESCALATION | {"came": "closed", "by": None, "status": "settled", "decision": "settled", "decided_at": AT},
+    ESCALATION
+    | {"came": "started", "by": None, "policy": "overdue_moderation", "what": None, "owner": None, "asked": None},
+]
+_ABOUT = {k: ESCALATION[k] for k in ("policy", "qa_ref", "owner", "due", "asked", "role")}
+EXAMPLES["escalation_notice"] = [
+    _ABOUT | {"what_happened": "climbed", "decided_by": None},
+    _ABOUT | {"what_happened": "resolved", "decided_by": "Helen Head"},
+    _ABOUT | {"what_happened": "extended", "decided_by": "Helen Head"},
+    _ABOUT | {"what_happened": "settled", "decided_by": None, "policy": "overdue_moderation"},
+]
+EXAMPLES["escalation_qa"] = [
+    {"kind": "nobody", "qa_ref": "QA-2027-01-017", "policy": "overdue_action"},
+    {"kind": "stuck", "qa_ref": "QA-2027-01-017", "policy": "overdue_moderation"},
+]
+EXAMPLES["escalation_form"] = [_ABOUT | {"form": form, "escalation_id": 3} for form in ("resolve", "extend")]
+EXAMPLES["refusal"] += [
+    {"reason": "escalation_not_yours", "qa_ref": "QA-2027-01-017", "holder": "Sara Service"},
+    {"reason": "escalation_decided", "qa_ref": "QA-2027-01-017", "by": "Sara Service", "at": AT},
+    {"reason": "escalation_decided", "qa_ref": "QA-2027-01-017", "by": None, "at": None},
+    {"reason": "escalation_at_top", "qa_ref": "QA-2027-01-017"},
+    {"reason": "escalation_note_needed"},
+    {"reason": "escalation_note_too_long", "limit": 2900},
+    {"reason": "escalation_date_needed"},
+    {"reason": "escalation_date_not_working"},
+    {"reason": "escalation_date_too_far", "limit": 20},
+    {"reason": "escalation_reason_needed"},
+]
+EXAMPLES["escalation_request"] += [
+    ESCALATION | {"came": "started", "by": None, "policy": "overdue_pathway_step", "what": None, "owner": kind}
+    for kind in ("reflective_meeting", "resolution")
+]
+EXAMPLES["escalation_qa"] += [{"kind": "nobody", "qa_ref": "QA-2027-01-017", "policy": "overdue_pathway_step"}]

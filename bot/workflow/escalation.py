@@ -1,0 +1,564 @@
+"""The escalation chain (DESIGN: "Escalation engine"): what still drifts is routed up the management chain,
+Service Manager -> Head of Service -> Assistant Director -> Executive Director, where the person at the current
+level decides with buttons: Resolve (with a note), Extend (a new date, with a reason) or Escalate now. With no
+decision within the level's window it climbs by itself and tells everyone already involved.
+
+A policy says what drifted (an action still open after its due date, a moderation past its deadline), when it
+starts, and whose line the chain follows. The people are frozen on the escalation row when it starts (`chain`:
+one entry per level, `{"level", "role", "person_id"}`), so a reorganisation does not reroute a running one. Each
+step is an EscalationStep: "started", "climbed", "reminded" (at the top), then the decision. Safeguarding alerts
+climb by working hours, not days, and are acknowledged rather than decided: they keep their own module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.calendar import Calendar, now
+from bot.config import Settings
+from bot.framework import Framework
+from bot.workflow import guard, trail
+from bot.workflow.audit_people import in_line
+from bot.workflow.directory import by_slack_id, manager_with_role
+from bot.workflow.outcome import DONE, Outcome, refused
+from store.models import Action, Audit, Escalation, EscalationStep, Moderation, OutboxMessage, PathwayTask, Person
+
+LEVELS = ("service_manager", "head_of_service", "assistant_director", "executive_director")
+# The Inadequate pathway's steps asked of the Service Manager and Head of Service; the AD Safeguarding's and the
+# Executive Director's are at the top already, and are reminded instead.
+MANAGERS_STEPS = ("reflective_meeting", "resolution")
+QA_ADMINS = frozenset({"qa_team", "qa_head_of_service"})
+NOTE_LIMIT = 2900
+STUCK_AFTER = timedelta(hours=1)  # the sweep runs every few minutes: an hour late means it is not running
+EXTEND_AT_MOST = 20  # working days: an extension is a new date, not an open-ended pause
+# Closed decisions; "settled" is the subject put right (the action done, the moderation recorded) while it climbed.
+DECISIONS = ("resolved", "extended", "settled")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What drifted: `subject` rows past `due(row)` by `start_after(fw)` working days while `is_open(row)`; the
+    chain follows `owner(db, row)`'s line (or the audit's practitioner's)."""
+
+    name: str
+    subject: type
+    start_after: Callable[[Framework], int]
+    due: Callable[[Any], datetime]
+    is_open: Callable[[Any], bool]
+    open_rows: Any  # the same test as a query condition, for the sweep
+    audit_of: Callable[[Session, Any], Audit]
+    chain_of: Callable[[Session, Any], dict[str, Person | None]]
+    extend: Callable[[Any, datetime], None]
+
+
+def _practitioners_line(db: Session, action: Action) -> dict[str, Person | None]:
+    audit = db.get(Audit, action.audit_id)
+    return {role: in_line(audit, role) for role in LEVELS}
+
+
+def _moderators_line(db: Session, moderation: Moderation) -> dict[str, Person | None]:
+    moderator = db.get(Person, moderation.moderator_id) if moderation.moderator_id else None
+    return {role: manager_with_role(moderator, role) if moderator else None for role in LEVELS}
+
+
+def _move_due(row: Any, to: datetime) -> None:
+    row.due_at = to
+
+
+def _line_beyond_those_asked(db: Session, task: PathwayTask) -> dict[str, Person | None]:
+    """A pathway step the Service Manager and Head of Service were asked to take goes to those above them."""
+    audit = db.get(Audit, task.audit_id)
+    line = {role: in_line(audit, role) for role in LEVELS}
+    return {role: person for role, person in line.items() if person is None or person.id not in task.asked}
+
+
+def _move_task(task: PathwayTask, to: datetime) -> None:
+    task.due_at = task.next_reminder_at = to
+
+
+POLICIES = {
+    p.name: p
+    for p in (
+        Policy(
+            name="overdue_action",
+            subject=Action,
+            start_after=lambda fw: fw.action_escalate_after_days,
+            due=lambda a: a.due_at,
+            is_open=lambda a: a.status == "open",
+            open_rows=Action.status == "open",
+            audit_of=lambda db, a: db.get(Audit, a.audit_id),
+            chain_of=_practitioners_line,
+            extend=_move_due,
+        ),
+        Policy(
+            name="overdue_moderation",
+            subject=Moderation,
+            start_after=lambda fw: fw.moderation_escalate_after_days,
+            due=lambda m: m.due_at,
+            is_open=lambda m: m.status == "pending",
+            open_rows=Moderation.status == "pending",
+            audit_of=lambda db, m: db.get(Audit, m.audit_id),
+            chain_of=_moderators_line,
+            extend=_move_due,
+        ),
+        Policy(
+            name="overdue_pathway_step",
+            subject=PathwayTask,
+            start_after=lambda fw: fw.action_escalate_after_days,
+            due=lambda t: t.due_at,
+            is_open=lambda t: t.status == "pending",
+            open_rows=(PathwayTask.status == "pending") & PathwayTask.kind.in_(MANAGERS_STEPS),
+            audit_of=lambda db, t: db.get(Audit, t.audit_id),
+            chain_of=_line_beyond_those_asked,
+            extend=_move_task,
+        ),
+    )
+}
+
+
+def _window_end(cal: Calendar, settings: Settings, start: datetime) -> datetime:
+    day = cal.local(start).date()
+    return cal.at(cal.add_working_days(day, settings.framework.escalation_window_days), cal.end)
+
+
+# ----- the sweep ----------------------------------------------------------------------------------------------------
+
+
+def sweep(db: Session, cal: Calendar, settings: Settings) -> int:
+    """On working days: close escalations whose subject was put right, start one for each subject that has
+    drifted past its policy's start, and climb (or, at the top, remind) each whose window has passed. Returns the
+    escalations started or moved."""
+    moment = now()
+    today = cal.local(moment).date()
+    if not cal.is_working_day(today):
+        return 0
+    acted = 0
+    for escalation in db.scalars(
+        select(Escalation).where(Escalation.status == "pending", Escalation.policy.in_(POLICIES))
+    ).all():
+        policy = POLICIES[escalation.policy]
+        subject = db.get(policy.subject, escalation.subject_id)
+        if subject is None or not policy.is_open(subject) or policy.due(subject) > moment:
+            _close(db, settings, escalation, None, "settled", None)
+    for policy in POLICIES.values():
+        acted += _start_drifted(db, cal, settings, policy, today)
+    for escalation in db.scalars(
+        select(Escalation)
+        .where(
+            Escalation.status == "pending",
+            Escalation.policy.in_(POLICIES),
+            Escalation.respond_by <= moment,
+        )
+        .order_by(Escalation.respond_by, Escalation.id)
+    ).all():
+        _climb(db, cal, settings, escalation, by=None)
+        acted += 1
+    return acted
+
+
+def _start_drifted(db: Session, cal: Calendar, settings: Settings, policy: Policy, today: date) -> int:
+    # Due on or before this day's end, and still open: drifted by at least `start_after` working days today.
+    latest_due = cal.at(cal.add_working_days(today, -policy.start_after(settings.framework)), cal.end)
+    model = policy.subject
+    # A pending escalation is running; a resolved one is a manager's answer, not to be asked again.
+    already = exists().where(
+        Escalation.policy == policy.name,
+        Escalation.subject_type == model.__tablename__,
+        Escalation.subject_id == model.id,
+        Escalation.status.in_(("pending", "resolved")),
+    )
+    rows = db.scalars(
+        select(model).where(policy.open_rows, model.due_at <= latest_due, ~already).order_by(model.due_at, model.id)
+    ).all()
+    for row in rows:
+        _start(db, cal, settings, policy, row)
+    return len(rows)
+
+
+def _start(db: Session, cal: Calendar, settings: Settings, policy: Policy, row: Any) -> Escalation:
+    moment = now()
+    audit = policy.audit_of(db, row)
+    line = policy.chain_of(db, row)
+    chain = []
+    for role in LEVELS:
+        person = line.get(role)
+        if person is not None and person.active and person.slack_user_id:
+            chain.append({"level": len(chain), "role": role, "person_id": person.id})
+    escalation = Escalation(
+        policy=policy.name,
+        subject_type=policy.subject.__tablename__,
+        subject_id=row.id,
+        chain=chain,
+        level=0,
+        status="pending",
+        started_at=moment,
+        respond_by=_window_end(cal, settings, moment),
+    )
+    db.add(escalation)
+    db.flush()
+    db.add(EscalationStep(escalation_id=escalation.id, level=0, person_id=None, what="started", at=moment))
+    trail.record(
+        db,
+        "escalation.started",
+        subject=audit,
+        escalation_id=escalation.id,
+        policy=policy.name,
+        chain=[{"role": e["role"], "person_id": e["person_id"]} for e in chain],
+        respond_by=escalation.respond_by.isoformat(),
+    )
+    if not chain:
+        _tell_qa(db, settings, escalation, audit, "nobody")
+        return escalation
+    _ask(db, settings, escalation, came="started")
+    return escalation
+
+
+def _top(escalation: Escalation) -> int:
+    return max((e["level"] for e in escalation.chain), default=0)
+
+
+def _climb(
+    db: Session, cal: Calendar, settings: Settings, escalation: Escalation, by: Person | None, claimed: bool = False
+) -> None:
+    """Up a level (or, at the top, a reminder to the top) with a new window; everyone involved is told. `claimed`:
+    the level was already moved by the caller's conditional UPDATE."""
+    moment = now()
+    up = claimed or escalation.level < _top(escalation)
+    if up and not claimed:
+        escalation.level += 1
+    escalation.respond_by = _window_end(cal, settings, moment)
+    what = "climbed" if up else "reminded"
+    db.add(
+        EscalationStep(
+            escalation_id=escalation.id, level=escalation.level, person_id=by.id if by else None, what=what, at=moment
+        )
+    )
+    db.flush()
+    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+    trail.record(
+        db,
+        f"escalation.{what}",
+        actor=by,
+        subject=audit,
+        escalation_id=escalation.id,
+        level=escalation.level,
+        by_hand=by is not None,
+        respond_by=escalation.respond_by.isoformat(),
+    )
+    if up:
+        _retire_buttons(db, escalation)  # only the new level decides now
+    _ask(db, settings, escalation, came="escalated_now" if by else ("climbed" if up else "reminded"), by=by)
+    if up:
+        _notify_involved(db, escalation, "climbed", below=escalation.level)
+
+
+# ----- what people see ----------------------------------------------------------------------------------------------
+
+
+def _subject(db: Session, escalation: Escalation) -> Any:
+    return db.get(POLICIES[escalation.policy].subject, escalation.subject_id)
+
+
+def _current(escalation: Escalation) -> dict[str, Any] | None:
+    return next((e for e in escalation.chain if e["level"] == escalation.level), None)
+
+
+def _round(db: Session, escalation: Escalation) -> int:
+    return len(db.scalars(select(EscalationStep.id).where(EscalationStep.escalation_id == escalation.id)).all())
+
+
+def _ask_key(escalation: Escalation, round_: int, person_id: int) -> str:
+    return f"escalation:{escalation.id}:ask:{round_}:{person_id}"
+
+
+def context(db: Session, escalation: Escalation) -> dict[str, Any]:
+    """What every message of an escalation shows: what drifted, by how long, who is being asked, the deadline."""
+    policy = POLICIES[escalation.policy]
+    subject = _subject(db, escalation)
+    audit = policy.audit_of(db, subject)
+    current = _current(escalation)
+    asked = db.get(Person, current["person_id"]) if current else None
+    decided_by = db.get(Person, escalation.decided_by_id) if escalation.decided_by_id else None
+    ctx: dict[str, Any] = {
+        "escalation_id": escalation.id,
+        "policy": escalation.policy,
+        "qa_ref": audit.qa_ref,
+        "due": policy.due(subject),
+        "role": current["role"] if current else None,
+        "asked": asked.name if asked else None,
+        "respond_by": escalation.respond_by,
+        "status": escalation.status,
+        "decision": escalation.decision,
+        "decided_by": decided_by.name if decided_by else None,
+        "decided_at": escalation.decided_at,
+        "top": escalation.level >= _top(escalation),
+    }
+    if escalation.policy == "overdue_action":
+        owner = db.get(Person, subject.owner_id)
+        ctx |= {"what": subject.description, "owner": owner.name if owner else None}
+    elif escalation.policy == "overdue_pathway_step":
+        ctx |= {"what": None, "owner": subject.kind}
+    else:
+        moderator = db.get(Person, subject.moderator_id) if subject.moderator_id else None
+        ctx |= {"what": None, "owner": moderator.name if moderator else None}
+    return ctx
+
+
+def _ask(db: Session, settings: Settings, escalation: Escalation, came: str, by: Person | None = None) -> None:
+    current = _current(escalation)
+    if current is None:
+        return
+    person = db.get(Person, current["person_id"])
+    ctx = context(db, escalation) | {"came": came, "by": by.name if by else None}
+    outbox.enqueue(
+        db, _ask_key(escalation, _round(db, escalation), person.id), person.slack_user_id, "escalation_request", ctx
+    )
+
+
+def _notify_involved(db: Session, escalation: Escalation, what: str, below: int) -> None:
+    """Everyone asked at a lower level hears where it went (once per step)."""
+    ctx = context(db, escalation) | {"what_happened": what}
+    step = _round(db, escalation)
+    for entry in escalation.chain:
+        if entry["level"] < below:
+            person = db.get(Person, entry["person_id"])
+            if person and person.slack_user_id:
+                outbox.enqueue(
+                    db,
+                    f"escalation:{escalation.id}:notice:{step}:{person.id}",
+                    person.slack_user_id,
+                    "escalation_notice",
+                    ctx,
+                )
+
+
+def _tell_qa(db: Session, settings: Settings, escalation: Escalation, audit: Audit, kind: str) -> None:
+    if settings.qa_channel:
+        outbox.enqueue(
+            db,
+            f"escalation:{escalation.id}:qa:{kind}",
+            settings.qa_channel,
+            "escalation_qa",
+            {"kind": kind, "qa_ref": audit.qa_ref, "policy": escalation.policy},
+        )
+
+
+# ----- decisions ----------------------------------------------------------------------------------------------------
+
+
+def _decider(db: Session, escalation_id: int, slack_user_id: str, action: str) -> tuple[Person, Escalation] | Outcome:
+    """The person and escalation when `slack_user_id` may decide it now: the person at the current level, their
+    recorded delegate, or a QA admin. Anyone else is refused, and the attempt is on the trail."""
+    person = by_slack_id(db, slack_user_id)
+    escalation = db.get(Escalation, escalation_id)
+    if person is None or escalation is None or escalation.policy not in POLICIES:
+        trail.record(
+            db, f"refused.{action}", actor_slack_id=slack_user_id, reason="unknown", escalation_id=escalation_id
+        )
+        return refused("unknown")
+    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+    if escalation.status != "pending":
+        return _already(db, escalation, audit)
+    current = _current(escalation)
+    holder = db.get(Person, current["person_id"]) if current else None
+    allowed = holder is not None and person.id in (holder.id, holder.delegate_id)
+    if not allowed and not person.roles & QA_ADMINS:
+        trail.record(
+            db,
+            f"refused.{action}",
+            actor=person,
+            subject=audit,
+            reason="not at the current level",
+            escalation_id=escalation.id,
+        )
+        return refused("escalation_not_yours", qa_ref=audit.qa_ref, holder=holder.name if holder else "nobody")
+    return person, escalation
+
+
+def _already(db: Session, escalation: Escalation, audit: Audit) -> Outcome:
+    decided_by = db.get(Person, escalation.decided_by_id) if escalation.decided_by_id else None
+    return refused(
+        "escalation_decided",
+        qa_ref=audit.qa_ref,
+        decision=escalation.decision,
+        by=decided_by.name if decided_by else None,
+        at=escalation.decided_at,
+    )
+
+
+def form_context(db: Session, escalation_id: int, slack_user_id: str, action: str) -> Outcome:
+    """What the Resolve or Extend form shows."""
+    found = _decider(db, escalation_id, slack_user_id, action)
+    if isinstance(found, Outcome):
+        return found
+    _, escalation = found
+    return Outcome(ok=True, detail=context(db, escalation) | {"form": action.removeprefix("escalation_")})
+
+
+def resolve(
+    db: Session, cal: Calendar, settings: Settings, escalation_id: int, slack_user_id: str, note: str | None
+) -> Outcome:
+    found = _decider(db, escalation_id, slack_user_id, "escalation_resolve")
+    if isinstance(found, Outcome):
+        return found
+    person, escalation = found
+    note = (note or "").strip()
+    if not note:
+        return refused("escalation_note_needed", field="note")
+    if len(note) > NOTE_LIMIT:
+        return refused("escalation_note_too_long", field="note", limit=NOTE_LIMIT)
+    if problem := guard.check(db, {"note": note}):
+        return problem
+    return _close(db, settings, escalation, person, "resolved", note)
+
+
+def extend(
+    db: Session,
+    cal: Calendar,
+    settings: Settings,
+    escalation_id: int,
+    slack_user_id: str,
+    to: date | None,
+    reason: str | None,
+) -> Outcome:
+    """A new date for the subject (the action's due date, the moderation's deadline), with a reason: the escalation
+    closes, and starts again should that date drift too."""
+    found = _decider(db, escalation_id, slack_user_id, "escalation_extend")
+    if isinstance(found, Outcome):
+        return found
+    person, escalation = found
+    today = cal.local(now()).date()
+    reason = (reason or "").strip()
+    errors = {}
+    if to is None or to <= today:
+        errors["to"] = "escalation_date_needed"
+    elif not cal.is_working_day(to):
+        errors["to"] = "escalation_date_not_working"
+    elif to > cal.add_working_days(today, EXTEND_AT_MOST):
+        errors["to"] = "escalation_date_too_far"
+    if not reason:
+        errors["reason"] = "escalation_reason_needed"
+    if errors:
+        return refused("action_errors", errors=errors, limit=EXTEND_AT_MOST)
+    if problem := guard.check(db, {"reason": reason}):
+        return problem
+    outcome = _close(db, settings, escalation, person, "extended", reason, new_date=cal.at(to, cal.end))
+    if outcome.ok:
+        POLICIES[escalation.policy].extend(_subject(db, escalation), cal.at(to, cal.end))
+    return outcome
+
+
+def escalate_now(db: Session, cal: Calendar, settings: Settings, escalation_id: int, slack_user_id: str) -> Outcome:
+    found = _decider(db, escalation_id, slack_user_id, "escalation_escalate")
+    if isinstance(found, Outcome):
+        return found
+    person, escalation = found
+    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+    if escalation.level >= _top(escalation):
+        return refused("escalation_at_top", qa_ref=audit.qa_ref)
+    # One conditional UPDATE moves the level: of two clicks only one climbs it.
+    won = db.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation.id, Escalation.status == "pending", Escalation.level == escalation.level)
+        .values(level=escalation.level + 1)
+    ).rowcount
+    db.refresh(escalation)
+    if not won:
+        return _already(db, escalation, audit)
+    _climb(db, cal, settings, escalation, by=person, claimed=True)
+    return DONE
+
+
+def _close(
+    db: Session,
+    settings: Settings,
+    escalation: Escalation,
+    person: Person | None,
+    decision: str,
+    note: str | None,
+    new_date: datetime | None = None,
+) -> Outcome:
+    moment = now()
+    won = db.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation.id, Escalation.status == "pending")
+        .values(status=decision, decision=decision, decided_by_id=person.id if person else None, decided_at=moment)
+    ).rowcount
+    db.refresh(escalation)
+    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+    if not won:
+        return _already(db, escalation, audit)
+    db.add(
+        EscalationStep(
+            escalation_id=escalation.id,
+            level=escalation.level,
+            person_id=person.id if person else None,
+            what=decision,
+            note=note,
+            at=moment,
+        )
+    )
+    trail.record(
+        db,
+        f"escalation.{decision}",
+        actor=person,
+        subject=audit,
+        escalation_id=escalation.id,
+        level=escalation.level,
+        new_date=new_date.isoformat() if new_date else None,
+    )
+    _retire_buttons(db, escalation)
+    if person is not None or decision == "settled":
+        _notify_involved(db, escalation, decision, below=escalation.level + 1)
+    return DONE
+
+
+def _retire_buttons(db: Session, escalation: Escalation) -> None:
+    """Every request of this escalation sent so far is updated in place: its buttons go."""
+    done = context(db, escalation)
+    prefix = f"escalation:{escalation.id}:ask:"
+    keys = db.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like(f"{prefix}%"))).all()
+    for key in keys:
+        if key.count(":") == 4:  # the requests themselves, not earlier updates of them
+            outbox.enqueue_update(
+                db,
+                f"{key}:closed:{_round(db, escalation)}",
+                key,
+                "escalation_request",
+                done | {"came": "closed", "by": None},
+            )
+
+
+# ----- the watchdog -------------------------------------------------------------------------------------------------
+
+
+def watchdog(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Report, once each, escalations whose window passed more than an hour ago without the sweep acting
+    on them (the sweep moves `respond_by` on whenever it acts): the clock has stopped or the sweep is failing."""
+    moment = now()
+    stale = db.scalars(
+        select(Escalation).where(
+            Escalation.status == "pending",
+            Escalation.policy.in_(POLICIES),
+            Escalation.respond_by <= moment - STUCK_AFTER,
+            Escalation.overdue_reported_at.is_(None),
+        )
+    ).all()
+    for escalation in stale:
+        escalation.overdue_reported_at = moment
+        audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+        trail.record(
+            db,
+            "escalation.watchdog",
+            subject=audit,
+            escalation_id=escalation.id,
+            respond_by=escalation.respond_by.isoformat(),
+        )
+        _tell_qa(db, settings, escalation, audit, "stuck")
+    return len(stale)

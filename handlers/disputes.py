@@ -8,7 +8,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import disputes
 from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, form_button, refusal_words
+from handlers.common import act, audit_id_of, decision_button, field_errors, form_button, refusal_words
 
 
 def _value(values: dict, block_id: str, action_id: str) -> dict:
@@ -48,15 +48,7 @@ def register(app: App, rt: Runtime) -> None:
             return ack(response_action="errors", errors=field_errors(outcome, "reason"))
         ack()
 
-    @app.action("dispute_uphold")
-    def upheld(ack, body, respond, client):
-        ack()
-        dispute_id = audit_id_of(body["actions"][0].get("value", ""))
-        if dispute_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
-        user = body["user"]["id"]
-        outcome = act(rt, body, lambda db: disputes.uphold(db, rt.calendar, rt.settings, dispute_id, user))
-        answer_refusal(respond, outcome, client=client, body=body)
+    decision_button(app, rt, "dispute_uphold", disputes.uphold)
 
     @app.view("dispute_change_form")
     def changed(ack, body, view):

@@ -28,7 +28,18 @@ from messages import render
 log = logging.getLogger("qabot.app")
 
 
+class _SameToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns it is unused because qabot gives it a client: the client holds
+    that same token, so the warning only puzzles whoever reads the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(rt: Runtime) -> App:
+    bolt_log = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _SameToken) for f in bolt_log.filters):
+        bolt_log.addFilter(_SameToken())
     app = App(
         client=rt.client,
         signing_secret=rt.settings.slack_signing_secret,

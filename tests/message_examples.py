@@ -39,8 +39,9 @@ EXAMPLES: dict[str, list[dict]] = {
         {"qa_ref": "QA-2027-01-017", "audit_id": 17, "by_name": "Alex Green", "at": AT},
     ],
     "allocation_told": [
-        {"role": role, "month": "January 2027", "items": items}
+        {"role": role, "month": "January 2027", "items": items, "changed": changed}
         for role in ("practitioner", "team_manager", "service_manager")
+        for changed in (False, True)
         for items in (
             [{"qa_ref": "QA-2027-01-017", "auditor": "Alex Green"}],
             [{"qa_ref": "QA-2027-01-017", "auditor": "Alex Green"}, {"qa_ref": "QA-2027-01-018", "auditor": "Sam Lee"}],
@@ -137,8 +138,8 @@ EXAMPLES: dict[str, list[dict]] = {
         },
     ],
     "month_start": [
-        {"month": "January 2027", "imported": 0},
-        {"month": "January 2027", "imported": 412},
+        {"month": "January 2027", "code": "2027-01", "imported": 0},
+        {"month": "January 2027", "code": "2027-01", "imported": 412},
     ],
     "meeting_form": [
         {
@@ -1034,3 +1035,6 @@ EXAMPLES["escalation_request"] += [
     for kind in ("reflective_meeting", "resolution")
 ]
 EXAMPLES["escalation_qa"] += [{"kind": "nobody", "qa_ref": "QA-2027-01-017", "policy": "overdue_pathway_step"}]
+EXAMPLES["moderation_outcome"] = [
+    ctx | {"dispute_by": AT if ctx.get("dispute") else None} for ctx in EXAMPLES["moderation_outcome"]
+]

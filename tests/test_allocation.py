@@ -201,6 +201,10 @@ def test_cant_take_this_one_asks_why_then_tells_the_qa_team(rt, standin, slack, 
     assert "supervised" not in str(told.args)
     assert "passed back by Amira Auditor" in standin.last("chat.update").args["text"]
     assert "New audit for you: QA-2027-01-001" in standin.posted("U0AUD2")[0].args["text"]
+    # Priya hears the auditor changed, not a second "will be audited".
+    assert standin.posted("U0PRAC")[-1].args["text"] == (
+        "The auditor has changed for one of your cases audited in January 2027: QA-2027-01-001."
+    )
 
 
 @freeze_time(MONDAY_9, tick=True)

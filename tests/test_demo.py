@@ -43,9 +43,12 @@ def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
         # Step 6: Mo moderates (a changed grade needs its rationale) and the three people have the outcome.
         "→ a form opens: Moderation",
         'without saying why: the form refuses it on the field — "You changed this grade: please say why',
-        "→ posted to DM to Priya Practitioner: QA-2027-01-002: moderated, overall Requires Improvement (agreed).",
-        "→ posted to DM to Tom Teamlead: QA-2027-01-002: moderated, overall Requires Improvement (agreed).",
-        "→ posted to DM to Oliver Other: QA-2027-01-002: moderated, overall Requires Improvement (agreed).",
+        "→ posted to DM to Priya Practitioner: QA-2027-01-002: moderated, overall Requires Improvement (agreed); "
+        "1 domain grade changed.",
+        "→ posted to DM to Tom Teamlead: QA-2027-01-002: moderated, overall Requires Improvement (agreed); "
+        "1 domain grade changed.",
+        "→ posted to DM to Oliver Other: QA-2027-01-002: moderated, overall Requires Improvement (agreed); "
+        "1 domain grade changed.",
         "buttons: [Dispute this grade]",
         "→ updated in place for DM to Priya Practitioner: QA-2027-01-002: audit completed by Oliver Other. "
         "Moderated: Requires Improvement (agreed).",

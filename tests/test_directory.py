@@ -302,3 +302,22 @@ def test_a_leaving_practitioner_has_their_audits_listed(rt, world, tmp_path):
     assert f"priya@council.example: to reallocate: 1 audit of their own or their team's work ({ref})" in "\n".join(
         report.lines()
     )
+
+
+def test_a_delegate_column_records_who_covers_whom(rt, tmp_path):
+    """An optional delegate_email column: Tom covers Sara's decisions while she is on leave."""
+    header = HEADER + ",Delegate_Email"
+    lines = [line + ("," + ("tom@x.example" if line.startswith("Sara") else "")) for line in BASE]
+    path = tmp_path / "staff.csv"
+    path.write_text("\r\n".join([header, *lines]) + "\r\n", encoding="utf-8-sig")
+    with rt.database.unit_of_work() as db:
+        import_org(db, read_staff_csv(path))
+    with rt.database.unit_of_work() as db:
+        sara, tom = by_email(db, "sara@x.example"), by_email(db, "tom@x.example")
+        assert (sara.delegate_id, tom.delegate_id) == (tom.id, None)
+    bad = list(lines)
+    bad[2] = bad[2].removesuffix("tom@x.example") + "nobody@x.example"
+    path.write_text("\r\n".join([header, *bad]) + "\r\n", encoding="utf-8-sig")
+    with rt.database.unit_of_work() as db, pytest.raises(DirectoryInvalid) as refused:
+        import_org(db, read_staff_csv(path))
+    assert "delegate nobody@x.example is not anyone's email in this file" in str(refused.value.problems)

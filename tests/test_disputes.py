@@ -104,7 +104,7 @@ def test_the_practitioner_and_tm_have_the_button_and_the_qa_head_is_asked(
     assert _status(rt, audit_id) == "disputed"
     [asked] = standin.posted("U0HEAD")
     assert asked.args["text"] == (
-        "Priya Practitioner (practitioner) disputes the moderated grade of QA-2027-01-001 (*Requires Improvement*). "
+        "Priya Practitioner (practitioner) disputes the moderated grade of QA-2027-01-001 (Requires Improvement). "
         "Please uphold it, change it, or arrange a meeting first."
     )
     assert REASON in str(asked.args["blocks"])
@@ -177,7 +177,7 @@ def test_uphold(rt, standin, slack, audit_id, moderators, head):
     assert (dispute.status, dispute.new_grade) == ("upheld", "good")
     assert _status(rt, audit_id) == "moderated"
     for user in ("U0PRAC", "U0TM", "U0AUD", "U0MOD"):
-        assert "QA-2027-01-001: Hana Head (QA Head of Service) has upheld the moderated grade, *Good*." in _texts(
+        assert "QA-2027-01-001: Hana Head (QA Head of Service) has upheld the moderated grade, Good." in _texts(
             standin, user
         ), user
     with rt.database.unit_of_work() as db:
@@ -212,7 +212,7 @@ def test_changing_the_grade_up_or_down_is_recorded(
     words = {"good": "Good", "requires_improvement": "Requires Improvement"}
     for user in ("U0PRAC", "U0TM", "U0AUD", "U0MOD"):
         [told] = [c for c in standin.posted(user) if "has changed the grade" in c.args["text"]]
-        assert f"from {words[auditor_grade]} to *{words[new]}*" in told.args["text"]
+        assert f"from {words[auditor_grade]} to {words[new]}" in told.args["text"]
         assert WHY in str(told.args["blocks"])
 
 

@@ -205,7 +205,7 @@ def test_seven_months_of_the_inadequate_pathway(rt, standin, slack, council):
     assert meeting_a.due_at == datetime(2027, 11, 15, 17, 30, tzinfo=UTC)
     for who in ("U0SM", "U0HOS"):
         [asked] = [t for t in _texts(standin, who) if "Reflective Practice" in t]
-        assert asked.startswith("QA-2027-10-001 has been confirmed *Inadequate* at moderation.")
+        assert asked.startswith("QA-2027-10-001 has been confirmed Inadequate at moderation.")
         assert "re-audited in January 2028" in asked
         assert ("pathway_record", str(meeting_a.id)) in _buttons(standin, who)
     qa = _texts(standin, "C0QATEAM")
@@ -310,7 +310,7 @@ def test_seven_months_of_the_inadequate_pathway(rt, standin, slack, council):
         )
     assert (escalation.asked, resolution.asked) == ([ann], [hos, sm])
     [ask] = [t for t in _texts(standin, "U0ANN") if "escalate it to" in t]
-    assert ask.startswith("QA-2028-01-001, the three-month re-audit of QA-2027-10-001, is *Inadequate* again.")
+    assert ask.startswith("QA-2028-01-001, the three-month re-audit of QA-2027-10-001, is Inadequate again.")
     assert "Ada Director, the Assistant Director responsible" in ask
     # Ada has heard only of C's meeting, which drifted past its date while nobody recorded it (the escalation chain
     # goes to those above the Service Manager and Head of Service who were asked).
@@ -352,7 +352,7 @@ def test_seven_months_of_the_inadequate_pathway(rt, standin, slack, council):
         _moderate(rt, slack, standin, a2_id)
     executive = _task(rt, a2_id, "executive")
     [final] = [t for t in _texts(standin, "U0ED") if "final escalation" in t]
-    assert final.startswith("QA-2028-04-001, a follow-up audit of QA-2027-10-001, is still *Inadequate*.")
+    assert final.startswith("QA-2028-04-001, a follow-up audit of QA-2027-10-001, is still Inadequate.")
     assert any("final escalation has gone to the Executive Director" in t for t in _texts(standin, "U0ANN"))
     assert any("final escalation has gone to the Executive Director" in t for t in _texts(standin, "U0ADA"))
     with _day(_at(2028, 4, 18, 14)):

@@ -1,6 +1,7 @@
 """The HTTP edge: Bolt verifies signatures, /healthz reports the database, events and clicks act once."""
 
 import json
+import logging
 import time
 from dataclasses import replace
 from urllib.request import urlopen
@@ -8,6 +9,7 @@ from urllib.request import urlopen
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import build_app
 from bot.runtime import Runtime
 from bot.server import background_server
 from store.models import Event, IdempotencyKey
@@ -85,3 +87,11 @@ def test_qa_help_is_answered_ephemerally(slack, standin, world):
     assert response.status == 200
     assert standin.responses[-1].body["response_type"] == "ephemeral"
     assert "/qa" in standin.responses[-1].body["text"]
+
+
+def test_building_the_app_logs_no_warning_about_the_token(rt, monkeypatch, caplog):
+    # Bolt reads SLACK_BOT_TOKEN itself, as a deployed process has it set.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", rt.settings.slack_bot_token)
+    with caplog.at_level(logging.WARNING):
+        build_app(rt)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

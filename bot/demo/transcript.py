@@ -53,9 +53,9 @@ class Transcript:
 
 
 def _first_line(text: str) -> str:
+    """The message's first line, whole, as Slack shows it (*bold* in bold, &amp; as &)."""
     line = text.strip().splitlines()[0] if text.strip() else ""
-    line = html.unescape(line.replace("*", ""))  # as Slack shows it: *bold* in bold, &amp; as &
-    return line if len(line) <= 140 else line[:137] + "…"
+    return html.unescape(line.replace("*", ""))
 
 
 def section_lines(blocks) -> list[str]:

@@ -84,9 +84,9 @@ def previous_audit(db: Session, case: Case, month: str) -> Audit | None:
     )
 
 
-def tell_people_on_the_case(db: Session, audits: list[Audit], batch: str) -> None:
+def tell_people_on_the_case(db: Session, audits: list[Audit], batch: str, *, changed: bool = False) -> None:
     """The practitioner, team manager and service manager hear who will audit: one message each per batch,
-    however many of their cases were allocated."""
+    however many of their cases were allocated (`changed`: a passed-back audit's new auditor)."""
     told: dict[tuple[int, str], list[Audit]] = {}
     people: dict[int, Person] = {}
     for audit in audits:
@@ -111,6 +111,7 @@ def tell_people_on_the_case(db: Session, audits: list[Audit], batch: str) -> Non
                 "role": role,
                 "month": months.words(theirs[0].month),
                 "items": [{"qa_ref": a.qa_ref, "auditor": a.auditor.name} for a in theirs],
+                "changed": changed,
             },
         )
 
@@ -251,7 +252,7 @@ def reallocate(db: Session, cal: Calendar, settings: Settings, audit: Audit, dec
             "allocation_request",
             _request_context(db, cal, settings, audit, chosen),
         )
-    tell_people_on_the_case(db, [audit], batch=f"reallocated-{audit.id}-{chosen.id}")
+    tell_people_on_the_case(db, [audit], batch=f"reallocated-{audit.id}-{chosen.id}", changed=True)
     return chosen
 
 

@@ -350,6 +350,6 @@ def remind_month_start(db: Session, cal: Calendar, settings: Settings) -> int:
         f"month-start:{month}",
         settings.qa_channel,
         "month_start",
-        {"month": months.words(month), "imported": imported},
+        {"month": months.words(month), "code": month, "imported": imported},
     )
     return int(queued)

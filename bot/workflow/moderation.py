@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import good_practice, group_moderation, guard, inadequate, trail
+from bot.workflow import disputes, good_practice, group_moderation, guard, inadequate, trail
 from bot.workflow.auditors import independent
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import FormDefinition, load_form
@@ -275,7 +275,7 @@ def record(
     )
     if nominate:
         good_practice.nominate(db, settings, audit, moderator, "moderator", moderation.grade, nomination_reason)
-    _tell(db, audit, form, moderator, moderation, given, final)
+    _tell(db, audit, form, moderator, moderation, given, final, disputes.deadline(cal, settings, moderation))
     inadequate.settle(db, cal, settings, audit, moderation.grade, by=moderator)
     group_moderation.recorded(db, settings, moderation)
     return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
@@ -289,9 +289,11 @@ def _tell(
     moderation: Moderation,
     given: dict[str, str | None],
     final: dict[str, str | None],
+    dispute_by: datetime,
 ) -> None:
     """The case audit alert: the moderated grades (and each change's rationale) to the practitioner, team manager
-    and auditor in DMs only; the earlier "audit completed" messages are updated in place."""
+    and auditor in DMs only (the first two may dispute it until `dispute_by`); the earlier "audit completed"
+    messages are updated in place."""
     overall_id = form.overall.id if form.overall else None
     results = [
         {
@@ -320,7 +322,11 @@ def _tell(
                 person.slack_user_id,
                 "moderation_outcome",
                 alert
-                | {"dispute": moderation.id if person.id in (audit.practitioner_id, audit.team_manager_id) else None}
+                | (
+                    {"dispute": moderation.id, "dispute_by": dispute_by}
+                    if person.id in (audit.practitioner_id, audit.team_manager_id)
+                    else {"dispute": None, "dispute_by": None}
+                )
                 | good_practice.outcome_context(db, audit, person, moderation.grade),
             )
     for person in {p.id: p for p in (audit.practitioner, audit.team_manager) if p}.values():

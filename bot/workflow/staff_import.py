@@ -57,6 +57,8 @@ class StaffRow:
     team: str | None
     service: str | None
     manager_email: str | None
+    # Optional: who covers this person's decisions (leave, acting up).
+    delegate_email: str | None = None
 
 
 @dataclass
@@ -159,6 +161,7 @@ def read_staff_csv(path: Path) -> list[StaffRow]:
             team=cell(record, "team") or None,
             service=cell(record, "service") or None,
             manager_email=cell(record, "manager_email").lower() or None,
+            delegate_email=cell(record, "delegate_email").lower() or None,
         )
         for number, record in enumerate(records[1:], start=2)
         if any(c.strip() for c in record)  # Excel leaves blank rows after the data
@@ -207,6 +210,10 @@ def validate(rows: list[StaffRow], slack_ids: Mapping[str, str | None] | None = 
             say(f"manager {r.manager_email} is not anyone's email in this file")
         elif r.manager_email and (loop := _loop_from(r.email, manager_of)):
             say(f"management loop: {' → '.join(loop)}")
+        if r.delegate_email == r.email:
+            say("is their own delegate (delegate_email is their own email)")
+        elif r.delegate_email and r.delegate_email not in rows_by_email:
+            say(f"delegate {r.delegate_email} is not anyone's email in this file")
         problems += [RowProblem(r.row, reason) for reason in reasons]
     return problems
 
@@ -277,8 +284,10 @@ def import_org(
             person.role_rows = [row for row in person.role_rows if row.role in r.roles] + [
                 PersonRole(role=role) for role in r.roles if role not in current
             ]
-    for r in rows:  # Managers last: by now everyone in the file exists, wherever they appear in it.
+    db.flush()
+    for r in rows:  # Managers and delegates last: by now everyone in the file exists, wherever they appear in it.
         people[r.email].line_manager = people[r.manager_email] if r.manager_email else None
+        people[r.email].delegate_id = people[r.delegate_email].id if r.delegate_email else None
     for email, person in people.items():
         if email not in in_file:
             person.active = False
@@ -313,6 +322,7 @@ def _snapshot(person: Person) -> dict[str, Any]:
         "team": person.team.name if person.team else None,
         "service": person.team.service.name if person.team and person.team.service else None,
         "line_manager": person.line_manager.email if person.line_manager else None,
+        "delegate": person.delegate_id,
         "slack_user_id": person.slack_user_id,
         "active": person.active,
     }

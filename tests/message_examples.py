@@ -1007,11 +1007,13 @@ EXAMPLES["escalation_request"] = [
     | {"came": "started", "by": None, "policy": "overdue_moderation", "what": None, "owner": None, "asked": None},
 ]
 _ABOUT = {k: ESCALATION[k] for k in ("policy", "qa_ref", "owner", "due", "asked", "role")}
+_NOTICE = _ABOUT | {"note": None, "new_date": None}
 EXAMPLES["escalation_notice"] = [
-    _ABOUT | {"what_happened": "climbed", "decided_by": None},
-    _ABOUT | {"what_happened": "resolved", "decided_by": "Helen Head"},
-    _ABOUT | {"what_happened": "extended", "decided_by": "Helen Head"},
-    _ABOUT | {"what_happened": "settled", "decided_by": None, "policy": "overdue_moderation"},
+    _NOTICE | {"what_happened": "climbed", "decided_by": None},
+    _NOTICE | {"what_happened": "resolved", "decided_by": "Helen Head"},
+    _NOTICE | {"what_happened": "resolved", "decided_by": "Helen Head", "note": "Shared with the school > on Monday."},
+    _NOTICE | {"what_happened": "extended", "decided_by": "Helen Head", "new_date": ESCALATION["due"], "note": "Away."},
+    _NOTICE | {"what_happened": "settled", "decided_by": None, "policy": "overdue_moderation"},
 ]
 EXAMPLES["escalation_qa"] = [
     {"kind": "nobody", "qa_ref": "QA-2027-01-017", "policy": "overdue_action"},

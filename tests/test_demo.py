@@ -10,7 +10,7 @@ def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     for line in (
-        "Imported 13 people: 13 added.",
+        "Imported 14 people: 14 added.",
         "→ posted to DM to Mo Moderator: ",
         "→ posted to #qa-team: It's the first working day of January 2027.",
         "List 7 (child protection): 2 rows",
@@ -63,8 +63,22 @@ def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
         "disputed grade of QA-2027-01-002 for 20 Jan 2027, 14:00.",
         "→ updated in place for DM to Quentin Quality: QA-2027-01-002: the dispute was decided by Quentin Quality "
         "on 20 Jan 2027, 15:35 — the grade was changed from Requires Improvement to Good.",
+        # Priya's action drifts: Sara, then Helen, then Ada is asked; Helen's late click is refused; Ada resolves.
+        "→ posted to DM to Sara Service: An action from the audit of QA-2027-01-002 for Priya Practitioner was due "
+        "Friday 22 January 2027 and is still open. It has drifted, so it is escalated to you.",
+        "→ posted to DM to Helen Head: An action from the audit of QA-2027-01-002 for Priya Practitioner was due "
+        "Friday 22 January 2027 and is still open. Nobody below you decided in time, so it has come up to you.",
+        "→ posted to DM to Ada Director: An action from the audit of QA-2027-01-002 for Priya Practitioner was due "
+        "Friday 22 January 2027 and is still open. Nobody below you decided in time, so it has come up to you. "
+        "Please resolve it or give it a new date by 15 Feb 2027, 17:30.",
+        "→ only they see: The escalation on QA-2027-01-002 is with Ada Director now",
+        "→ updated in place for DM to Ada Director: An action from the audit of QA-2027-01-002 for Priya Practitioner"
+        " was due Friday 22 January 2027 and is still open. Escalation closed: resolved by Ada Director",
     ):
         assert line in out, line
+    for person in ("Priya Practitioner", "Sara Service", "Helen Head"):
+        assert f"→ posted to DM to {person}: An action from the audit of QA-2027-01-002" in out, person
+    assert "escalation closed — resolved by Ada Director." in out
     decided = (
         "QA-2027-01-002: Quentin Quality (QA Head of Service) has changed the grade from Requires Improvement to Good."
     )
@@ -78,6 +92,9 @@ def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
         ("click refused: not a QA Head of Service", "Tom Teamlead"),
         ("dispute meeting arranged", "Quentin Quality"),
         ("dispute decided: grade changed", "Quentin Quality"),
+        ("overdue action escalated: SM asked", "qabot"),
+        ("click refused: not at this level", "Helen Head"),
+        ("escalation resolved", "Ada Director"),
     ):
         assert any("QA-2027-01-002" in line and label in line and line.endswith(who) for line in trail), label
     # Every event on the trail reads in words: none is left as its raw kind ("dispute.raised").

@@ -103,8 +103,12 @@ def test_an_overdue_action_climbs_to_the_executive_director(rt, standin, slack, 
         assert slack.view_submission("U0ED", view, note).body == ""
         rt.dispatcher.drain()
     assert _escalation(rt).status == "resolved"
-    for user in CHAIN[:3]:
+    for user in [*CHAIN[:3], "U0PRAC"]:
         assert any("escalation closed — resolved by Ed Exec" in t.args["text"] for t in standin.posted(user)), user
+    [told] = [c for c in standin.posted("U0PRAC") if "escalation closed" in c.args["text"]]
+    assert "the plan goes to the school by Friday" in str(told.args["blocks"])
+    # Ed's own message says he resolved it: no notice besides.
+    assert not any("escalation closed" in c.args["text"] for c in standin.posted("U0ED"))
     assert all(_buttons(standin.message(c.response["ts"])) == [] for u in CHAIN for c in _requests(standin, u))
     # Resolved is an answer: the still-open action is not escalated again.
     tick(rt, _at(2027, 4, 22, 9))
@@ -154,9 +158,15 @@ def test_extend_at_each_level_moves_the_date_and_drift_starts_again(rt, standin,
         }
         answer = {"to": {"day": "2027-04-09"}, "reason": {"answer": "The school is closed for Easter."}}
         assert slack.view_submission(holder, view, answer).body == ""
+        rt.dispatcher.drain()
     assert _escalation(rt).status == "extended"
     with rt.database.unit_of_work() as db:
         assert db.get(Action, overdue).due_at == rt.calendar.at(date(2027, 4, 9), rt.calendar.end)
+    # The owner hears the new date and why; those asked below hear it too.
+    for user in ["U0PRAC", *CHAIN[:level]]:
+        [told] = [c for c in standin.posted(user) if "escalation closed" in c.args["text"]]
+        assert "gave it a new date, Friday 9 April 2027" in told.args["text"], user
+        assert "closed for Easter" in str(told.args["blocks"])
     # Still open five working days after the new date: a new escalation, from the Service Manager again.
     tick(rt, _at(2027, 4, 15, 9))
     assert _escalation(rt).id == escalation.id

@@ -1,7 +1,8 @@
 """`qabot demo`: a scripted slice of the workflow, played on a fresh SQLite file against the Slack stand-in,
 through the real HTTP endpoint, the real commands and the real clock functions. It starts from a staff CSV
 and an Annex A workbook, as a QA team would, follows one case from allocation through the audit to its
-moderation and a disputed grade, and prints who was told what and what changed."""
+moderation, a disputed grade and an overdue action escalated up the chain, and prints who was told what and what
+changed."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from bot.sandbox.server import SlackStandIn
 from bot.server import background_server
 from bot.workflow.forms import load_form
 from scheduler.jobs import tick
-from store.models import Audit, Dispute, Event, Moderation
+from store.models import Audit, Dispute, Escalation, Event, Moderation
 
 __all__ = ["CASES", "STAFF", "run", "seed"]
 
@@ -70,6 +71,10 @@ TRAIL = {
     "refused.dispute_uphold": "click refused: not a QA Head of Service",
     "refused.dispute_change": "click refused: not a QA Head of Service",
     "refused.dispute_meeting": "click refused: not a QA Head of Service",
+    "escalation.started": "overdue action escalated: SM asked",
+    "escalation.climbed": "escalation climbed a level",
+    "escalation.resolved": "escalation resolved",
+    "refused.escalation_resolve": "click refused: not at this level",
 }
 
 
@@ -104,8 +109,8 @@ def run(keep: bool = False) -> int:
 
 def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: SignedSender, workdir: Path) -> None:
     print(
-        "qabot demo: a month of the QA Framework — allocation, an audit, its moderation and a dispute — "
-        "played against a local Slack stand-in"
+        "qabot demo: a month of the QA Framework — allocation, an audit, its moderation, a dispute and an overdue"
+        " action escalated — played against a local Slack stand-in"
     )
     print(f"(database: a fresh SQLite file; Slack Web API: the stand-in at {standin.api_url})")
     names = {slack_id or LOOKED_UP[email]: name for name, email, slack_id, *_ in STAFF + MORE_STAFF}
@@ -274,6 +279,7 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
             out.slack()
 
     _moderation_and_dispute_steps(rt, standin, slack, out, click, oliver_audit, oliver_ref)
+    _escalation_steps(rt, standin, slack, out, clock, click, oliver_ref)
 
     print("\nThe trail (the events table an inspector would read):")
     with rt.database.unit_of_work() as db:
@@ -493,4 +499,35 @@ def _moderation_and_dispute_steps(
         rt.dispatcher.drain()
         print(f'   He changes the overall grade from Requires Improvement to Good (an upgrade): "{why}"')
         print("   Priya, Tom, Oliver and Mo are told by DM; his own message is updated in place, its buttons gone.")
+    _deliver(rt, out, deciding + timedelta(minutes=5))
+
+
+def _escalation_steps(rt: Runtime, standin: SlackStandIn, slack: SignedSender, out: Transcript, clock, click, ref: str):
+    """Step 5 drifts: Priya's action, due Friday 22 January, is still open. Five working days on it goes to Sara
+    (Service Manager); undecided after her three working days it climbs to Helen (Head of Service), then to Ada
+    (Assistant Director), who resolves it."""
+    clock(
+        datetime(2027, 1, 29, 9, 0, tzinfo=LONDON),
+        "Friday 29 January: Priya's action, due a week ago, is still open five working days on.",
+    )
+    clock(
+        datetime(2027, 2, 4, 9, 0, tzinfo=LONDON),
+        "Thursday 4 February: Sara's three working days passed with no decision; it climbs to Helen.",
+    )
+    clock(
+        datetime(2027, 2, 10, 9, 0, tzinfo=LONDON),
+        "Wednesday 10 February: nor did Helen decide in hers; it climbs to Ada, the Assistant Director.",
+    )
+    with rt.database.unit_of_work() as db:
+        escalation_id = db.scalar(select(Escalation.id).where(Escalation.policy == "overdue_action"))
+    deciding = datetime(2027, 2, 10, 11, 0, tzinfo=LONDON)
+    click(deciding, "U0HOS", "escalation_resolve", escalation_id, "Helen, shown Ada's message, presses its Resolve.")
+    click(deciding, "U0ADA", "escalation_resolve", escalation_id, f'Ada presses "Resolve" on {ref}\'s action.')
+    with clock_at(deciding + timedelta(minutes=5)):
+        note = "Spoke to the team manager: the updated plan went to the school and mum on Monday; he will sign it off."
+        view = standin.last("views.open").response["view"]
+        assert slack.view_submission("U0ADA", view, {"note": {"answer": note}}).body == ""
+        rt.dispatcher.drain()
+        print(f'   Her note: "{note}"')
+        print("   Everyone involved is told; the buttons are gone from every message of this escalation.")
     _deliver(rt, out, deciding + timedelta(minutes=5))

@@ -26,8 +26,9 @@ STAFF = [
 ]
 # The demo's directory adds a second team, a practitioner whose Slack id must be looked up by email, and an
 # auditor inside Priya's team (who therefore never audits Priya's cases), a moderator, and the QA Head of Service
-# who decides disputed grades.
+# who decides disputed grades; above Helen, Ada the Assistant Director, to whom an overdue action climbs.
 MORE_STAFF = [
+    ("Ada Director", "ada@council.example", "U0ADA", ["assistant_director"], "Service Leadership", None),
     ("Tess Teamlead", "tess@council.example", "U0TESS", ["team_manager"], "Children We Care For", "sara"),
     ("Cara Carer", "cara@council.example", "U0CARA", ["practitioner"], "Children We Care For", "tess"),
     ("Pete Practitioner", "pete@council.example", "", ["practitioner"], "Family Support North", "tom"),
@@ -36,6 +37,8 @@ MORE_STAFF = [
     ("Quentin Quality", "quentin@council.example", "U0QAHEAD", ["qa_head_of_service"], "Quality Assurance", None),
 ]
 LOOKED_UP = {"pete@council.example": "U0PETE"}
+# The tests' directory stops at Helen; in the demo's file she reports to Ada.
+FILE_MANAGERS = {"helen@council.example": "ada"}
 
 # case-system id, category; the tests' three cases, all Priya's
 CASES = [("CS-100234", "CP"), ("CS-100871", "CIN"), ("CS-100512", "CLA")]
@@ -77,6 +80,7 @@ def write_staff_csv(path: Path) -> Path:
         out = csv.writer(f)
         out.writerow(["name", "email", "slack_user_id", "roles", "team", "service", "manager_email"])
         for name, email, slack_id, roles, team, manager in STAFF + MORE_STAFF:
+            manager = manager or FILE_MANAGERS.get(email)
             out.writerow(
                 [
                     name,

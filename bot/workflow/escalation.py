@@ -55,6 +55,7 @@ class Policy:
     audit_of: Callable[[Session, Any], Audit]
     chain_of: Callable[[Session, Any], dict[str, Person | None]]
     extend: Callable[[Any, datetime], None]
+    waiting_on: Callable[[Session, Any], list[Person | None]]  # told of a decision: what happens to their work
 
 
 def _practitioners_line(db: Session, action: Action) -> dict[str, Person | None]:
@@ -95,6 +96,7 @@ POLICIES = {
             audit_of=lambda db, a: db.get(Audit, a.audit_id),
             chain_of=_practitioners_line,
             extend=_move_due,
+            waiting_on=lambda db, a: [db.get(Person, a.owner_id)],
         ),
         Policy(
             name="overdue_moderation",
@@ -106,6 +108,7 @@ POLICIES = {
             audit_of=lambda db, m: db.get(Audit, m.audit_id),
             chain_of=_moderators_line,
             extend=_move_due,
+            waiting_on=lambda db, m: [db.get(Person, m.moderator_id) if m.moderator_id else None],
         ),
         Policy(
             name="overdue_pathway_step",
@@ -117,6 +120,7 @@ POLICIES = {
             audit_of=lambda db, t: db.get(Audit, t.audit_id),
             chain_of=_line_beyond_those_asked,
             extend=_move_task,
+            waiting_on=lambda db, t: [db.get(Person, person_id) for person_id in t.asked],
         ),
     )
 }
@@ -321,21 +325,34 @@ def _ask(db: Session, settings: Settings, escalation: Escalation, came: str, by:
     )
 
 
-def _notify_involved(db: Session, escalation: Escalation, what: str, below: int) -> None:
-    """Everyone asked at a lower level hears where it went (once per step)."""
-    ctx = context(db, escalation) | {"what_happened": what}
+def _notify_involved(
+    db: Session,
+    escalation: Escalation,
+    what: str,
+    below: int,
+    *,
+    decider: Person | None = None,
+    note: str | None = None,
+    new_date: datetime | None = None,
+) -> None:
+    """Everyone asked at a lower level hears where it went (once per step). A decision also goes to whoever the
+    subject is waiting on (the action's owner, the moderator), but not to the decider: their message says so."""
+    ctx = context(db, escalation) | {"what_happened": what, "note": note, "new_date": new_date}
     step = _round(db, escalation)
-    for entry in escalation.chain:
-        if entry["level"] < below:
-            person = db.get(Person, entry["person_id"])
-            if person and person.slack_user_id:
-                outbox.enqueue(
-                    db,
-                    f"escalation:{escalation.id}:notice:{step}:{person.id}",
-                    person.slack_user_id,
-                    "escalation_notice",
-                    ctx,
-                )
+    people = [db.get(Person, entry["person_id"]) for entry in escalation.chain if entry["level"] < below]
+    if what in ("resolved", "extended"):
+        people += POLICIES[escalation.policy].waiting_on(db, _subject(db, escalation))
+    told = {decider.id} if decider else set()
+    for person in people:
+        if person and person.id not in told and person.slack_user_id:
+            told.add(person.id)
+            outbox.enqueue(
+                db,
+                f"escalation:{escalation.id}:notice:{step}:{person.id}",
+                person.slack_user_id,
+                "escalation_notice",
+                ctx,
+            )
 
 
 def _tell_qa(db: Session, settings: Settings, escalation: Escalation, audit: Audit, kind: str) -> None:
@@ -515,7 +532,9 @@ def _close(
     )
     _retire_buttons(db, escalation)
     if person is not None or decision == "settled":
-        _notify_involved(db, escalation, decision, below=escalation.level + 1)
+        _notify_involved(
+            db, escalation, decision, below=escalation.level + 1, decider=person, note=note, new_date=new_date
+        )
     return DONE
 
 

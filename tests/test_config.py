@@ -2,6 +2,8 @@
 
 import subprocess
 import sys
+import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -110,7 +112,10 @@ def test_a_local_env_file_is_read_but_the_environment_wins(tmp_path, monkeypatch
 
 
 def test_the_framework_file_changes_the_numbers_and_the_example_matches_the_defaults(tmp_path):
-    assert load_framework(str(Path(__file__).parents[1] / "framework.example.toml")) == Framework()
+    example = Path(__file__).parents[1] / "framework.example.toml"
+    assert load_framework(str(example)) == Framework()
+    # The example is the one documented place: it lists every setting, not only some.
+    assert set(tomllib.loads(example.read_text("utf-8"))) == {f.name for f in fields(Framework)}
     (tmp_path / "qaf.toml").write_text("team_quota = 4\nreminder_time = 08:30:00\n")
     s = config.load({"QABOT_FRAMEWORK_FILE": str(tmp_path / "qaf.toml")})
     assert s.framework.team_quota == 4 and s.framework.reminder_time.isoformat() == "08:30:00"

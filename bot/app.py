@@ -11,6 +11,7 @@ from handlers import (
     allocation_run,
     audit_form,
     commands,
+    digests,
     disputes,
     escalation,
     family_feedback,
@@ -64,6 +65,7 @@ def build_app(rt: Runtime) -> App:
         inadequate,
         good_practice,
         escalation,
+        digests,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -29,6 +29,9 @@ class Framework:
     reaudit_after_months: int = 3
     # Actions (Key Area 4): the owner's daily digest lists an action from this many working days before it is due.
     action_reminder_days_before: int = 2
+    # An overdue action (or one done and awaiting its team manager's sign-off) is listed again every this many
+    # working days; 0: only the once.
+    action_reminder_every_days: int = 5
     # While an audit's actions are open its team manager is reminded to discuss it in supervision this often
     # (weeks), and more often for a child-protection case.
     supervision_weeks: int = 8

@@ -18,6 +18,7 @@ from bot.runtime import Runtime
 from bot.workflow import (
     allocation,
     allocation_run,
+    digests,
     escalation,
     inadequate,
     meeting,
@@ -89,6 +90,9 @@ SWEEPS = [
         timedelta(minutes=5),
         _sweep(lambda db, rt: inadequate.remind(db, rt.calendar, rt.settings)),
     ),
+    # Each person's one digest of the day: their actions before due, on the day and overdue, what awaits their
+    # sign-off and the audits to discuss in supervision.
+    Job("digests", timedelta(minutes=5), _sweep(lambda db, rt: digests.send_digests(db, rt.calendar, rt.settings))),
     Job("escalations", timedelta(minutes=5), _sweep(lambda db, rt: escalation.sweep(db, rt.calendar, rt.settings))),
     Job(
         "escalation-watchdog",

@@ -1040,3 +1040,29 @@ EXAMPLES["escalation_qa"] += [{"kind": "nobody", "qa_ref": "QA-2027-01-017", "po
 EXAMPLES["moderation_outcome"] = [
     ctx | {"dispute_by": AT if ctx.get("dispute") else None} for ctx in EXAMPLES["moderation_outcome"]
 ]
+
+# --- daily digests: each person's one message a day of what is due to them, each item with Snooze ------------------
+_ITEM = {"qa_ref": "QA-2027-01-017", "description": "Update the plan.\nShare it with the family.", "due": AT}
+_DIGEST_ITEMS = [
+    _ITEM | {"kind": "overdue", "id": 1, "owner": "Sam Patel", "snoozed_until": None},
+    _ITEM | {"kind": "due_today", "id": 2, "owner": "Sam Patel", "snoozed_until": None},
+    _ITEM | {"kind": "due_soon", "id": 3, "owner": "Sam Patel", "snoozed_until": date(2027, 1, 8)},
+    _ITEM | {"kind": "sign_off", "id": 4, "owner": "Sam Patel", "snoozed_until": None},
+    _ITEM | {"kind": "sign_off", "id": 5, "owner": None, "snoozed_until": None},
+    {"kind": "supervision", "id": 17, "qa_ref": "QA-2027-01-017", "open": 2, "weeks": 8, "snoozed_until": None},
+    {"kind": "supervision", "id": 18, "qa_ref": "QA-2027-01-018", "open": 1, "weeks": 4, "snoozed_until": None},
+]
+_SNOOZE_DAYS = [date(2027, 1, d) for d in (7, 8, 11, 12, 13, 14, 15, 18, 19, 20)]
+EXAMPLES["action_digest"] = [
+    {"on": date(2027, 1, 6), "items": _DIGEST_ITEMS[:1], "snooze_days": _SNOOZE_DAYS},
+    {"on": date(2027, 1, 6), "items": _DIGEST_ITEMS, "snooze_days": _SNOOZE_DAYS},
+    # More than fit in one message: the rest are named.
+    {"on": date(2027, 1, 6), "items": [_DIGEST_ITEMS[1] | {"id": n} for n in range(43)], "snooze_days": _SNOOZE_DAYS},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "snooze_not_yours", "qa_ref": "QA-2027-01-017", "name": "Sam Patel"},
+    {"reason": "snooze_nothing_due", "qa_ref": "QA-2027-01-017"},
+    {"reason": "snooze_date_past"},
+    {"reason": "snooze_date_not_working"},
+    {"reason": "snooze_date_too_far", "limit": 10},
+]

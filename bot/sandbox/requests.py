@@ -117,13 +117,15 @@ class SignedSender:
         channel_id: str | None = None,
         container: dict[str, Any] | None = None,
         action_ts: str | None = None,
+        element: dict[str, Any] | None = None,
         **signing: Unpack[Signing],
     ) -> Response:
-        """A button click. In a message: pass the message as the stand-in stored it (`message(ts)`); with
-        neither message nor container it is a click in an ephemeral message in `channel_id` (default: the
-        user's DM with the bot). In a modal or App Home: pass container={"type": "view", "view_id": …}.
-        The same action_ts twice is one click delivered twice; a double-click is two clicks with
-        different action_ts (the default: a fresh one)."""
+        """A button click; with `element` (a static_select, overflow or datepicker as the message shows it), a choice
+        in it instead, `value` being the chosen option's value or the date (YYYY-MM-DD). In a message: pass the
+        message as the stand-in stored it (`message(ts)`); with neither message nor container it is a click in an
+        ephemeral message in `channel_id` (default: the user's DM with the bot). In a modal or App Home: pass
+        container={"type": "view", "view_id": …}. The same action_ts twice is one click delivered twice; a
+        double-click is two clicks with different action_ts (the default: a fresh one)."""
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": _user(user_id),
@@ -134,13 +136,8 @@ class SignedSender:
             "enterprise": None,
             "is_enterprise_install": False,
             "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "value": value,
-                    "type": "button",
-                    "action_ts": action_ts or _fresh_ts(),
-                },
+                _chosen(element, value)
+                | {"action_id": action_id, "block_id": block_id, "action_ts": action_ts or _fresh_ts()}
             ],
         }
         if message is not None and channel_id is None and self.standin is not None:
@@ -304,6 +301,15 @@ class SignedSender:
                 return Response(answer.status, dict(answer.headers.items()), answer.read().decode(), sent)
         except HTTPError as e:  # Bolt answers 401 to a bad signature: a result to assert on, not a crash
             return Response(e.code, dict(e.headers.items()), e.read().decode(), sent)
+
+
+def _chosen(element: dict[str, Any] | None, value: str) -> dict[str, Any]:
+    """What Slack reports of the element clicked: a button's value, or what was chosen in a select or date picker."""
+    if element is None:
+        return {"type": "button", "value": value}
+    if element["type"] == "datepicker":
+        return {"type": "datepicker", "selected_date": value}
+    return {"type": element["type"], "selected_option": _option(element, value)}
 
 
 def _user(user_id: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, guard, moderation, safeguarding, trail
+from bot.workflow import audit_people, digests, guard, moderation, safeguarding, supervision, trail
 from bot.workflow.directory import by_slack_id, line_chain
 from bot.workflow.forms import FormDefinition, load_form
 from bot.workflow.outcome import Outcome, refused
@@ -229,8 +229,11 @@ def submit(
             due_at=cal.at(due, cal.end),
             created_at=moment,
         )
+        digests.schedule_action(cal, settings, action)
         db.add(action)
         created.append((action, person))
+    if created:
+        supervision.start(cal, settings, audit)
     db.flush()
     trail.record(
         db,

@@ -23,7 +23,7 @@ from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.framework import Framework
-from bot.workflow import guard, trail
+from bot.workflow import digests, guard, trail
 from bot.workflow.audit_people import in_line
 from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
@@ -467,7 +467,10 @@ def extend(
         return problem
     outcome = _close(db, settings, escalation, person, "extended", reason, new_date=cal.at(to, cal.end))
     if outcome.ok:
-        POLICIES[escalation.policy].extend(_subject(db, escalation), cal.at(to, cal.end))
+        subject = _subject(db, escalation)
+        POLICIES[escalation.policy].extend(subject, cal.at(to, cal.end))
+        if isinstance(subject, Action):  # its reminders follow the new date
+            digests.schedule_action(cal, settings, subject)
     return outcome
 
 

@@ -75,6 +75,11 @@ TRAIL = {
     "escalation.climbed": "escalation climbed a level",
     "escalation.resolved": "escalation resolved",
     "refused.escalation_resolve": "click refused: not at this level",
+    "reminder.sent": "reminded in the daily digest",
+    "reminder.snoozed": "reminder snoozed",
+    "reminder.unreachable": "reminder not sent: nobody to reach",
+    "refused.digest_snooze": "snooze refused",
+    "supervision.stopped": "supervision reminders stopped",
 }
 
 

@@ -7,6 +7,7 @@ from slack_bolt import App, BoltResponse
 
 from bot.runtime import Runtime
 from handlers import (
+    actions,
     allocation,
     allocation_run,
     audit_form,
@@ -64,6 +65,7 @@ def build_app(rt: Runtime) -> App:
         inadequate,
         good_practice,
         escalation,
+        actions,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

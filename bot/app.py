@@ -7,6 +7,7 @@ from slack_bolt import App, BoltResponse
 
 from bot.runtime import Runtime
 from handlers import (
+    actions,
     allocation,
     allocation_run,
     audit_form,
@@ -66,6 +67,7 @@ def build_app(rt: Runtime) -> App:
         good_practice,
         escalation,
         digests,
+        actions,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

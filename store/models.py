@@ -251,6 +251,29 @@ class Action(Base):
     )
 
 
+class ActionExtension(Base):
+    """A new due date for an action: the team manager's first extension (granted at once, with a reason), or a
+    second, which the practitioner's Service Manager (frozen in `asked_id` when asked) approves or refuses. One row
+    per extension number: a third cannot be asked for, and of two requests at once only one goes in."""
+
+    __tablename__ = "action_extensions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    # granted (the first, by the team manager); requested -> approved / refused (the second, by the Service Manager)
+    status: Mapped[str] = mapped_column(String(12))
+    was_due: Mapped[datetime]
+    to_due: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    requested_at: Mapped[datetime]
+    asked_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("action_id", "number", name="uq_action_extensions_action_number"),)
+
+
 class Moderation(Base):
     __tablename__ = "moderations"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -381,13 +381,18 @@ EXAMPLES["audit_submitted"] = [
         "inadequate": True,
     },
 ]
+_ACTION_STATE = {"status": "open", "due": AT, "state_by": None, "state_at": None}
+_DONE_STATE = {"status": "done", "due": AT, "state_by": "Sam Patel", "state_at": AT}
+_SIGNED_STATE = {"status": "signed_off", "due": AT, "state_by": "Jo Brown", "state_at": AT}
 EXAMPLES["action_assigned"] = [
     {
         "qa_ref": "QA-2027-01-017",
+        "action_id": 5,
         "description": "Update the plan.\nShare it with the family.",
-        "due": AT,
         "auditor": "Alex Green",
-    },
+    }
+    | state
+    for state in (_ACTION_STATE, _DONE_STATE, _SIGNED_STATE)
 ]
 EXAMPLES["audit_received"] = [
     {"qa_ref": "QA-2027-01-017", "overall": "good", "actions": 1, "inadequate": False},
@@ -1065,4 +1070,116 @@ EXAMPLES["refusal"] += [
     {"reason": "snooze_date_past"},
     {"reason": "snooze_date_not_working"},
     {"reason": "snooze_date_too_far", "limit": 10},
+]
+# SMART actions to completion: marked done, signed off or reopened, extended (a second by the Service Manager)
+_ACTION = {
+    "qa_ref": "QA-2027-01-017",
+    "action_id": 5,
+    "description": "Update the plan.\nShare it with the family.",
+    "owner": "Sam Patel",
+    "due": AT,
+}
+EXAMPLES["action_update"] = [
+    {k: v for k, v in _ACTION.items() if k != "owner"}
+    | {"came": came, "by": "Jo Brown", "reason": reason, "to": to}
+    | state
+    for came, reason, to, state in (
+        ("signed_off", None, None, _SIGNED_STATE),
+        ("reopened", "The plan still needs the school's part.", None, _ACTION_STATE),
+        ("reopened", "Not yet.", None, _DONE_STATE),
+        ("extended", "The school is closed for half term.", date(2027, 2, 19), _ACTION_STATE),
+    )
+]
+_DONE = _ACTION | {
+    "by": "Sam Patel",
+    "note": "Shared at the core group.",
+    "link": "https://records.example/plan/17",
+    "late": False,
+    "to_qa": False,
+    "status": "done",
+    "decided_by": None,
+    "decided_at": None,
+    "reason": None,
+}
+EXAMPLES["action_done"] = [
+    _DONE,
+    _DONE | {"by": "Cora Cover", "note": None, "late": True},
+    _DONE | {"link": None},
+    _DONE | {"status": "signed_off", "decided_by": "Jo Brown", "decided_at": AT},
+    _DONE | {"status": "open", "decided_by": "Jo Brown", "decided_at": AT, "reason": "The school's part is missing."},
+    _DONE | dict.fromkeys(("description", "owner", "by", "note", "link")) | {"to_qa": True},
+]
+_LISTED = _ACTION | {"status": "open", "extensions": 0, "asked": None, "extend": True}
+EXAMPLES["action_list"] = [
+    {
+        "qa_ref": "QA-2027-01-017",
+        "service_manager": "Sara Service",
+        "actions": [
+            _LISTED,
+            _LISTED | {"action_id": 6, "status": "done", "extend": False},
+            _LISTED | {"action_id": 7, "extensions": 1, "asked": "Sara Service", "extend": False},
+            _LISTED | {"action_id": 8, "status": "signed_off", "extensions": 2, "extend": False},
+        ],
+    },
+    {"qa_ref": "QA-2027-01-017", "service_manager": None, "actions": [_LISTED]},
+]
+EXAMPLES["action_done_form"] = [_ACTION]
+EXAMPLES["action_reopen_form"] = [
+    _ACTION | {"note": "Shared at the core group.", "link": "https://records.example/plan/17"},
+    _ACTION | {"note": None, "link": None},
+]
+EXAMPLES["action_extend_form"] = [
+    _ACTION | {"second": False, "service_manager": "Sara Service", "latest": date(2027, 2, 3)},
+    _ACTION | {"second": True, "service_manager": "Sara Service", "latest": date(2027, 2, 3)},
+    _ACTION | {"second": True, "service_manager": None, "latest": date(2027, 2, 3)},
+]
+_REQUEST = {k: _ACTION[k] for k in ("qa_ref", "description", "owner")} | {
+    "extension_id": 2,
+    "requested_by": "Jo Brown",
+    "was": AT,
+    "to": datetime(2027, 2, 3, 17, 30, tzinfo=UTC),
+    "reason": "The family is away.",
+    "first_reason": "Half term.",
+    "status": "requested",
+    "decided_by": None,
+    "decided_at": None,
+}
+EXAMPLES["action_extension_request"] = [
+    _REQUEST,
+    _REQUEST | {"first_reason": None},
+    _REQUEST | {"status": "approved", "decided_by": "Sara Service", "decided_at": AT},
+    _REQUEST | {"status": "refused", "decided_by": "Sara Service", "decided_at": AT},
+]
+EXAMPLES["action_extension_decided"] = [
+    {k: _REQUEST[k] for k in ("qa_ref", "description", "owner", "to", "was")} | {"status": status, "by": "Sara Service"}
+    for status in ("approved", "refused")
+]
+EXAMPLES["refusal"] += [
+    {"reason": "action_not_owner", "qa_ref": "QA-2027-01-017", "owner": "Sam Patel"},
+    {"reason": "action_not_team_manager", "qa_ref": "QA-2027-01-017", "holder": "Jo Brown"},
+    {"reason": "action_not_team_manager", "qa_ref": "QA-2027-01-017", "holder": None},
+    {"reason": "action_extend_not_team_manager", "qa_ref": "QA-2027-01-017", "holder": "Jo Brown"},
+    {"reason": "action_already_done", "qa_ref": "QA-2027-01-017", "by": "Sam Patel", "at": AT},
+    {"reason": "action_signed_off", "qa_ref": "QA-2027-01-017", "by": "Jo Brown", "at": AT},
+    {"reason": "action_signed_off", "qa_ref": "QA-2027-01-017", "by": None, "at": None},
+    {"reason": "action_reopened", "qa_ref": "QA-2027-01-017", "by": "Jo Brown", "at": AT},
+    {"reason": "action_not_done", "qa_ref": "QA-2027-01-017"},
+    {"reason": "action_done_needs_note"},
+    {"reason": "action_note_too_long", "limit": 2900},
+    {"reason": "action_link_invalid"},
+    {"reason": "action_reopen_reason_needed"},
+    {"reason": "action_extend_reason_needed"},
+    {"reason": "action_date_needed"},
+    {"reason": "action_date_not_working"},
+    {"reason": "action_date_too_far", "limit": 20, "latest": date(2027, 2, 3)},
+    {"reason": "action_date_not_later", "due": AT},
+    {"reason": "action_extend_done", "qa_ref": "QA-2027-01-017"},
+    {"reason": "action_extension_pending", "qa_ref": "QA-2027-01-017", "asked": "Sara Service", "at": AT},
+    {"reason": "action_extension_refused", "qa_ref": "QA-2027-01-017", "by": "Sara Service", "at": AT},
+    {"reason": "action_extension_limit", "qa_ref": "QA-2027-01-017", "due": AT},
+    {"reason": "action_extended", "qa_ref": "QA-2027-01-017", "by": "Jo Brown", "due": AT},
+    {"reason": "action_no_service_manager", "qa_ref": "QA-2027-01-017"},
+    {"reason": "action_extension_not_yours", "qa_ref": "QA-2027-01-017", "holder": "Sara Service"},
+    {"reason": "action_extension_decided", "qa_ref": "QA-2027-01-017", "status": "approved", "by": "Sara", "at": AT},
+    {"reason": "action_extension_decided", "qa_ref": "QA-2027-01-017", "status": "refused", "by": None, "at": None},
 ]

@@ -15,6 +15,9 @@ from tests.message_examples import ALLOCATION, EXAMPLES
 FOLDER = Path(messages.__file__).parent
 TEMPLATES = sorted(p.name.removesuffix(".json.j2") for p in (FOLDER / "templates").glob("*.json.j2"))
 VIEWS = {
+    "action_done_form",
+    "action_extend_form",
+    "action_reopen_form",
     "allocation_decline_form",
     "allocation_review",
     "audit_actions",

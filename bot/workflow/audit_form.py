@@ -13,6 +13,7 @@ from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import audit_people, digests, guard, moderation, safeguarding, supervision, trail
+from bot.workflow.actions import announce
 from bot.workflow.directory import by_slack_id, line_chain
 from bot.workflow.forms import FormDefinition, load_form
 from bot.workflow.outcome import Outcome, refused
@@ -275,20 +276,7 @@ def _tell(db: Session, audit: Audit, form: FormDefinition, auditor, created: lis
             outbox.enqueue(
                 db, f"audit:{audit.id}:submitted:{person.id}", person.slack_user_id, "audit_submitted", summary
             )
-    for action, owner in created:
-        if owner.slack_user_id:
-            outbox.enqueue(
-                db,
-                f"action:{action.id}:assigned",
-                owner.slack_user_id,
-                "action_assigned",
-                {
-                    "qa_ref": audit.qa_ref,
-                    "description": action.description,
-                    "due": action.due_at,
-                    "auditor": auditor.name,
-                },
-            )
+    announce(db, audit, auditor, [action for action, _ in created])
     if auditor.slack_user_id:
         outbox.enqueue(
             db,

@@ -23,7 +23,6 @@ from bot.workflow import (
     meeting,
     moderation,
     reaudits,
-    safeguarding,
     self_assessment,
 )
 
@@ -52,12 +51,6 @@ def _deliver(rt: Runtime) -> DrainResult:
 
 
 SWEEPS = [
-    # Every minute: an unacknowledged safeguarding alert must climb within its two working hours.
-    Job(
-        "safeguarding-realerts",
-        timedelta(minutes=1),
-        _sweep(lambda db, rt: safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)),
-    ),
     Job(
         "month-start",
         timedelta(minutes=5),
@@ -89,7 +82,8 @@ SWEEPS = [
         timedelta(minutes=5),
         _sweep(lambda db, rt: inadequate.remind(db, rt.calendar, rt.settings)),
     ),
-    Job("escalations", timedelta(minutes=5), _sweep(lambda db, rt: escalation.sweep(db, rt.calendar, rt.settings))),
+    # Every minute: the one escalation clock, and an unacknowledged safeguarding alert must climb on time.
+    Job("escalations", timedelta(minutes=1), _sweep(lambda db, rt: escalation.sweep(db, rt.calendar, rt.settings))),
     Job(
         "escalation-watchdog",
         timedelta(minutes=15),

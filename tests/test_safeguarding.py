@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.workflow import allocation, safeguarding
+from bot.workflow import escalation as engine
 from bot.workflow.directory import add_person
 from store.models import Audit, Case, Escalation, EscalationStep, Event, OutboxMessage, Person
 
@@ -73,8 +74,9 @@ def _raise(rt, world, audit_id) -> int:
 
 
 def _sweep(rt) -> int:
+    """The escalation engine's one sweep: it moves safeguarding concerns on as it does every other escalation."""
     with rt.database.unit_of_work() as db:
-        return safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)
+        return engine.sweep(db, rt.calendar, rt.settings)
 
 
 def _alerts(standin, to=None):
@@ -179,9 +181,12 @@ def test_acknowledgement_updates_every_alert_and_stops_the_re_alerts(rt, standin
     for call in alerts:
         shown = standin.message(call.response["ts"])
         assert "acknowledged by Sara Service at 11 Jan 2027, 09:30" in shown["text"]
-        assert _buttons(shown) == []
+        # Acknowledging is not resolving: Sara's own alert now asks her to say what was done.
+        assert _buttons(shown) == (["escalation_resolve"] if call.args["channel"] == "U0SM" else [])
+    assert "press Resolve and say what was done" in str(standin.message(_alerts(standin, "U0SM")[0].response["ts"]))
     escalation = _escalation(rt, esc_id)
     assert escalation.status == "acknowledged" and escalation.decided_by_id == line.people["sara"]
+    assert rt.calendar.local(escalation.respond_by) == datetime(2027, 1, 12, 17, 30, tzinfo=LONDON)
     assert _kinds(rt, "safeguarding") == ["safeguarding.raised", "safeguarding.acknowledged"]
 
 
@@ -287,7 +292,8 @@ def test_unacknowledged_it_goes_up_the_line_and_never_goes_silent(rt, standin, s
     assert len([c for c in standin.calls if c.method == "chat.update"]) == len(alerts)
     for call in alerts:
         shown = standin.message(call.response["ts"])
-        assert _buttons(shown) == [] and "acknowledged by Alan Director at 12 Jan 2027, 09:15" in shown["text"]
+        assert "acknowledged by Alan Director at 12 Jan 2027, 09:15" in shown["text"]
+        assert _buttons(shown) == (["escalation_resolve"] if call.args["channel"] == "U0AD" else [])
         for secret in CASE_CONTENT:
             assert secret not in str(call.args)
     assert _kinds(rt, "safeguarding") == [
@@ -357,7 +363,7 @@ def test_a_delegate_is_alerted_too_and_whoever_raised_it_is_not(rt, standin, lin
         assert "Tina Cover (covering for the team manager)" in str(to_tina.args)
         assert "Raised by Dana Safeguard" in to_tina.args["text"]
         with rt.database.unit_of_work() as db:
-            assert safeguarding.acknowledge(db, esc_id, "U0ADSG").reason == "not_alerted"
-            assert safeguarding.acknowledge(db, esc_id, "U0TINA").ok
-            again = safeguarding.acknowledge(db, esc_id, "U0TM")
+            assert safeguarding.acknowledge(db, rt.calendar, rt.settings, esc_id, "U0ADSG").reason == "not_alerted"
+            assert safeguarding.acknowledge(db, rt.calendar, rt.settings, esc_id, "U0TINA").ok
+            again = safeguarding.acknowledge(db, rt.calendar, rt.settings, esc_id, "U0TM")
         assert again.reason == "already_acknowledged" and again.detail["by"] == "Tina Cover"

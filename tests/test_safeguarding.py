@@ -502,14 +502,18 @@ def test_acknowledged_but_not_resolved_reminds_once_then_climbs(rt, standin, sla
     ]
 
 
-@pytest.mark.parametrize("user", ["U0SM", "U0QA", "U0TM", "U0HOS", "U0AD", "U0AUD", "U0PRAC", "U0STRANGER"])
+@pytest.mark.parametrize("user", ["U0SM", "U0COVER", "U0QA", "U0TM", "U0HOS", "U0AD", "U0AUD", "U0PRAC", "U0STRANGER"])
 def test_who_may_resolve_an_acknowledged_concern(rt, standin, slack, line, user):
-    """Sara acknowledged it: she, her delegate or the QA team may resolve it; the others alerted, the auditor, the
-    practitioner, the assistant director (not yet reached) and strangers may not, and are told who may."""
+    """Sara acknowledged it: she, her delegate (recorded after the concern was raised) or the QA team may resolve
+    it; the others alerted, the auditor, the practitioner, the assistant director (not yet reached) and strangers
+    may not, and are told who may."""
     with freeze_time(FRIDAY_20, tick=True) as clock:
         esc_id = _acknowledged(rt, standin, slack, line, clock)
+        with rt.database.unit_of_work() as db:
+            cover = add_person(db, name="Cora Cover", email="cora@council.example", slack_user_id="U0COVER", roles=[])
+            db.get(Person, line.people["sara"]).delegate_id = cover.id
         view = _resolve_on(slack, standin, user, esc_id, "U0SM")
-    allowed = user in ("U0SM", "U0QA")
+    allowed = user in ("U0SM", "U0COVER", "U0QA")
     assert (view is not None) is allowed
     if not allowed:
         known = user != "U0STRANGER"

@@ -42,6 +42,9 @@ class Framework:
     action_escalate_after_days: int = 5
     moderation_escalate_after_days: int = 3
     escalation_window_days: int = 3
+    # An acknowledged immediate safeguarding concern is resolved (what was done recorded) by the end of the working
+    # day this many working days on; if not, whoever acknowledged it is reminded, and a window later it climbs.
+    safeguarding_resolve_within_days: int = 1
     # Scheduled messages (reminders, each person's daily digest) go at this local time on working days.
     reminder_time: time = time(9, 0)
 

@@ -1,4 +1,5 @@
-"""The Acknowledge button on an immediate safeguarding concern alert."""
+"""The Acknowledge button on an immediate safeguarding concern alert. (Its Resolve button is the escalation
+engine's: handlers/escalation.py.)"""
 
 from slack_bolt import App
 
@@ -16,5 +17,10 @@ def register(app: App, rt: Runtime) -> None:
         if escalation_id is None:
             return answer_refusal(respond, refused("unknown"))
         answer_refusal(
-            respond, act(rt, body, lambda db: safeguarding.acknowledge(db, escalation_id, body["user"]["id"]))
+            respond,
+            act(
+                rt,
+                body,
+                lambda db: safeguarding.acknowledge(db, rt.calendar, rt.settings, escalation_id, body["user"]["id"]),
+            ),
         )

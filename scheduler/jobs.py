@@ -24,7 +24,6 @@ from bot.workflow import (
     meeting,
     moderation,
     reaudits,
-    safeguarding,
     self_assessment,
 )
 
@@ -53,12 +52,6 @@ def _deliver(rt: Runtime) -> DrainResult:
 
 
 SWEEPS = [
-    # Every minute: an unacknowledged safeguarding alert must climb within its two working hours.
-    Job(
-        "safeguarding-realerts",
-        timedelta(minutes=1),
-        _sweep(lambda db, rt: safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)),
-    ),
     Job(
         "month-start",
         timedelta(minutes=5),
@@ -93,7 +86,8 @@ SWEEPS = [
     # Each person's one digest of the day: their actions before due, on the day and overdue, what awaits their
     # sign-off and the audits to discuss in supervision.
     Job("digests", timedelta(minutes=5), _sweep(lambda db, rt: digests.send_digests(db, rt.calendar, rt.settings))),
-    Job("escalations", timedelta(minutes=5), _sweep(lambda db, rt: escalation.sweep(db, rt.calendar, rt.settings))),
+    # Every minute: the one escalation clock, and an unacknowledged safeguarding alert must climb on time.
+    Job("escalations", timedelta(minutes=1), _sweep(lambda db, rt: escalation.sweep(db, rt.calendar, rt.settings))),
     Job(
         "escalation-watchdog",
         timedelta(minutes=15),

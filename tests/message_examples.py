@@ -289,8 +289,21 @@ EXAMPLES["safeguarding_channel"] = [
     | {"alerted": [{"role": "executive_director"}], "still": True, "top": True},
     {k: v for k, v in SAFEGUARDING.items() if k != "escalation_id"} | {"alerted": [], "still": False},
 ]
+_ACKNOWLEDGED = {
+    "qa_ref": "QA-2027-01-017",
+    "by_name": "Kim Lee",
+    "at": AT,
+    "raised_by": "Alex Green",
+    "raised_at": AT,
+    "escalation_id": 5,
+    "resolve_by": None,
+    "resolved_by": None,
+    "resolved_at": None,
+}
 EXAMPLES["safeguarding_acknowledged"] = [
-    {"qa_ref": "QA-2027-01-017", "by_name": "Kim Lee", "at": AT, "raised_by": "Alex Green", "raised_at": AT},
+    _ACKNOWLEDGED,
+    _ACKNOWLEDGED | {"resolve_by": AT},  # the acknowledger's own alert: Resolve
+    _ACKNOWLEDGED | {"resolved_by": "Jo Brown", "resolved_at": AT},
 ]
 EXAMPLES["refusal"] += [
     {"reason": "not_alerted", "qa_ref": "QA-2027-01-017"},
@@ -990,6 +1003,7 @@ ESCALATION = {
     "top": False,
     "what": "Update the child's plan with the school.",
     "owner": "Sam Patel",
+    "acknowledged_at": None,
 }
 EXAMPLES["escalation_request"] = [
     ESCALATION | {"came": "started", "by": None},
@@ -1011,7 +1025,7 @@ EXAMPLES["escalation_request"] = [
     ESCALATION
     | {"came": "started", "by": None, "policy": "overdue_moderation", "what": None, "owner": None, "asked": None},
 ]
-_ABOUT = {k: ESCALATION[k] for k in ("policy", "qa_ref", "owner", "due", "asked", "role")}
+_ABOUT = {k: ESCALATION[k] for k in ("policy", "qa_ref", "owner", "due", "asked", "role", "acknowledged_at")}
 _NOTICE = _ABOUT | {"note": None, "new_date": None}
 EXAMPLES["escalation_notice"] = [
     _NOTICE | {"what_happened": "climbed", "decided_by": None},
@@ -1042,6 +1056,39 @@ EXAMPLES["escalation_request"] += [
     for kind in ("reflective_meeting", "resolution")
 ]
 EXAMPLES["escalation_qa"] += [{"kind": "nobody", "qa_ref": "QA-2027-01-017", "policy": "overdue_pathway_step"}]
+# An acknowledged immediate safeguarding concern with nothing recorded: Resolve only, whatever the level.
+_SAFEGUARDING_ESCALATION = ESCALATION | {
+    "policy": "safeguarding",
+    "what": None,
+    "owner": "Kim Lee",
+    "acknowledged_at": AT,
+    "role": "assistant_director",
+    "asked": "Ali Reed",
+}
+EXAMPLES["escalation_request"] += [
+    _SAFEGUARDING_ESCALATION | {"came": "reminded", "by": None},
+    _SAFEGUARDING_ESCALATION | {"came": "climbed", "by": None},
+    _SAFEGUARDING_ESCALATION | {"came": "reminded", "by": None, "top": True, "role": "executive_director"},
+    _SAFEGUARDING_ESCALATION | {"came": "closed", "by": None, "status": "acknowledged"},
+    _SAFEGUARDING_ESCALATION
+    | {
+        "came": "closed",
+        "by": None,
+        "status": "resolved",
+        "decision": "resolved",
+        "decided_by": "Jo",
+        "decided_at": AT,
+    },
+]
+EXAMPLES["escalation_notice"] += [
+    {k: _SAFEGUARDING_ESCALATION[k] for k in _ABOUT}
+    | {"what_happened": "climbed", "decided_by": None, "note": None, "new_date": None}
+]
+EXAMPLES["escalation_form"] += [
+    {k: _SAFEGUARDING_ESCALATION[k] for k in _ABOUT} | {"form": "resolve", "escalation_id": 5}
+]
+EXAMPLES["escalation_qa"] += [{"kind": "stuck", "qa_ref": "QA-2027-01-017", "policy": "safeguarding"}]
+EXAMPLES["refusal"] += [{"reason": "safeguarding_not_acknowledged", "qa_ref": "QA-2027-01-017"}]
 EXAMPLES["moderation_outcome"] = [
     ctx | {"dispute_by": AT if ctx.get("dispute") else None} for ctx in EXAMPLES["moderation_outcome"]
 ]

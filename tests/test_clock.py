@@ -67,7 +67,9 @@ def test_the_clock_coalesces_and_catches_up_once(rt):
     scheduler = build_scheduler(rt)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {job.name for job in SWEEPS} | {"outbox"}
-    assert {"safeguarding-realerts", "month-start", "allocation-reminders", "meeting-reminders"} <= set(jobs)
+    assert {"escalations", "month-start", "allocation-reminders", "meeting-reminders"} <= set(jobs)
+    # The one escalation clock runs every minute: an unacknowledged safeguarding alert climbs on time.
+    assert next(job for job in SWEEPS if job.name == "escalations").every.total_seconds() == 60
     for job in jobs.values():
         assert job.coalesce is True and job.misfire_grace_time == 3600 and job.max_instances == 1
 

@@ -1,17 +1,23 @@
 """An immediate safeguarding concern: alerted at once whatever the hour, with no case content; acknowledged with
-a button (once, by someone alerted); re-alerted and taken up the line every 2 working hours until it is."""
+a button (once, by someone alerted); re-alerted and taken up the line every 2 working hours until it is. It is a
+policy of the one escalation engine: acknowledging is not resolving — the acknowledger records what was done
+(Resolve), is reminded if they have not within a working day, and then it climbs like any escalation."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bot.calendar import clock_at
 from bot.workflow import allocation, safeguarding
+from bot.workflow import escalation as engine
 from bot.workflow.directory import add_person
-from store.models import Audit, Case, Escalation, EscalationStep, Event, OutboxMessage, Person
+from scheduler.jobs import SWEEPS, tick
+from store.models import Action, Audit, Case, Escalation, EscalationStep, Event, OutboxMessage, Person
+from tests.test_disputes import _opened
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_9 = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
@@ -73,8 +79,9 @@ def _raise(rt, world, audit_id) -> int:
 
 
 def _sweep(rt) -> int:
+    """The escalation engine's one sweep: it moves safeguarding concerns on as it does every other escalation."""
     with rt.database.unit_of_work() as db:
-        return safeguarding.realert_unacknowledged(db, rt.calendar, rt.settings)
+        return engine.sweep(db, rt.calendar, rt.settings)
 
 
 def _alerts(standin, to=None):
@@ -179,9 +186,12 @@ def test_acknowledgement_updates_every_alert_and_stops_the_re_alerts(rt, standin
     for call in alerts:
         shown = standin.message(call.response["ts"])
         assert "acknowledged by Sara Service at 11 Jan 2027, 09:30" in shown["text"]
-        assert _buttons(shown) == []
+        # Acknowledging is not resolving: Sara's own alert now asks her to say what was done.
+        assert _buttons(shown) == (["escalation_resolve"] if call.args["channel"] == "U0SM" else [])
+    assert "press Resolve and say what was done" in str(standin.message(_alerts(standin, "U0SM")[0].response["ts"]))
     escalation = _escalation(rt, esc_id)
     assert escalation.status == "acknowledged" and escalation.decided_by_id == line.people["sara"]
+    assert rt.calendar.local(escalation.respond_by) == datetime(2027, 1, 12, 17, 30, tzinfo=LONDON)
     assert _kinds(rt, "safeguarding") == ["safeguarding.raised", "safeguarding.acknowledged"]
 
 
@@ -287,7 +297,8 @@ def test_unacknowledged_it_goes_up_the_line_and_never_goes_silent(rt, standin, s
     assert len([c for c in standin.calls if c.method == "chat.update"]) == len(alerts)
     for call in alerts:
         shown = standin.message(call.response["ts"])
-        assert _buttons(shown) == [] and "acknowledged by Alan Director at 12 Jan 2027, 09:15" in shown["text"]
+        assert "acknowledged by Alan Director at 12 Jan 2027, 09:15" in shown["text"]
+        assert _buttons(shown) == (["escalation_resolve"] if call.args["channel"] == "U0AD" else [])
         for secret in CASE_CONTENT:
             assert secret not in str(call.args)
     assert _kinds(rt, "safeguarding") == [
@@ -357,7 +368,206 @@ def test_a_delegate_is_alerted_too_and_whoever_raised_it_is_not(rt, standin, lin
         assert "Tina Cover (covering for the team manager)" in str(to_tina.args)
         assert "Raised by Dana Safeguard" in to_tina.args["text"]
         with rt.database.unit_of_work() as db:
-            assert safeguarding.acknowledge(db, esc_id, "U0ADSG").reason == "not_alerted"
-            assert safeguarding.acknowledge(db, esc_id, "U0TINA").ok
-            again = safeguarding.acknowledge(db, esc_id, "U0TM")
+            assert safeguarding.acknowledge(db, rt.calendar, rt.settings, esc_id, "U0ADSG").reason == "not_alerted"
+            assert safeguarding.acknowledge(db, rt.calendar, rt.settings, esc_id, "U0TINA").ok
+            again = safeguarding.acknowledge(db, rt.calendar, rt.settings, esc_id, "U0TM")
         assert again.reason == "already_acknowledged" and again.detail["by"] == "Tina Cover"
+
+
+# --- acknowledging is not resolving -------------------------------------------------------------------------
+
+MONDAY_930 = datetime(2027, 1, 11, 9, 30, tzinfo=LONDON)
+DONE_NOTE = {"note": {"answer": "Strategy discussion held the same morning; the plan is updated in the record."}}
+
+
+def _acknowledged(rt, standin, slack, line, clock) -> int:
+    """Raised on Friday night, acknowledged by Sara (service manager) at 09:30 on Monday."""
+    esc_id = _friday_night(rt, line, clock)
+    clock.move_to(MONDAY_930)
+    assert _click(slack, standin, "U0SM", esc_id).status == 200
+    rt.dispatcher.drain()
+    return esc_id
+
+
+def _resolve_on(slack, standin, user, esc_id, message_of):
+    """`user` presses Resolve on the latest message sent to `message_of` that has it; the form, or None."""
+    call = [c for c in standin.posted(message_of) if "escalation_resolve" in str(standin.message(c.response["ts"]))][-1]
+    before = len([c for c in standin.calls if c.method == "views.open"])
+    slack.block_action(user, "escalation_resolve", str(esc_id), message=standin.message(call.response["ts"]))
+    opened = [c for c in standin.calls if c.method == "views.open"]
+    return opened[-1].response["view"] if len(opened) > before else None
+
+
+def test_acknowledged_then_resolved_closes_it_everywhere_once(rt, standin, slack, line):
+    with freeze_time(FRIDAY_20, tick=True) as clock:
+        esc_id = _acknowledged(rt, standin, slack, line, clock)
+        assert _escalation(rt, esc_id).status == "acknowledged"
+        clock.move_to(datetime(2027, 1, 11, 15, 0, tzinfo=LONDON))
+        view = _resolve_on(slack, standin, "U0SM", esc_id, "U0SM")
+        assert view["callback_id"] == "escalation_resolve_form"
+        assert "acknowledged by Sara Service" in str(view["blocks"]) and "What was done" in str(view["blocks"])
+        assert slack.view_submission("U0SM", view, {"note": {"answer": " "}}).json()["errors"] == {
+            "note": "Please say how it was resolved."
+        }
+        pii = slack.view_submission("U0SM", view, {"note": {"answer": "Called mum on 07700 900123."}}).json()
+        assert "note" in pii["errors"] and _escalation(rt, esc_id).status == "acknowledged"
+        assert slack.view_submission("U0SM", view, DONE_NOTE).body == ""
+        # A double click on Resolve (the form submitted twice): decided once, and told by whom.
+        again = slack.view_submission("U0SM", view | {"id": "V0AGAIN"}, DONE_NOTE).json()
+        assert "already closed by Sara Service" in again["errors"]["note"]
+        rt.dispatcher.drain()
+        clock.move_to(datetime(2027, 1, 13, 17, 30, tzinfo=LONDON))
+        assert _sweep(rt) == 0
+        assert rt.dispatcher.drain().sent == 0
+
+    escalation = _escalation(rt, esc_id)
+    assert (escalation.status, escalation.decided_by_id) == ("resolved", line.people["sara"])
+    for call in _alerts(standin):
+        shown = standin.message(call.response["ts"])
+        assert (
+            "acknowledged by Sara Service at 11 Jan 2027, 09:30, resolved by Sara Service at 11 Jan 2027, 15:0"
+            in (shown["text"])
+        )
+        assert _buttons(shown) == []
+        assert "Strategy discussion" not in str(shown)  # what was done is on the record, not in the alerts
+    assert len(_alerts(standin)) == 5  # updated in place: nobody is messaged again
+    with rt.database.unit_of_work() as db:
+        [step] = db.scalars(
+            select(EscalationStep).where(EscalationStep.escalation_id == esc_id, EscalationStep.what == "resolved")
+        ).all()
+        assert step.person_id == line.people["sara"] and step.note.startswith("Strategy discussion")
+    assert [k for k in _kinds(rt) if k.startswith(("safeguarding", "escalation"))] == [
+        "safeguarding.raised",
+        "safeguarding.acknowledged",
+        "escalation.resolved",
+    ]
+
+
+def test_acknowledged_but_not_resolved_reminds_once_then_climbs(rt, standin, slack, line):
+    with freeze_time(FRIDAY_20, tick=True) as clock:
+        esc_id = _acknowledged(rt, standin, slack, line, clock)
+        # One working day to say what was done: to the end of Tuesday.
+        clock.move_to(datetime(2027, 1, 12, 17, 29, tzinfo=LONDON))
+        assert _sweep(rt) == 0
+        clock.move_to(datetime(2027, 1, 12, 17, 30, tzinfo=LONDON))
+        assert _sweep(rt) == 1
+        assert _sweep(rt) == 0
+        clock.move_to(datetime(2027, 1, 13, 9, 0, tzinfo=LONDON))
+        assert rt.dispatcher.drain().sent == 1  # not urgent: the reminder waits for working hours
+        [reminder] = standin.posted("U0SM")[-1:]
+        assert reminder.args["text"].startswith(
+            "The immediate safeguarding concern on QA-2027-01-001 was acknowledged by Sara Service at 11 Jan 2027, "
+            "09:30, but what was done has not been recorded. It is still waiting for someone to record what was done."
+        )
+        assert _buttons(standin.message(reminder.response["ts"])) == ["escalation_resolve"]
+        for user in ("U0TM", "U0HOS", "U0ADSG", "U0AD", "U0ED"):
+            assert "has not been recorded" not in str([c.args for c in standin.posted(user)])
+        escalation = _escalation(rt, esc_id)
+        assert (escalation.status, escalation.level) == ("acknowledged", 0)
+
+        # Still nothing by the end of Wednesday: up to the assistant director, and everyone involved is told.
+        clock.move_to(datetime(2027, 1, 13, 17, 30, tzinfo=LONDON))
+        assert _sweep(rt) == 1
+        clock.move_to(datetime(2027, 1, 14, 9, 0, tzinfo=LONDON))
+        rt.dispatcher.drain()
+        [asked] = [c for c in standin.posted("U0AD") if "has not been recorded" in c.args["text"]]
+        assert "Nobody recorded it in time, so it has come up to you" in asked.args["text"]
+        assert _buttons(standin.message(asked.response["ts"])) == ["escalation_resolve"]
+        for user in ("U0TM", "U0HOS", "U0ADSG"):
+            [told] = [c for c in standin.posted(user) if "has not been recorded" in c.args["text"]]
+            assert "it has gone up to Alan Director (assistant director)" in told.args["text"]
+        # Sara may still resolve it (asked again, with the button); her reminder's button is gone.
+        assert _buttons(standin.message(reminder.response["ts"])) == []
+        assert _buttons(standin.message(standin.posted("U0SM")[-1].response["ts"])) == ["escalation_resolve"]
+        assert _alerts(standin, "U0ED") == []
+        escalation = _escalation(rt, esc_id)
+        assert (escalation.status, escalation.level) == ("acknowledged", 1)
+
+        # Alan, asked now, resolves it: every message of it loses its buttons.
+        view = _opened(slack, standin, "U0AD", "escalation_resolve", esc_id)
+        assert slack.view_submission("U0AD", view, DONE_NOTE).body == ""
+        rt.dispatcher.drain()
+
+    assert _escalation(rt, esc_id).status == "resolved"
+    offered = [c for c in standin.posted() if "escalation_resolve" in str(c.args) or "safeguarding_ack" in str(c.args)]
+    assert len(offered) == 5 + 2  # the alerts, the reminder, and the requests to Sara and Alan
+    for call in offered:
+        assert _buttons(standin.message(call.response["ts"])) == [], call.args["channel"]
+    assert [k for k in _kinds(rt) if k.startswith(("safeguarding", "escalation"))] == [
+        "safeguarding.raised",
+        "safeguarding.acknowledged",
+        "escalation.reminded",
+        "escalation.climbed",
+        "escalation.resolved",
+    ]
+
+
+@pytest.mark.parametrize("user", ["U0SM", "U0COVER", "U0QA", "U0TM", "U0HOS", "U0AD", "U0AUD", "U0PRAC", "U0STRANGER"])
+def test_who_may_resolve_an_acknowledged_concern(rt, standin, slack, line, user):
+    """Sara acknowledged it: she, her delegate (recorded after the concern was raised) or the QA team may resolve
+    it; the others alerted, the auditor, the practitioner, the assistant director (not yet reached) and strangers
+    may not, and are told who may."""
+    with freeze_time(FRIDAY_20, tick=True) as clock:
+        esc_id = _acknowledged(rt, standin, slack, line, clock)
+        with rt.database.unit_of_work() as db:
+            cover = add_person(db, name="Cora Cover", email="cora@council.example", slack_user_id="U0COVER", roles=[])
+            db.get(Person, line.people["sara"]).delegate_id = cover.id
+        view = _resolve_on(slack, standin, user, esc_id, "U0SM")
+    allowed = user in ("U0SM", "U0COVER", "U0QA")
+    assert (view is not None) is allowed
+    if not allowed:
+        known = user != "U0STRANGER"
+        assert ("is with Sara Service now" in standin.responses[-1].body["text"]) is known
+        with rt.database.unit_of_work() as db:
+            [refusal] = db.scalars(select(Event).where(Event.kind == "refused.escalation_resolve")).all()
+            assert refusal.actor_slack_id == user
+            assert refusal.detail["reason"] in ("not at the current level", "unknown")
+    assert _escalation(rt, esc_id).status == "acknowledged"
+
+
+def test_an_unacknowledged_concern_cannot_be_resolved(rt, standin, slack, line):
+    with freeze_time(FRIDAY_20, tick=True) as clock:
+        esc_id = _friday_night(rt, line, clock)
+        slack.block_action("U0QA", "escalation_resolve", str(esc_id))
+        slack.block_action("U0TM", "escalation_extend", str(esc_id))
+    assert "has not been acknowledged yet" in standin.responses[0].body["text"]
+    assert _escalation(rt, esc_id).status == "pending"
+    assert _kinds(rt, "refused") == ["refused.escalation_resolve", "refused.escalation_extend"]
+
+
+def test_one_sweep_moves_safeguarding_alerts_and_overdue_actions_together(rt, standin, line):
+    """`qabot tick`'s escalation job is the one clock: at 11:00 on Monday it climbs Friday night's unacknowledged
+    concern and starts the escalation of an action five working days overdue; the watchdog watches both."""
+    with freeze_time(FRIDAY_20, tick=True) as clock:
+        esc_id = _friday_night(rt, line, clock)
+    with rt.database.unit_of_work() as db:
+        db.add(
+            Action(
+                audit_id=db.get(Escalation, esc_id).subject_id,
+                description="Share the updated plan with the school.",
+                owner_id=line.people["priya"],
+                status="open",
+                due_at=rt.calendar.at(date(2027, 1, 4), rt.calendar.end),
+                created_at=MONDAY_9,
+            )
+        )
+    # The clock stopped: an hour after the concern's deadline the watchdog alone runs, and tells the QA team.
+    watchdog = next(job for job in SWEEPS if job.name == "escalation-watchdog")
+    with clock_at(datetime(2027, 1, 11, 12, 0, tzinfo=LONDON)):
+        assert watchdog.run(rt) == 1
+    results = tick(rt, datetime(2027, 1, 11, 12, 0, tzinfo=LONDON))
+    assert results["escalations"] == 2
+    assert "immediate safeguarding concern on QA-2027-01-001 is past its deadline" in str(
+        [c.args["text"] for c in standin.posted("C0QATEAM")]
+    )
+    [to_ad] = _alerts(standin, "U0AD")
+    assert "it has now come to you" in str(to_ad.args)
+    [asked] = [c for c in standin.posted("U0SM") if "Please resolve it" in c.args["text"]]
+    assert asked.args["text"].startswith("An action from the audit of QA-2027-01-001")
+    with rt.database.unit_of_work() as db:
+        assert {(e.policy, e.level) for e in db.scalars(select(Escalation))} == {
+            ("safeguarding", 1),
+            ("overdue_action", 0),
+        }
+    again = tick(rt, datetime(2027, 1, 11, 12, 0, tzinfo=LONDON))
+    assert again["escalations"] == 0 and again["outbox"].sent == 0

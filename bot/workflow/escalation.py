@@ -1,13 +1,26 @@
-"""The escalation chain (DESIGN: "Escalation engine"): what still drifts is routed up the management chain,
-Service Manager -> Head of Service -> Assistant Director -> Executive Director, where the person at the current
-level decides with buttons: Resolve (with a note), Extend (a new date, with a reason) or Escalate now. With no
-decision within the level's window it climbs by itself and tells everyone already involved.
+"""The escalation engine (DESIGN: "Escalation engine"): one mechanism for everything that must not be left lying,
+routed up the management chain, where the person at the current level decides with buttons: Resolve (with a
+note), Extend (a new date, with a reason) or Escalate now. With no decision within the level's window it climbs by
+itself and tells everyone already involved. A decision closes it and takes the buttons off every message of it.
 
-A policy says what drifted (an action still open after its due date, a moderation past its deadline), when it
-starts, and whose line the chain follows. The people are frozen on the escalation row when it starts (`chain`:
-one entry per level, `{"level", "role", "person_id"}`), so a reorganisation does not reroute a running one. Each
-step is an EscalationStep: "started", "climbed", "reminded" (at the top), then the decision. Safeguarding alerts
-climb by working hours, not days, and are acknowledged rather than decided: they keep their own module."""
+A policy says what it is about and supplies its window. The drift policies (an action still open after its due
+date, a moderation past its deadline, an Inadequate-pathway step not recorded) start by themselves, follow a
+line one person per level, and give each level `escalation_window_days` working days. The safeguarding policy is
+raised by the auditor (bot/workflow/safeguarding.py): a level is everyone alerted at once, the window is 2 working
+hours, and a climb is announced by its alert round (urgent, to everyone alerted so far, and the QA channel).
+
+Acknowledging is not resolving. An acknowledged concern stops climbing alerts and waits for whoever acknowledged
+it to Resolve it, saying what was done (`safeguarding_resolve_within_days`, 1 working day). Not resolved by then:
+they are reminded once; one window later it climbs like any escalation — to the next level of the chain (at the
+top, the top is asked again each window), everyone involved is told, and from then on the people at that level
+may resolve it too. Who may resolve an acknowledged concern: whoever acknowledged it, the people it has climbed
+to since, a delegate of either, or the QA team. The practitioner's other managers, though alerted, may not: the
+one who acknowledged it took it on, and a climb brings in the level above.
+
+The sweep is the one clock for every policy: each open escalation past its `respond_by` is moved on. The people
+are frozen on the escalation row when it starts (`chain`: `{"level", "role", "person_id"}` per person), so a
+reorganisation does not reroute a running one. Each step is an EscalationStep: "started" (or safeguarding's
+alert rounds), "climbed", "reminded", "acknowledged", then the decision."""
 
 from __future__ import annotations
 
@@ -23,7 +36,7 @@ from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.framework import Framework
-from bot.workflow import digests, guard, trail
+from bot.workflow import digests, guard, safeguarding, trail
 from bot.workflow.audit_people import in_line
 from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
@@ -39,23 +52,34 @@ STUCK_AFTER = timedelta(hours=1)  # the sweep runs every few minutes: an hour la
 EXTEND_AT_MOST = 20  # working days: an extension is a new date, not an open-ended pause
 # Closed decisions; "settled" is the subject put right (the action done, the moderation recorded) while it climbed.
 DECISIONS = ("resolved", "extended", "settled")
+# Still running: "acknowledged" is a safeguarding concern someone is acting on, not yet resolved.
+OPEN = ("pending", "acknowledged")
 
 
 @dataclass(frozen=True)
 class Policy:
-    """What drifted: `subject` rows past `due(row)` by `start_after(fw)` working days while `is_open(row)`; the
-    chain follows `owner(db, row)`'s line (or the audit's practitioner's)."""
+    """An escalation about `subject` (whose audit is `audit_of`); `window` gives the next respond_by as the
+    escalation moves at a moment; `decisions` are the buttons its requests offer.
+
+    A drift policy starts by itself: `subject` rows past `due(row)` by `start_after(fw)` working days while
+    `is_open(row)`, the chain following `chain_of(db, row)`. A policy raised by hand (safeguarding) has none of
+    those; until acknowledged each climb is announced by `alert`, and `closed` updates its own messages when it is
+    resolved."""
 
     name: str
     subject: type
-    start_after: Callable[[Framework], int]
-    due: Callable[[Any], datetime]
-    is_open: Callable[[Any], bool]
-    open_rows: Any  # the same test as a query condition, for the sweep
     audit_of: Callable[[Session, Any], Audit]
-    chain_of: Callable[[Session, Any], dict[str, Person | None]]
-    extend: Callable[[Any, datetime], None]
-    waiting_on: Callable[[Session, Any], list[Person | None]]  # told of a decision: what happens to their work
+    window: Callable[[Calendar, Settings, Escalation, datetime], datetime]
+    decisions: tuple[str, ...] = ("resolve", "extend", "escalate")
+    start_after: Callable[[Framework], int] | None = None
+    due: Callable[[Any], datetime] | None = None
+    is_open: Callable[[Any], bool] | None = None
+    open_rows: Any = None  # the same test as a query condition, for the sweep
+    chain_of: Callable[[Session, Any], dict[str, Person | None]] | None = None
+    extend: Callable[[Any, datetime], None] | None = None
+    waiting_on: Callable[[Session, Any], list[Person | None]] | None = None  # told of a decision on their work
+    alert: Callable[[Session, Settings, Escalation, bool], None] | None = None
+    closed: Callable[[Session, Escalation], None] | None = None
 
 
 def _practitioners_line(db: Session, action: Action) -> dict[str, Person | None]:
@@ -83,6 +107,11 @@ def _move_task(task: PathwayTask, to: datetime) -> None:
     task.due_at = task.next_reminder_at = to
 
 
+def _days_window(cal: Calendar, settings: Settings, escalation: Escalation | None, start: datetime) -> datetime:
+    day = cal.local(start).date()
+    return cal.at(cal.add_working_days(day, settings.framework.escalation_window_days), cal.end)
+
+
 POLICIES = {
     p.name: p
     for p in (
@@ -94,6 +123,7 @@ POLICIES = {
             is_open=lambda a: a.status == "open",
             open_rows=Action.status == "open",
             audit_of=lambda db, a: db.get(Audit, a.audit_id),
+            window=_days_window,
             chain_of=_practitioners_line,
             extend=_move_due,
             waiting_on=lambda db, a: [db.get(Person, a.owner_id)],
@@ -106,6 +136,7 @@ POLICIES = {
             is_open=lambda m: m.status == "pending",
             open_rows=Moderation.status == "pending",
             audit_of=lambda db, m: db.get(Audit, m.audit_id),
+            window=_days_window,
             chain_of=_moderators_line,
             extend=_move_due,
             waiting_on=lambda db, m: [db.get(Person, m.moderator_id) if m.moderator_id else None],
@@ -118,50 +149,56 @@ POLICIES = {
             is_open=lambda t: t.status == "pending",
             open_rows=(PathwayTask.status == "pending") & PathwayTask.kind.in_(MANAGERS_STEPS),
             audit_of=lambda db, t: db.get(Audit, t.audit_id),
+            window=_days_window,
             chain_of=_line_beyond_those_asked,
             extend=_move_task,
             waiting_on=lambda db, t: [db.get(Person, person_id) for person_id in t.asked],
         ),
+        Policy(
+            name=safeguarding.POLICY,
+            subject=Audit,
+            audit_of=lambda db, audit: audit,
+            window=safeguarding.window,
+            decisions=("resolve",),
+            alert=safeguarding.alert,
+            closed=safeguarding.closed,
+        ),
     )
 }
-
-
-def _window_end(cal: Calendar, settings: Settings, start: datetime) -> datetime:
-    day = cal.local(start).date()
-    return cal.at(cal.add_working_days(day, settings.framework.escalation_window_days), cal.end)
+DRIFT = tuple(name for name, policy in POLICIES.items() if policy.open_rows is not None)
 
 
 # ----- the sweep ----------------------------------------------------------------------------------------------------
 
 
 def sweep(db: Session, cal: Calendar, settings: Settings) -> int:
-    """On working days: close escalations whose subject was put right, start one for each subject that has
-    drifted past its policy's start, and climb (or, at the top, remind) each whose window has passed. Returns the
-    escalations started or moved."""
+    """The one clock of every policy, on working days (every window ends in working time): close drift escalations
+    whose subject was put right, start one for each subject that has drifted past its policy's start, and move on
+    each open escalation, of any policy, whose window has passed. Returns the escalations started or moved."""
     moment = now()
     today = cal.local(moment).date()
     if not cal.is_working_day(today):
         return 0
     acted = 0
     for escalation in db.scalars(
-        select(Escalation).where(Escalation.status == "pending", Escalation.policy.in_(POLICIES))
+        select(Escalation).where(Escalation.status == "pending", Escalation.policy.in_(DRIFT))
     ).all():
         policy = POLICIES[escalation.policy]
         subject = db.get(policy.subject, escalation.subject_id)
         if subject is None or not policy.is_open(subject) or policy.due(subject) > moment:
             _close(db, settings, escalation, None, "settled", None)
-    for policy in POLICIES.values():
-        acted += _start_drifted(db, cal, settings, policy, today)
+    for name in DRIFT:
+        acted += _start_drifted(db, cal, settings, POLICIES[name], today)
     for escalation in db.scalars(
         select(Escalation)
-        .where(
-            Escalation.status == "pending",
-            Escalation.policy.in_(POLICIES),
-            Escalation.respond_by <= moment,
-        )
+        .where(Escalation.status.in_(OPEN), Escalation.policy.in_(POLICIES), Escalation.respond_by <= moment)
         .order_by(Escalation.respond_by, Escalation.id)
+        .with_for_update(skip_locked=True)
     ).all():
-        _climb(db, cal, settings, escalation, by=None)
+        if escalation.status == "acknowledged" and not _since_acknowledged(db, escalation):
+            _remind(db, cal, settings, escalation)
+        else:
+            _climb(db, cal, settings, escalation, by=None)
         acted += 1
     return acted
 
@@ -202,7 +239,7 @@ def _start(db: Session, cal: Calendar, settings: Settings, policy: Policy, row: 
         level=0,
         status="pending",
         started_at=moment,
-        respond_by=_window_end(cal, settings, moment),
+        respond_by=policy.window(cal, settings, None, moment),
     )
     db.add(escalation)
     db.flush()
@@ -231,12 +268,17 @@ def _climb(
     db: Session, cal: Calendar, settings: Settings, escalation: Escalation, by: Person | None, claimed: bool = False
 ) -> None:
     """Up a level (or, at the top, a reminder to the top) with a new window; everyone involved is told. `claimed`:
-    the level was already moved by the caller's conditional UPDATE."""
+    the level was already moved by the caller's conditional UPDATE. A policy with alerts announces a climb of an
+    unacknowledged escalation by its own alert round."""
     moment = now()
+    policy = POLICIES[escalation.policy]
     up = claimed or escalation.level < _top(escalation)
     if up and not claimed:
         escalation.level += 1
-    escalation.respond_by = _window_end(cal, settings, moment)
+    escalation.respond_by = policy.window(cal, settings, escalation, moment)
+    if escalation.status == "pending" and policy.alert is not None:
+        policy.alert(db, settings, escalation, up)
+        return
     what = "climbed" if up else "reminded"
     db.add(
         EscalationStep(
@@ -244,7 +286,7 @@ def _climb(
         )
     )
     db.flush()
-    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+    audit = policy.audit_of(db, _subject(db, escalation))
     trail.record(
         db,
         f"escalation.{what}",
@@ -256,10 +298,43 @@ def _climb(
         respond_by=escalation.respond_by.isoformat(),
     )
     if up:
-        _retire_buttons(db, escalation)  # only the new level decides now
-    _ask(db, settings, escalation, came="escalated_now" if by else ("climbed" if up else "reminded"), by=by)
+        _retire_buttons(db, escalation)  # only those asked now decide from here on
+    asked = _ask(db, settings, escalation, came="escalated_now" if by else ("climbed" if up else "reminded"), by=by)
     if up:
-        _notify_involved(db, escalation, "climbed", below=escalation.level)
+        _notify_involved(db, escalation, "climbed", below=escalation.level, skip=asked)
+
+
+def _remind(db: Session, cal: Calendar, settings: Settings, escalation: Escalation) -> None:
+    """An acknowledged escalation with nothing recorded by its deadline: whoever acknowledged it is reminded, once,
+    with a fresh window; the next time it climbs."""
+    moment = now()
+    escalation.respond_by = POLICIES[escalation.policy].window(cal, settings, escalation, moment)
+    db.add(EscalationStep(escalation_id=escalation.id, level=escalation.level, what="reminded", at=moment))
+    db.flush()
+    trail.record(
+        db,
+        "escalation.reminded",
+        subject=_audit(db, escalation),
+        escalation_id=escalation.id,
+        level=escalation.level,
+        by_hand=False,
+        respond_by=escalation.respond_by.isoformat(),
+    )
+    _ask(db, settings, escalation, came="reminded")
+
+
+def _since_acknowledged(db: Session, escalation: Escalation) -> list[str]:
+    """The steps taken since the escalation was acknowledged: its reminder, then its climbs."""
+    acknowledged = safeguarding.acknowledgement(db, escalation)
+    if acknowledged is None:
+        return []
+    return list(
+        db.scalars(
+            select(EscalationStep.what)
+            .where(EscalationStep.escalation_id == escalation.id, EscalationStep.id > acknowledged.id)
+            .order_by(EscalationStep.id)
+        )
+    )
 
 
 # ----- what people see ----------------------------------------------------------------------------------------------
@@ -269,8 +344,26 @@ def _subject(db: Session, escalation: Escalation) -> Any:
     return db.get(POLICIES[escalation.policy].subject, escalation.subject_id)
 
 
+def _audit(db: Session, escalation: Escalation) -> Audit:
+    return POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+
+
 def _current(escalation: Escalation) -> dict[str, Any] | None:
     return next((e for e in escalation.chain if e["level"] == escalation.level), None)
+
+
+def _asked(db: Session, escalation: Escalation) -> list[Person]:
+    """Whose decision it waits on: the person at the current level. An acknowledged escalation waits on whoever
+    acknowledged it, and, once it has climbed past their reminder, on the people at the level it has reached too.
+    An unacknowledged alert waits on an acknowledgement, not a decision: nobody."""
+    at_level = [db.get(Person, e["person_id"]) for e in escalation.chain if e["level"] == escalation.level]
+    if escalation.status == "pending":
+        return [] if POLICIES[escalation.policy].alert else at_level[:1]
+    acknowledged = safeguarding.acknowledgement(db, escalation)
+    people = [db.get(Person, acknowledged.person_id)] if acknowledged else []
+    if len(_since_acknowledged(db, escalation)) > 1:
+        people += at_level
+    return [p for i, p in enumerate(people) if p is not None and p not in people[:i]]
 
 
 def _round(db: Session, escalation: Escalation) -> int:
@@ -293,7 +386,7 @@ def context(db: Session, escalation: Escalation) -> dict[str, Any]:
         "escalation_id": escalation.id,
         "policy": escalation.policy,
         "qa_ref": audit.qa_ref,
-        "due": policy.due(subject),
+        "due": policy.due(subject) if policy.due else escalation.started_at,
         "role": current["role"] if current else None,
         "asked": asked.name if asked else None,
         "respond_by": escalation.respond_by,
@@ -308,21 +401,26 @@ def context(db: Session, escalation: Escalation) -> dict[str, Any]:
         ctx |= {"what": subject.description, "owner": owner.name if owner else None}
     elif escalation.policy == "overdue_pathway_step":
         ctx |= {"what": None, "owner": subject.kind}
+    elif escalation.policy == safeguarding.POLICY:
+        acknowledged = safeguarding.acknowledgement(db, escalation)
+        by = db.get(Person, acknowledged.person_id) if acknowledged else None
+        ctx |= {"what": None, "owner": by.name if by else None, "acknowledged_at": acknowledged and acknowledged.at}
     else:
         moderator = db.get(Person, subject.moderator_id) if subject.moderator_id else None
         ctx |= {"what": None, "owner": moderator.name if moderator else None}
     return ctx
 
 
-def _ask(db: Session, settings: Settings, escalation: Escalation, came: str, by: Person | None = None) -> None:
-    current = _current(escalation)
-    if current is None:
-        return
-    person = db.get(Person, current["person_id"])
+def _ask(db: Session, settings: Settings, escalation: Escalation, came: str, by: Person | None = None) -> set[int]:
+    """The request, with its buttons, to each person whose decision it waits on. Returns their ids."""
     ctx = context(db, escalation) | {"came": came, "by": by.name if by else None}
-    outbox.enqueue(
-        db, _ask_key(escalation, _round(db, escalation), person.id), person.slack_user_id, "escalation_request", ctx
-    )
+    round_ = _round(db, escalation)
+    asked = set()
+    for person in _asked(db, escalation):
+        if person.active and person.slack_user_id:
+            asked.add(person.id)
+            outbox.enqueue(db, _ask_key(escalation, round_, person.id), person.slack_user_id, "escalation_request", ctx)
+    return asked
 
 
 def _notify_involved(
@@ -334,15 +432,18 @@ def _notify_involved(
     decider: Person | None = None,
     note: str | None = None,
     new_date: datetime | None = None,
+    skip: set[int] = frozenset(),
 ) -> None:
-    """Everyone asked at a lower level hears where it went (once per step). A decision also goes to whoever the
-    subject is waiting on (the action's owner, the moderator), but not to the decider: their message says so."""
+    """Everyone asked (or alerted) at a lower level hears where it went (once per step). A decision also goes to
+    whoever the subject is waiting on (the action's owner, the moderator), but not to the decider, nor to those
+    just asked: their own messages say so."""
     ctx = context(db, escalation) | {"what_happened": what, "note": note, "new_date": new_date}
     step = _round(db, escalation)
     people = [db.get(Person, entry["person_id"]) for entry in escalation.chain if entry["level"] < below]
-    if what in ("resolved", "extended"):
-        people += POLICIES[escalation.policy].waiting_on(db, _subject(db, escalation))
-    told = {decider.id} if decider else set()
+    waiting_on = POLICIES[escalation.policy].waiting_on
+    if what in ("resolved", "extended") and waiting_on:
+        people += waiting_on(db, _subject(db, escalation))
+    told = set(skip) | ({decider.id} if decider else set())
     for person in people:
         if person and person.id not in told and person.slack_user_id:
             told.add(person.id)
@@ -370,21 +471,27 @@ def _tell_qa(db: Session, settings: Settings, escalation: Escalation, audit: Aud
 
 
 def _decider(db: Session, escalation_id: int, slack_user_id: str, action: str) -> tuple[Person, Escalation] | Outcome:
-    """The person and escalation when `slack_user_id` may decide it now: the person at the current level, their
-    recorded delegate, or a QA admin. Anyone else is refused, and the attempt is on the trail."""
+    """The person and escalation when `slack_user_id` may decide it now: one of those it waits on (`_asked`), their
+    recorded delegate, or a QA admin. Anyone else is refused, and the attempt is on the trail; so is a decision the
+    policy does not offer, or one on a safeguarding alert nobody has acknowledged yet."""
     person = by_slack_id(db, slack_user_id)
     escalation = db.get(Escalation, escalation_id)
-    if person is None or escalation is None or escalation.policy not in POLICIES:
+    policy = POLICIES.get(escalation.policy) if escalation else None
+    if person is None or policy is None or action.removeprefix("escalation_") not in policy.decisions:
         trail.record(
             db, f"refused.{action}", actor_slack_id=slack_user_id, reason="unknown", escalation_id=escalation_id
         )
         return refused("unknown")
-    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
-    if escalation.status != "pending":
+    audit = _audit(db, escalation)
+    if escalation.status not in OPEN:
         return _already(db, escalation, audit)
-    current = _current(escalation)
-    holder = db.get(Person, current["person_id"]) if current else None
-    allowed = holder is not None and person.id in (holder.id, holder.delegate_id)
+    if escalation.status == "pending" and policy.alert is not None:
+        trail.record(
+            db, f"refused.{action}", actor=person, subject=audit, reason="not acknowledged", escalation_id=escalation.id
+        )
+        return refused("safeguarding_not_acknowledged", qa_ref=audit.qa_ref)
+    holders = _asked(db, escalation)
+    allowed = any(person.id in (holder.id, holder.delegate_id) for holder in holders)
     if not allowed and not person.roles & QA_ADMINS:
         trail.record(
             db,
@@ -394,7 +501,8 @@ def _decider(db: Session, escalation_id: int, slack_user_id: str, action: str) -
             reason="not at the current level",
             escalation_id=escalation.id,
         )
-        return refused("escalation_not_yours", qa_ref=audit.qa_ref, holder=holder.name if holder else "nobody")
+        names = ", ".join(holder.name for holder in holders) or "nobody"
+        return refused("escalation_not_yours", qa_ref=audit.qa_ref, holder=names)
     return person, escalation
 
 
@@ -479,7 +587,7 @@ def escalate_now(db: Session, cal: Calendar, settings: Settings, escalation_id: 
     if isinstance(found, Outcome):
         return found
     person, escalation = found
-    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+    audit = _audit(db, escalation)
     if escalation.level >= _top(escalation):
         return refused("escalation_at_top", qa_ref=audit.qa_ref)
     # One conditional UPDATE moves the level: of two clicks only one climbs it.
@@ -507,11 +615,12 @@ def _close(
     moment = now()
     won = db.execute(
         update(Escalation)
-        .where(Escalation.id == escalation.id, Escalation.status == "pending")
+        .where(Escalation.id == escalation.id, Escalation.status.in_(OPEN))
         .values(status=decision, decision=decision, decided_by_id=person.id if person else None, decided_at=moment)
     ).rowcount
     db.refresh(escalation)
-    audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+    policy = POLICIES[escalation.policy]
+    audit = _audit(db, escalation)
     if not won:
         return _already(db, escalation, audit)
     db.add(
@@ -534,7 +643,9 @@ def _close(
         new_date=new_date.isoformat() if new_date else None,
     )
     _retire_buttons(db, escalation)
-    if person is not None or decision == "settled":
+    if policy.closed is not None:
+        policy.closed(db, escalation)  # its own messages, updated in place, say so: no notices besides
+    elif person is not None or decision == "settled":
         _notify_involved(
             db, escalation, decision, below=escalation.level + 1, decider=person, note=note, new_date=new_date
         )
@@ -566,7 +677,7 @@ def watchdog(db: Session, cal: Calendar, settings: Settings) -> int:
     moment = now()
     stale = db.scalars(
         select(Escalation).where(
-            Escalation.status == "pending",
+            Escalation.status.in_(OPEN),
             Escalation.policy.in_(POLICIES),
             Escalation.respond_by <= moment - STUCK_AFTER,
             Escalation.overdue_reported_at.is_(None),
@@ -574,7 +685,7 @@ def watchdog(db: Session, cal: Calendar, settings: Settings) -> int:
     ).all()
     for escalation in stale:
         escalation.overdue_reported_at = moment
-        audit = POLICIES[escalation.policy].audit_of(db, _subject(db, escalation))
+        audit = _audit(db, escalation)
         trail.record(
             db,
             "escalation.watchdog",

@@ -6,6 +6,13 @@ the QA team channel. Each person acknowledges with a button. If nobody has ackno
 everyone involved is alerted again and the alert goes up a level (the assistant director, then the Executive
 Director); at the top it keeps re-alerting every 2 working hours until someone acknowledges.
 
+This is the "safeguarding" policy of the escalation engine (bot/workflow/escalation.py), whose sweep is its clock:
+this module raises the concern, supplies the policy's window (`window`), announces each climb by an alert round
+(`alert`), takes the acknowledgement and, when the concern is resolved, updates its messages (`closed`).
+Acknowledging is not resolving: the acknowledged concern stays open (status "acknowledged"), and the one who
+acknowledged it gets a Resolve button on their alert, to say what was done within
+`safeguarding_resolve_within_days`; the engine reminds, climbs and resolves it as it does any escalation.
+
 The people are frozen on the escalation row when the concern is raised: `chain` holds one entry per person,
 `{"level", "role", "person_id", "window_hours"}` (plus `"covering_for"` for a delegate). Each round of alerts
 is an EscalationStep marker — "raised" (person: who raised it), then "escalated" or "repeated" — followed by
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -66,7 +74,7 @@ def raise_concern(db: Session, cal: Calendar, settings: Settings, audit: Audit, 
         level=0,
         status="pending",
         started_at=moment,
-        respond_by=cal.add_working_hours(moment, WINDOW_HOURS),
+        respond_by=window(cal, settings, None, moment),
     )
     db.add(escalation)
     audit.immediate_concern = True
@@ -216,49 +224,47 @@ def _alert_round(
         )
 
 
-def realert_unacknowledged(db: Session, cal: Calendar, settings: Settings) -> int:
-    """Sweep: every concern nobody acknowledged by its respond_by goes up a level — the new level alerted, all
-    earlier ones told it is still not acknowledged — and is due again 2 working hours after that deadline. At the
-    top it repeats to everyone every 2 working hours until someone acknowledges: it never goes silent.
-    Returns how many concerns it acted on."""
-    moment = now()
-    due = db.scalars(
-        select(Escalation)
-        .where(Escalation.status == "pending", Escalation.respond_by <= moment, Escalation.policy == POLICY)
-        .order_by(Escalation.respond_by)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for escalation in due:
-        audit = db.get(Audit, escalation.subject_id)
-        markers = _rounds(db, escalation.id)
-        raised_by = db.get(Person, markers[0].person_id) if markers and markers[0].person_id else None
-        round_ = len(markers)
-        up = escalation.level < _top_level(escalation.chain)
-        if up:
-            escalation.level += 1
-        # A steady cadence from the deadline just passed (a sweep a minute late does not drift the next one),
-        # unless the sweep was down so long that it too has passed.
-        following = cal.add_working_hours(escalation.respond_by, WINDOW_HOURS)
-        escalation.respond_by = following if following > moment else cal.add_working_hours(moment, WINDOW_HOURS)
-        trail.record(
-            db,
-            "safeguarding.escalated" if up else "safeguarding.realerted",
-            subject=audit,
-            escalation_id=escalation.id,
-            level=escalation.level,
-            round=round_,
-            respond_by=escalation.respond_by.isoformat(),
-        )
-        _alert_round(db, settings, escalation, audit, raised_by, round_=round_, what="escalated" if up else "repeated")
-    return len(due)
+def window(cal: Calendar, settings: Settings, escalation: Escalation | None, moment: datetime) -> datetime:
+    """The next deadline as the engine moves the concern on at `moment`. Unacknowledged: 2 working hours, at a
+    steady cadence from the deadline just passed (a sweep a minute late does not drift the next one), unless the
+    sweep was down so long that it too has passed. Acknowledged: to the end of the working day
+    `safeguarding_resolve_within_days` on, to say what was done."""
+    if escalation is not None and escalation.status == "acknowledged":
+        return _resolve_by(cal, settings, moment)
+    if escalation is None:
+        return cal.add_working_hours(moment, WINDOW_HOURS)
+    following = cal.add_working_hours(escalation.respond_by, WINDOW_HOURS)
+    return following if following > moment else cal.add_working_hours(moment, WINDOW_HOURS)
+
+
+def alert(db: Session, settings: Settings, escalation: Escalation, up: bool) -> None:
+    """How the engine's climb of a concern nobody has acknowledged is announced: the new level alerted, all earlier
+    ones told it is still not acknowledged (`up`); at the top, everyone alerted again. It never goes silent."""
+    audit = db.get(Audit, escalation.subject_id)
+    markers = _rounds(db, escalation.id)
+    raised_by = db.get(Person, markers[0].person_id) if markers and markers[0].person_id else None
+    trail.record(
+        db,
+        "safeguarding.escalated" if up else "safeguarding.realerted",
+        subject=audit,
+        escalation_id=escalation.id,
+        level=escalation.level,
+        round=len(markers),
+        respond_by=escalation.respond_by.isoformat(),
+    )
+    _alert_round(
+        db, settings, escalation, audit, raised_by, round_=len(markers), what="escalated" if up else "repeated"
+    )
 
 
 # --- acknowledging --------------------------------------------------------------------------------------------
 
 
-def acknowledge(db: Session, escalation_id: int, slack_user_id: str) -> Outcome:
+def acknowledge(db: Session, cal: Calendar, settings: Settings, escalation_id: int, slack_user_id: str) -> Outcome:
     """Anyone alerted so far may acknowledge; one conditional UPDATE, so of two clicks one wins and the other is
-    told who acknowledged and when. Every alert of this concern, and the QA channel post, then say so."""
+    told who acknowledged and when. The alerts stop climbing, and every alert of this concern, and the QA channel
+    post, then say so; the acknowledger's own alerts offer Resolve, due by the end of the working day
+    `safeguarding_resolve_within_days` on."""
     person = by_slack_id(db, slack_user_id)
     escalation = db.get(Escalation, escalation_id)
     if escalation is None or escalation.policy != POLICY:
@@ -289,16 +295,23 @@ def acknowledge(db: Session, escalation_id: int, slack_user_id: str) -> Outcome:
     won = db.execute(
         update(Escalation)
         .where(Escalation.id == escalation.id, Escalation.status == "pending")
-        .values(status="acknowledged", decision="acknowledged", decided_by_id=person.id, decided_at=moment)
+        .values(
+            status="acknowledged",
+            decision="acknowledged",
+            decided_by_id=person.id,
+            decided_at=moment,
+            respond_by=_resolve_by(cal, settings, moment),
+        )
     ).rowcount
     db.refresh(escalation)
     if not won:
-        winner = db.get(Person, escalation.decided_by_id) if escalation.decided_by_id else None
+        earlier = acknowledgement(db, escalation)
+        winner = db.get(Person, earlier.person_id) if earlier else None
         return refused(
             "already_acknowledged",
             qa_ref=audit.qa_ref,
             by=winner.name if winner else "someone",
-            at=escalation.decided_at,
+            at=earlier.at if earlier else None,
         )
 
     db.add(
@@ -306,19 +319,65 @@ def acknowledge(db: Session, escalation_id: int, slack_user_id: str) -> Outcome:
             escalation_id=escalation.id, level=escalation.level, person_id=person.id, what="acknowledged", at=moment
         )
     )
-    trail.record(db, "safeguarding.acknowledged", actor=person, subject=audit, escalation_id=escalation.id)
+    trail.record(
+        db,
+        "safeguarding.acknowledged",
+        actor=person,
+        subject=audit,
+        escalation_id=escalation.id,
+        resolve_by=escalation.respond_by.isoformat(),
+    )
+    done = _done(db, escalation, audit, person, moment)
+    for key, whom in _sent_keys(escalation, _rounds(db, escalation.id)):
+        mine = {"resolve_by": escalation.respond_by} if whom == person.id else {}
+        outbox.enqueue_update(db, f"{key}:acknowledged", key, "safeguarding_acknowledged", done | mine)
+    return DONE
+
+
+def acknowledgement(db: Session, escalation: Escalation) -> EscalationStep | None:
+    """The step of who acknowledged the concern, and when; None while nobody has."""
+    return db.scalar(
+        select(EscalationStep)
+        .where(EscalationStep.escalation_id == escalation.id, EscalationStep.what == "acknowledged")
+        .order_by(EscalationStep.id)
+        .limit(1)
+    )
+
+
+def closed(db: Session, escalation: Escalation) -> None:
+    """Resolved (by the engine): every alert of the concern, and the QA channel post, say who acknowledged it and who
+    resolved it; no button remains. What was done stays on the trail: an alert carries no case content."""
+    audit = db.get(Audit, escalation.subject_id)
+    earlier = acknowledgement(db, escalation)
+    by = db.get(Person, earlier.person_id) if earlier else None
+    resolver = db.get(Person, escalation.decided_by_id) if escalation.decided_by_id else None
+    done = _done(db, escalation, audit, by, earlier.at if earlier else None) | {
+        "resolved_by": resolver.name if resolver else "the QA team",
+        "resolved_at": escalation.decided_at,
+    }
+    for key, _ in _sent_keys(escalation, _rounds(db, escalation.id)):
+        outbox.enqueue_update(db, f"{key}:resolved", key, "safeguarding_acknowledged", done)
+
+
+def _done(db: Session, escalation: Escalation, audit: Audit, by: Person | None, at: datetime | None) -> dict[str, Any]:
     markers = _rounds(db, escalation.id)
     raised_by = db.get(Person, markers[0].person_id) if markers and markers[0].person_id else None
-    done = {
+    return {
         "qa_ref": audit.qa_ref,
-        "by_name": person.name,
-        "at": moment,
+        "by_name": by.name if by else "someone",
+        "at": at,
         "raised_by": raised_by.name if raised_by else "the auditor",
         "raised_at": escalation.started_at,
+        "escalation_id": escalation.id,
+        "resolve_by": None,
+        "resolved_by": None,
+        "resolved_at": None,
     }
-    for key in _sent_keys(escalation, markers):
-        outbox.enqueue_update(db, f"{key}:acknowledged", key, "safeguarding_acknowledged", done)
-    return DONE
+
+
+def _resolve_by(cal: Calendar, settings: Settings, moment: datetime) -> datetime:
+    day = cal.add_working_days(cal.local(moment).date(), settings.framework.safeguarding_resolve_within_days)
+    return cal.at(day, cal.end)
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
@@ -362,11 +421,13 @@ def _rounds(db: Session, escalation_id: int) -> list[EscalationStep]:
     )
 
 
-def _sent_keys(escalation: Escalation, markers: list[EscalationStep]) -> list[str]:
-    """The outbox key of every alert of this concern: each round went to everyone up to that round's level, and
-    to the QA channel. (A key never enqueued — say the channel was unset — is skipped by enqueue_update.)"""
+def _sent_keys(escalation: Escalation, markers: list[EscalationStep]) -> list[tuple[str, int | str]]:
+    """The outbox key of every alert of this concern, and whom it went to: each round went to everyone up to that
+    round's level, and to the QA channel. (A key never enqueued — say the channel was unset — is skipped by
+    enqueue_update.)"""
     keys = []
     for round_, marker in enumerate(markers):
-        keys += [_key(escalation.id, round_, e["person_id"]) for e in _involved(escalation.chain, marker.level)]
-        keys.append(_key(escalation.id, round_, "channel"))
+        for entry in _involved(escalation.chain, marker.level):
+            keys.append((_key(escalation.id, round_, entry["person_id"]), entry["person_id"]))
+        keys.append((_key(escalation.id, round_, "channel"), "channel"))
     return keys

@@ -1,7 +1,8 @@
-"""The escalation chain through the clock and /slack/events: an overdue action climbs Service Manager -> Head of
-Service -> Assistant Director -> Executive Director by itself, across Easter and the clocks going forward; at each
-level the person there may resolve, extend or escalate it now; only they (or their delegate, or the QA team) may;
-a double click decides once; a restarted clock sends nothing twice; the watchdog reports a stalled escalation."""
+"""The escalation chain through the clock and /slack/events: an overdue action, first in its owner's daily digest,
+climbs Service Manager -> Head of Service -> Assistant Director -> Executive Director by itself, across Easter and the
+clocks going forward; at each level the person there may resolve, extend or escalate it now; only they (or their
+delegate, or the QA team) may; a double click decides once; a restarted clock sends nothing twice; the watchdog
+reports a stalled escalation."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,6 +11,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from bot.calendar import clock_at
+from bot.workflow import digests
 from scheduler.jobs import SWEEPS, tick
 from store.models import Action, Audit, Escalation, Event, Moderation, OutboxMessage, Person
 from tests.test_disputes import _opened
@@ -33,6 +35,7 @@ def overdue(rt, council, audit_id):  # noqa: F811
             created_at=_at(2027, 3, 1),
         )
         db.add(action)
+        digests.schedule_action(rt.calendar, rt.settings, action)
         db.flush()
         return action.id
 
@@ -57,14 +60,27 @@ def _started(rt, standin):
 
 
 def test_an_overdue_action_climbs_to_the_executive_director(rt, standin, slack, overdue):
-    started = {}
-    day = date(2027, 3, 22)
+    started, reminded = {}, []
+    day = date(2027, 3, 15)
     while day <= date(2027, 4, 21):
         tick(rt, _at(day.year, day.month, day.day, 9))
         for user in CHAIN:
             if _requests(standin, user) and user not in started:
                 started[user] = day
+        sent = [c for c in standin.posted("U0PRAC") if c.args["text"].startswith("Your reminders")]
+        reminded += [day] * (len(sent) - len(reminded))
         day += timedelta(days=1)
+    # Priya's digest lists it two working days before it is due, on the day, the first working day after, then every
+    # five working days while it is open (Good Friday and Easter Monday are not working days).
+    assert reminded == [
+        date(2027, 3, 17),
+        date(2027, 3, 19),
+        date(2027, 3, 22),
+        date(2027, 3, 31),
+        date(2027, 4, 7),
+        date(2027, 4, 14),
+        date(2027, 4, 21),
+    ]
     # Five working days after Friday 19 March skip Good Friday and Easter Monday: Tuesday 30 March. Each level has
     # three working days to the end of the day; the next morning's tick finds it undecided and moves it up.
     assert started == {

@@ -410,6 +410,21 @@ EXAMPLES["action_assigned"] = [
 EXAMPLES["audit_received"] = [
     {"qa_ref": "QA-2027-01-017", "overall": "good", "actions": 1, "inadequate": False},
     {"qa_ref": "QA-2027-01-017", "overall": "inadequate", "actions": 2, "inadequate": True},
+    {
+        "qa_ref": "QA-2027-01-017",
+        "overall": "good",
+        "actions": 1,
+        "inadequate": False,
+        "moderated": {"overall": "requires_improvement", "was": "good"},
+    },
+    {
+        "qa_ref": "QA-2027-01-017",
+        "overall": "good",
+        "actions": 1,
+        "inadequate": False,
+        "moderated": {"overall": "good", "was": "good"},
+        "settled": {"status": "changed", "grade": "outstanding", "by": "Quentin Quality"},
+    },
 ]
 EXAMPLES["refusal"] += [
     {"reason": "audit_not_open", "qa_ref": "QA-2027-01-017", "status": "allocated"},
@@ -1004,6 +1019,7 @@ ESCALATION = {
     "what": "Update the child's plan with the school.",
     "owner": "Sam Patel",
     "acknowledged_at": None,
+    "yours": False,
 }
 EXAMPLES["escalation_request"] = [
     ESCALATION | {"came": "started", "by": None},
@@ -1025,9 +1041,12 @@ EXAMPLES["escalation_request"] = [
     ESCALATION
     | {"came": "started", "by": None, "policy": "overdue_moderation", "what": None, "owner": None, "asked": None},
 ]
-_ABOUT = {k: ESCALATION[k] for k in ("policy", "qa_ref", "owner", "due", "asked", "role", "acknowledged_at")}
+_ABOUT = {k: ESCALATION[k] for k in ("policy", "qa_ref", "owner", "due", "asked", "role", "acknowledged_at", "yours")}
 _NOTICE = _ABOUT | {"note": None, "new_date": None}
 EXAMPLES["escalation_notice"] = [
+    _NOTICE | {"what_happened": "started", "decided_by": None, "yours": True},
+    _NOTICE | {"what_happened": "started", "decided_by": None, "yours": True, "policy": "overdue_moderation"},
+    _NOTICE | {"what_happened": "resolved", "decided_by": "Helen Head", "yours": True, "note": "Shared on Monday."},
     _NOTICE | {"what_happened": "climbed", "decided_by": None},
     _NOTICE | {"what_happened": "resolved", "decided_by": "Helen Head"},
     _NOTICE | {"what_happened": "resolved", "decided_by": "Helen Head", "note": "Shared with the school > on Monday."},

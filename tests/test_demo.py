@@ -63,22 +63,36 @@ def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
         "disputed grade of QA-2027-01-002 for 20 Jan 2027, 14:00.",
         "→ updated in place for DM to Quentin Quality: QA-2027-01-002: the dispute was decided by Quentin Quality "
         "on 20 Jan 2027, 15:35 — the grade was changed from Requires Improvement to Good.",
+        # Oliver's own "submitted" message follows the moderation and the dispute; the outcome leads with the grade
+        # that stands.
+        "→ updated in place for DM to Oliver Other: QA-2027-01-002 is submitted (overall Requires Improvement, 1 "
+        "action). Moderated: Requires Improvement (agreed).",
+        "→ updated in place for DM to Oliver Other: QA-2027-01-002 is submitted (overall Requires Improvement, 1 "
+        "action). Moderated: Requires Improvement (agreed); on dispute the QA Head of Service changed it to Good.",
+        "→ updated in place for DM to Priya Practitioner: QA-2027-01-002: overall Good after a dispute (moderated "
+        "Requires Improvement; 1 domain grade changed).",
         # Priya's action drifts: Sara, then Helen, then Ada is asked; Helen's late click is refused; Ada resolves.
         "→ posted to DM to Sara Service: An action from the audit of QA-2027-01-002 for Priya Practitioner was due "
-        "Friday 22 January 2027 and is still open. It has drifted, so it is escalated to you.",
+        "Friday 22 January 2027 and is still open. It was not done in time, so it has come to you to decide.",
+        "→ posted to DM to Priya Practitioner: Your action from the audit of QA-2027-01-002, due Friday 22 January "
+        "2027, is overdue, so it has been escalated to Sara Service (service manager).",
         "→ posted to DM to Helen Head: An action from the audit of QA-2027-01-002 for Priya Practitioner was due "
         "Friday 22 January 2027 and is still open. Nobody below you decided in time, so it has come up to you.",
         "→ posted to DM to Ada Director: An action from the audit of QA-2027-01-002 for Priya Practitioner was due "
         "Friday 22 January 2027 and is still open. Nobody below you decided in time, so it has come up to you. "
         "Please resolve it or give it a new date by 15 Feb 2027, 17:30.",
         "→ only they see: The escalation on QA-2027-01-002 is with Ada Director now",
-        "→ updated in place for DM to Ada Director: An action from the audit of QA-2027-01-002 for Priya Practitioner"
-        " was due Friday 22 January 2027 and is still open. Escalation closed: resolved by Ada Director",
+        "→ updated in place for DM to Ada Director: The action from the audit of QA-2027-01-002 for Priya Practitioner"
+        ", due Friday 22 January 2027: escalation closed — resolved by Ada Director (10 Feb 2027, 11:05).",
+        "→ posted to DM to Priya Practitioner: Your action from the audit of QA-2027-01-002, due Friday 22 January "
+        "2027: escalation closed — resolved by Ada Director.",
     ):
         assert line in out, line
-    for person in ("Priya Practitioner", "Sara Service", "Helen Head"):
-        assert f"→ posted to DM to {person}: An action from the audit of QA-2027-01-002" in out, person
-    assert "escalation closed — resolved by Ada Director." in out
+    for person in ("Sara Service", "Helen Head"):
+        assert (
+            f"→ posted to DM to {person}: The action from the audit of QA-2027-01-002 for Priya Practitioner, due "
+            "Friday 22 January 2027: escalation closed — resolved by Ada Director."
+        ) in out, person
     decided = (
         "QA-2027-01-002: Quentin Quality (QA Head of Service) has changed the grade from Requires Improvement to Good."
     )

@@ -103,10 +103,17 @@ def test_an_overdue_action_climbs_to_the_executive_director(rt, standin, slack, 
     [asked] = _requests(standin, "U0SM")
     assert asked.args["text"].startswith(
         "An action from the audit of QA-2027-01-001 for Priya Practitioner was due Friday 19 March 2027 and is "
-        "still open. It has drifted, so it is escalated to you."
+        "still open. It was not done in time, so it has come to you to decide."
+    )
+    # Priya hears it has gone to her Service Manager.
+    [told] = [c for c in standin.posted("U0PRAC") if "has been escalated" in c.args["text"]]
+    assert told.args["text"].startswith(
+        "Your action from the audit of QA-2027-01-001, due Friday 19 March 2027, is overdue, so it has been "
+        "escalated to Sara Service (service manager)."
     )
     # Those asked before hear where it went, and their buttons are gone.
-    assert any("it has gone up to Ed Exec (Executive Director)" in t.args["text"] for t in standin.posted("U0SM"))
+    gone_up = "the escalation has gone up to Ed Exec (Executive Director)"
+    assert any(gone_up in t.args["text"] for t in standin.posted("U0SM"))
     assert _buttons(standin.message(asked.response["ts"])) == []
     # At the top it waits, reminded each window, never climbing further; no Escalate now there.
     ed = _requests(standin, "U0ED")
@@ -254,7 +261,7 @@ def test_putting_the_action_right_closes_the_escalation(rt, standin, overdue):
     tick(rt, _at(2027, 3, 31, 9))
     assert (_escalation(rt).status, _escalation(rt).decision) == ("settled", "settled")
     [asked] = _requests(standin, "U0SM")
-    assert "the drift was put right" in standin.message(asked.response["ts"])["text"]
+    assert "escalation closed — it was done meanwhile" in standin.message(asked.response["ts"])["text"]
 
 
 def test_the_watchdog_reports_a_stalled_escalation_once(rt, standin, overdue):

@@ -474,8 +474,11 @@ def test_acknowledged_but_not_resolved_reminds_once_then_climbs(rt, standin, sla
         assert "Nobody recorded it in time, so it has come up to you" in asked.args["text"]
         assert _buttons(standin.message(asked.response["ts"])) == ["escalation_resolve"]
         for user in ("U0TM", "U0HOS", "U0ADSG"):
-            [told] = [c for c in standin.posted(user) if "has not been recorded" in c.args["text"]]
-            assert "it has gone up to Alan Director (assistant director)" in told.args["text"]
+            [told] = [c for c in standin.posted(user) if "the escalation has gone up" in c.args["text"]]
+            assert told.args["text"] == (
+                "The immediate safeguarding concern on QA-2027-01-001, acknowledged by Sara Service: the escalation "
+                "has gone up to Alan Director (assistant director)."
+            )
         # Sara may still resolve it (asked again, with the button); her reminder's button is gone.
         assert _buttons(standin.message(reminder.response["ts"])) == []
         assert _buttons(standin.message(standin.posted("U0SM")[-1].response["ts"])) == ["escalation_resolve"]

@@ -337,6 +337,11 @@ def _show_decision(
                 # The auditor's button to nominate good practice follows the grade as decided.
                 ctx |= {"dispute": None} | good_practice.outcome_context(db, audit, person, settled["grade"])
             outbox.enqueue_update(db, f"dispute:{dispute.id}:{template}:{person.id}", of_key, template, ctx)
+    received = f"moderation:{moderation.id}:received"
+    sent = db.scalar(select(OutboxMessage.context).where(OutboxMessage.key == received))
+    if sent is not None:
+        ctx = outbox.decode(sent) | {"settled": settled}
+        outbox.enqueue_update(db, f"dispute:{dispute.id}:received", received, "audit_received", ctx)
 
 
 def arrange_meeting(

@@ -257,6 +257,10 @@ def _start(db: Session, cal: Calendar, settings: Settings, policy: Policy, row: 
         _tell_qa(db, settings, escalation, audit, "nobody")
         return escalation
     _ask(db, settings, escalation, came="started")
+    # Whoever the work waits on hears that it has gone to their manager (not those asked: their request says so).
+    _notify_involved(
+        db, escalation, "started", below=0, skip={e["person_id"] for e in escalation.chain if e["level"] == 0}
+    )
     return escalation
 
 
@@ -395,6 +399,7 @@ def context(db: Session, escalation: Escalation) -> dict[str, Any]:
         "decided_by": decided_by.name if decided_by else None,
         "decided_at": escalation.decided_at,
         "top": escalation.level >= _top(escalation),
+        "yours": False,
     }
     if escalation.policy == "overdue_action":
         owner = db.get(Person, subject.owner_id)
@@ -434,15 +439,17 @@ def _notify_involved(
     new_date: datetime | None = None,
     skip: set[int] = frozenset(),
 ) -> None:
-    """Everyone asked (or alerted) at a lower level hears where it went (once per step). A decision also goes to
-    whoever the subject is waiting on (the action's owner, the moderator), but not to the decider, nor to those
-    just asked: their own messages say so."""
+    """Everyone asked (or alerted) at a lower level hears where it went (once per step). Its start and a decision
+    also go to whoever the subject is waiting on (the action's owner, the moderator), but not to the decider, nor
+    to those just asked: their own messages say so."""
     ctx = context(db, escalation) | {"what_happened": what, "note": note, "new_date": new_date}
     step = _round(db, escalation)
     people = [db.get(Person, entry["person_id"]) for entry in escalation.chain if entry["level"] < below]
     waiting_on = POLICIES[escalation.policy].waiting_on
-    if what in ("resolved", "extended") and waiting_on:
-        people += waiting_on(db, _subject(db, escalation))
+    theirs = set()
+    if what in ("started", "resolved", "extended") and waiting_on:
+        theirs = {p.id for p in waiting_on(db, _subject(db, escalation)) if p}
+        people += [db.get(Person, person_id) for person_id in sorted(theirs)]
     told = set(skip) | ({decider.id} if decider else set())
     for person in people:
         if person and person.id not in told and person.slack_user_id:
@@ -452,7 +459,7 @@ def _notify_involved(
                 f"escalation:{escalation.id}:notice:{step}:{person.id}",
                 person.slack_user_id,
                 "escalation_notice",
-                ctx,
+                ctx | {"yours": person.id in theirs},
             )
 
 

@@ -346,6 +346,16 @@ def _tell(
                 "actions": actions,
             },
         )
+    received = f"audit:{audit.id}:submitted:auditor"
+    original = db.scalar(select(OutboxMessage.context).where(OutboxMessage.key == received))
+    if original is not None:
+        outbox.enqueue_update(
+            db,
+            f"moderation:{moderation.id}:received",
+            received,
+            "audit_received",
+            outbox.decode(original) | {"moderated": overall},
+        )
     if moderation.session_id is not None:
         return  # moved to a group meeting: the first moderator's message already says so, and stays so
     outbox.enqueue_update(

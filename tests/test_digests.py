@@ -536,3 +536,18 @@ def test_every_reminder_to_one_person_on_one_day_is_one_digest(rt, settings, sta
             ("self_assessment", "2027-01-21"),
             ("moderation", "2027-01-21"),
         ]
+
+
+def test_an_allocation_answered_from_the_digest_loses_its_buttons_there(rt, standin, slack, world):
+    with freeze_time(_at(2027, 1, 4, 9, 30)), rt.database.unit_of_work() as db:
+        case, amira = db.get(Case, world.case_id), db.get(Person, world.people["amira"])
+        audit_id = allocation.allocate(db, rt.calendar, rt.settings, case, amira, "2027-01").id
+    _tick(rt, _at(2027, 1, 6))
+    [digest] = _digests(standin, "U0AUD")
+    assert _buttons(digest) == [("allocation_accept", str(audit_id)), ("allocation_decline", str(audit_id))]
+    with freeze_time(_at(2027, 1, 6, 10)):
+        slack.block_action("U0AUD", "allocation_accept", str(audit_id))
+        rt.dispatcher.drain()
+    shown = standin.message(digest.response["ts"])
+    assert [b for b in shown["blocks"] if b["type"] == "actions"] == []
+    assert "accepted by Amira" in shown["blocks"][1]["text"]["text"]

@@ -20,11 +20,8 @@ from bot.workflow import (
     allocation_run,
     digests,
     escalation,
-    inadequate,
-    meeting,
     moderation,
     reaudits,
-    self_assessment,
 )
 
 log = logging.getLogger("qabot.clock")
@@ -58,33 +55,23 @@ SWEEPS = [
         _sweep(lambda db, rt: allocation_run.remind_month_start(db, rt.calendar, rt.settings)),
     ),
     Job(
-        "allocation-reminders",
+        "allocation-not-accepted",
         timedelta(minutes=5),
-        _sweep(lambda db, rt: allocation.remind_unaccepted(db, rt.calendar, rt.settings)),
-    ),
-    Job("meeting-reminders", timedelta(minutes=5), _sweep(lambda db, rt: meeting.remind_meetings(db, rt.calendar))),
-    Job(
-        "self-assessment-reminders",
-        timedelta(minutes=5),
-        _sweep(lambda db, rt: self_assessment.remind_missing(db, rt.calendar, rt.settings)),
+        _sweep(lambda db, rt: allocation.tell_qa_unaccepted(db, rt.calendar, rt.settings)),
     ),
     Job(
-        "moderation-reminders",
+        "moderation-lists",
         timedelta(minutes=5),
-        _sweep(lambda db, rt: moderation.remind_moderators(db, rt.calendar, rt.settings)),
+        _sweep(lambda db, rt: moderation.list_for_qa(db, rt.calendar, rt.settings)),
     ),
     Job(
         "reaudits",
         timedelta(minutes=5),
         _sweep(lambda db, rt: reaudits.allocate(db, rt.calendar, rt.settings)),
     ),
-    Job(
-        "inadequate-reminders",
-        timedelta(minutes=5),
-        _sweep(lambda db, rt: inadequate.remind(db, rt.calendar, rt.settings)),
-    ),
-    # Each person's one digest of the day: their actions before due, on the day and overdue, what awaits their
-    # sign-off and the audits to discuss in supervision.
+    # Each person's one digest of the day: every reminder due to them (an allocation to accept, a meeting the next
+    # working day, a self-assessment, a moderation, a step of the Inadequate pathway, their actions, what awaits
+    # their sign-off and the audits to discuss in supervision).
     Job("digests", timedelta(minutes=5), _sweep(lambda db, rt: digests.send_digests(db, rt.calendar, rt.settings))),
     # Every minute: the one escalation clock, and an unacknowledged safeguarding alert must climb on time.
     Job("escalations", timedelta(minutes=1), _sweep(lambda db, rt: escalation.sweep(db, rt.calendar, rt.settings))),

@@ -31,10 +31,6 @@ EXAMPLES: dict[str, list[dict]] = {
         ALLOCATION | {"category": "CIN", "cro_required": False, "case_link": None},
         {"qa_ref": "QA-2027-01-018", "audit_id": 18, "restricted": True, "accept_by": ACCEPT_BY},
     ],
-    "allocation_reminder": [
-        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "accept_by": ACCEPT_BY, "reminder_number": 1},
-        {"qa_ref": "QA-2027-01-017", "audit_id": 17, "accept_by": ACCEPT_BY, "reminder_number": 2},
-    ],
     "allocation_accepted": [
         {"qa_ref": "QA-2027-01-017", "audit_id": 17, "by_name": "Alex Green", "at": AT},
     ],
@@ -191,7 +187,6 @@ EXAMPLES: dict[str, list[dict]] = {
         },
         {"qa_ref": "QA-2027-01-017", "audit_id": 17, "when": AT, "attendees": [], "cro_missing": False},
     ],
-    "meeting_reminder": [{"qa_ref": "QA-2027-01-017", "when": AT}],
     "refusal": [
         {"reason": "not_the_practitioner", "qa_ref": "QA-2027-01-017"},
         {"reason": "not_on_audit", "qa_ref": "QA-2027-01-017"},
@@ -573,11 +568,6 @@ EXAMPLES["self_assessment_done"] = [
     {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": "Sam Patel", "updated": False, "meeting": AT},
     {"qa_ref": "QA-2027-01-017", "audit_id": 17, "practitioner": "Sam Patel", "updated": True, "meeting": None},
 ]
-EXAMPLES["self_assessment_reminder"] = [
-    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "meeting": AT, "due": date(2027, 1, 5), "on_the_day": False},
-    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "meeting": AT, "due": date(2027, 1, 5), "on_the_day": True},
-    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "meeting": None, "due": None, "on_the_day": False},
-]
 EXAMPLES["refusal"] += [
     {"reason": "self_assessment_closed", "qa_ref": "QA-2027-01-017", "status": "allocated"},
     {"reason": "self_assessment_closed", "qa_ref": "QA-2027-01-017", "status": "awaiting_moderation"},
@@ -708,10 +698,6 @@ EXAMPLES["moderation_audit_update"] = [
         "actions": [],
     },
 ]
-EXAMPLES["moderation_reminder"] = [
-    {"qa_ref": "QA-2027-01-017", "moderation_id": 4, "due": AT, "overdue": False},
-    {"qa_ref": "QA-2027-01-017", "moderation_id": 4, "due": AT, "overdue": True},
-]
 EXAMPLES["moderation_qa"] = [
     {"kind": "unassigned", "refs": ["QA-2027-01-017"]},
     {"kind": "unassigned", "refs": ["QA-2027-01-017", "QA-2027-01-018"]},
@@ -836,13 +822,10 @@ EXAMPLES["inadequate_task"] = [
     PATHWAY | {"kind": "executive", "cycle": 3, "status": "done", "done_by": "Ed Exec", "done_at": AT},
     PATHWAY | {"kind": "reflective_meeting", "status": "withdrawn", "withdrawn_grade": "requires_improvement"},
 ]
-REMINDER = {k: v for k, v in PATHWAY.items() if k not in ("status", "done_by", "done_at", "held_on", "withdrawn_grade")}
-EXAMPLES["inadequate_reminder"] = [
-    REMINDER | {"kind": "reflective_meeting", "cycle": 0, "overdue": False},
-    REMINDER | {"kind": "ad_escalation", "overdue": True},
-    REMINDER | {"kind": "resolution", "overdue": True},
-    REMINDER | {"kind": "executive", "cycle": 2, "overdue": False},
-]
+# A step of the pathway as a digest lists it (see action_digest below).
+PATHWAY_ITEM = {
+    k: v for k, v in PATHWAY.items() if k not in ("status", "done_by", "done_at", "held_on", "withdrawn_grade")
+}
 EXAMPLES["inadequate_notice"] = [
     {"kind": "escalated_to_you", "qa_ref": "QA-2027-04-002", "by": "Ann Safeguard", "resolvers": ["Helen Head"]},
     {"kind": "escalated_to_you", "qa_ref": "QA-2027-04-002", "by": "Ann Safeguard", "resolvers": []},
@@ -1123,12 +1106,51 @@ _DIGEST_ITEMS = [
     {"kind": "supervision", "id": 17, "qa_ref": "QA-2027-01-017", "open": 2, "weeks": 8, "snoozed_until": None},
     {"kind": "supervision", "id": 18, "qa_ref": "QA-2027-01-018", "open": 1, "weeks": 4, "snoozed_until": None},
 ]
+# Every other reminder, as an item of the digest with the buttons that answer it.
+_ASKED_ITEMS = [
+    {"kind": "accept", "id": 17, "qa_ref": "QA-2027-01-017", "accept_by": ACCEPT_BY, "decided": None},
+    {"kind": "accept", "id": 18, "qa_ref": "QA-2027-01-018", "accept_by": ACCEPT_BY, "decided": None},
+    {
+        "kind": "accept",
+        "id": 19,
+        "qa_ref": "QA-2027-01-019",
+        "accept_by": ACCEPT_BY,
+        "decided": {"status": "declined", "by": "Alex Green", "at": AT},
+    },
+    {"kind": "meeting", "id": 17, "qa_ref": "QA-2027-01-017", "when": AT},
+    *(
+        {"kind": "self_assessment", "id": 17 + n, "qa_ref": "QA-2027-01-017"} | facts
+        for n, facts in enumerate(
+            (
+                {"meeting": AT, "due": date(2027, 1, 5), "on_the_day": False},
+                {"meeting": AT, "due": date(2027, 1, 5), "on_the_day": True},
+                {"meeting": None, "due": None, "on_the_day": False},
+            )
+        )
+    ),
+    {"kind": "moderation", "id": 4, "qa_ref": "QA-2027-01-017", "due": AT, "overdue": False},
+    {"kind": "moderation", "id": 5, "qa_ref": "QA-2027-01-018", "due": AT, "overdue": True},
+    *(
+        PATHWAY_ITEM | {"kind": "pathway", "id": n, "step": step, "overdue": overdue} | extra
+        for n, (step, overdue, extra) in enumerate(
+            (
+                ("reflective_meeting", False, {"cycle": 0}),
+                ("ad_escalation", True, {}),
+                ("resolution", True, {}),
+                ("executive", False, {"cycle": 2}),
+            )
+        )
+    ),
+]
 _SNOOZE_DAYS = [date(2027, 1, d) for d in (7, 8, 11, 12, 13, 14, 15, 18, 19, 20)]
 EXAMPLES["action_digest"] = [
     {"on": date(2027, 1, 6), "items": _DIGEST_ITEMS[:1], "snooze_days": _SNOOZE_DAYS},
     {"on": date(2027, 1, 6), "items": _DIGEST_ITEMS, "snooze_days": _SNOOZE_DAYS},
+    {"on": date(2027, 1, 6), "items": _ASKED_ITEMS[:1], "snooze_days": _SNOOZE_DAYS},
+    {"on": date(2027, 1, 6), "items": _ASKED_ITEMS + _DIGEST_ITEMS, "snooze_days": _SNOOZE_DAYS},
     # More than fit in one message: the rest are named.
     {"on": date(2027, 1, 6), "items": [_DIGEST_ITEMS[1] | {"id": n} for n in range(43)], "snooze_days": _SNOOZE_DAYS},
+    {"on": date(2027, 1, 6), "items": [_ASKED_ITEMS[0] | {"id": n} for n in range(30)], "snooze_days": _SNOOZE_DAYS},
 ]
 EXAMPLES["refusal"] += [
     {"reason": "snooze_not_yours", "qa_ref": "QA-2027-01-017", "name": "Sam Patel"},

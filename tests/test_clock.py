@@ -33,11 +33,12 @@ def test_reminder_after_two_working_days_then_qa_after_four(rt, standin, world):
     tick(rt, datetime(2027, 1, 6, 8, 59, tzinfo=LONDON))
     assert len(standin.posted("U0AUD")) == 1
     results = tick(rt, datetime(2027, 1, 6, 9, 0, tzinfo=LONDON))
-    assert results["allocation-reminders"] == 1
+    assert results["digests"] == 1  # the reminder, in the auditor's digest
     reminder = standin.posted("U0AUD")[-1]
-    assert "QA-2027-01-001" in reminder.args["text"]
+    assert reminder.args["text"] == "Your reminders for Wednesday 6 January 2027: one thing needs you."
+    assert "QA-2027-01-001" in str(reminder.args["blocks"])
     again = tick(rt, datetime(2027, 1, 6, 9, 0, tzinfo=LONDON))
-    assert again["allocation-reminders"] == 0 and again["outbox"].sent == 0
+    assert again["digests"] == 0 and again["outbox"].sent == 0
     assert len(standin.posted("U0AUD")) == 2
     tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))
     prompt, told = standin.posted("C0QATEAM")
@@ -50,11 +51,11 @@ def test_tick_at_runs_as_of_that_moment(rt, standin, world, cli_env, capsys):
     tick(rt, datetime(2027, 1, 4, 9, 0, tzinfo=LONDON))
     assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [f"{job.name}: {1 if job.name == 'allocation-reminders' else 0}" for job in SWEEPS] + [
+    assert lines == [f"{job.name}: {1 if job.name == 'digests' else 0}" for job in SWEEPS] + [
         "outbox: 1 sent, 0 waiting, 0 failed"
     ]
     assert cli.main(["tick", "--at", "2027-01-06T09:00"]) == 0
-    assert "allocation-reminders: 0" in capsys.readouterr().out
+    assert "digests: 0" in capsys.readouterr().out
     assert cli.main(["tick", "--at", "next tuesday"]) == 2
 
 
@@ -67,7 +68,7 @@ def test_the_clock_coalesces_and_catches_up_once(rt):
     scheduler = build_scheduler(rt)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {job.name for job in SWEEPS} | {"outbox"}
-    assert {"escalations", "month-start", "allocation-reminders", "meeting-reminders"} <= set(jobs)
+    assert {"escalations", "month-start", "allocation-not-accepted", "digests"} <= set(jobs)
     # The one escalation clock runs every minute: an unacknowledged safeguarding alert climbs on time.
     assert next(job for job in SWEEPS if job.name == "escalations").every.total_seconds() == 60
     for job in jobs.values():
@@ -80,7 +81,7 @@ def test_a_late_sweep_does_everything_due_at_once_and_a_rerun_sends_nothing(rt, 
     # The clock was down all week: both the reminder and the QA team's warning are due at the first tick.
     first = tick(rt, datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
     assert first["outbox"].sent == 2
-    assert "Reminder" in standin.posted("U0AUD")[-1].args["text"]
+    assert "this audit is waiting for you" in str(standin.posted("U0AUD")[-1].args["blocks"])
     assert "has not been accepted" in standin.posted("C0QATEAM")[-1].args["text"]
     again = tick(rt, datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
-    assert again["allocation-reminders"] == 0 and again["outbox"].sent == 0
+    assert again["allocation-not-accepted"] == 0 and again["digests"] == 0 and again["outbox"].sent == 0

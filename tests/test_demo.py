@@ -26,13 +26,19 @@ def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
         "→ only they see: QA-2027-01-002 has already been accepted",
         "→ posted to #qa-team: QA-2027-01-003 was passed back by Amira Auditor and is now with Oliver Other.",
         "→ posted to DM to Oliver Other: New audit for you: QA-2027-01-003",
-        "→ posted to DM to Nina Nearby: Reminder: audit QA-2027-01-001",
+        # The reminders arrive in each person's one digest of the day, with the buttons that answer them.
+        "→ posted to DM to Nina Nearby: Your reminders for Wednesday 6 January 2027: one thing needs you.",
+        "· :inbox_tray: QA-2027-01-001 — this audit is waiting for you: please accept it, or tell us you can't take "
+        "it, by Wednesday 6 January 2027.\n     buttons: [Accept]  [Can't take this one]",
         "(nothing new is sent)",
         "→ posted to #qa-team: QA-2027-01-001 has not been accepted by Nina Nearby after 4 working days.",
         "QA-2027-01-002  click refused: not the auditor",
         "→ posted to DM to Oliver Other: QA-2027-01-002: meeting saved for 8 Jan 2027, 10:30",
         "buttons: [Record family feedback]  [Complete the audit]",
-        "→ posted to DM to Priya Practitioner: Reminder: the audit meeting for QA-2027-01-002 is on 8 Jan 2027, 10:30.",
+        "→ posted to DM to Priya Practitioner: Your reminders for Thursday 7 January 2027: 2 things need you.\n"
+        "     · :handshake: QA-2027-01-002 — the audit meeting is on 8 Jan 2027, 10:30.\n"
+        "     · :memo: QA-2027-01-002 — please complete your self-assessment by Thursday 7 January 2027",
+        "buttons: [Complete self-assessment]",
         "Priya Practitioner has completed their self-assessment. Please read it before your meeting",
         'the form refuses it on the field — "Please remove the phone number (07700 900123)',
         "Oliver Other has recorded the child's and family's feedback for QA-2027-01-002.",

@@ -5,7 +5,7 @@ digest; 09:00 local either side of the clocks changing; a sweep run twice, or a 
 skips nothing; Snooze, only by the item's recipient; supervision reminders every 8 weeks (4 for child protection)
 until the audit's actions are signed off."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from bot.calendar import now
 from bot.runtime import Runtime
-from bot.workflow import digests
+from bot.workflow import allocation, digests
 from scheduler.jobs import SWEEPS, tick
-from store.models import Action, Audit, Escalation, Event, OutboxMessage, Person
+from store.models import Action, Audit, Case, Escalation, Event, Moderation, OutboxMessage, Person
 from tests.test_disputes import _opened
 from tests.test_inadequate_walk import _allocate, _ready, _submit
 
@@ -451,3 +451,103 @@ def test_an_extension_by_the_escalation_chain_moves_the_reminders(rt, standin, s
     with rt.database.unit_of_work() as db:
         # Two working days before the new date.
         assert db.get(Action, action_id).next_reminder_at == _at(2027, 3, 23)
+
+
+def _buttons(call):
+    return [(e["action_id"], e["value"]) for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_every_reminder_to_one_person_on_one_day_is_one_digest(rt, settings, standin, world, audit_id):
+    """Priya is an auditor with an allocation to accept, a practitioner with an overdue action and a self-assessment
+    due, and a moderator with a moderation due: on Wednesday 20 January she has ONE message listing all four, each
+    with its buttons; a second tick or a restart sends nothing more; on Thursday what is due again comes once."""
+    with freeze_time(_at(2027, 1, 18, 9, 30)), rt.database.unit_of_work() as db:
+        cal, priya = rt.calendar, _person(db, "U0PRAC")
+        others = db.scalars(select(Case).where(Case.id != world.case_id).order_by(Case.id)).all()
+        # Allocated to her on Monday: to accept by Wednesday, reminded that morning.
+        to_accept = allocation.allocate(db, cal, settings, others[0], priya, "2027-01")
+        # Her own audit's meeting is Thursday afternoon: her self-assessment is due on Wednesday.
+        audit = db.get(Audit, audit_id)
+        audit.meeting_at = cal.at(date(2027, 1, 21), time(14))
+        audit.self_assessment_reminder_at = cal.at(date(2027, 1, 20), settings.framework.reminder_time)
+        # Someone else's audit, hers to moderate by Friday.
+        moderated = allocation.allocate(db, cal, settings, others[1], _person(db, "U0AUD"), "2027-01")
+        moderated.status, moderated.next_reminder_at = "awaiting_moderation", None
+        moderation = Moderation(audit_id=moderated.id, moderator_id=priya.id, due_at=cal.at(date(2027, 1, 22), cal.end))
+        db.add(moderation)
+        db.flush()
+        accept_id, moderation_id = to_accept.id, moderation.id
+    _action(rt, audit_id, date(2027, 1, 19), at=_at(2027, 1, 19, 12))  # due Tuesday: overdue on Wednesday
+    _tick(rt, _at(2027, 1, 19))
+    assert _digests(standin, "U0PRAC") == []
+
+    before = len(standin.posted("U0PRAC"))
+    for moment in (_at(2027, 1, 20), _at(2027, 1, 20)):
+        _tick(rt, moment)
+    [wednesday] = standin.posted("U0PRAC")[before:]  # exactly one DM: the digest
+    assert wednesday.args["text"] == "Your reminders for Wednesday 20 January 2027: 4 things need you."
+    assert _items(wednesday) == [
+        "*QA-2027-01-002* — this audit is waiting for you: please accept it, or tell us you can't take it, by "
+        "Wednesday 20 January 2027.",
+        "*QA-2027-01-001* — please complete your self-assessment by Wednesday 20 January 2027, before the audit "
+        "meeting on 21 Jan 2027, 14:00. It's a grade and a few lines for each area of practice, and three short "
+        "questions about the child and your work.",
+        "*QA-2027-01-003* — the moderation is due 22 Jan 2027, 17:30.",
+        "*QA-2027-01-001* — your action was due Tuesday 19 January 2027 and is overdue.",
+    ]
+    assert _buttons(wednesday) == [
+        ("allocation_accept", str(accept_id)),
+        ("allocation_decline", str(accept_id)),
+        ("self_assessment_open", str(audit_id)),
+        ("moderation_open", str(moderation_id)),
+    ]
+    snoozable = [b["block_id"] for b in wednesday.args["blocks"] if "accessory" in b]
+    assert [block_id.split(":")[1] for block_id in snoozable] == ["action"]
+
+    # A restart the same day: the new process sends her nothing more.
+    rt.close()
+    again = Runtime.build(settings, timeout=3)
+    again.dispatcher.pace = timedelta(0)
+    try:
+        for moment in (_at(2027, 1, 20, 9, 5), _at(2027, 1, 20, 15)):
+            _tick(again, moment)
+        assert standin.posted("U0PRAC")[before:] == [wednesday]
+
+        # Thursday: the self-assessment (the meeting is today) and the moderation (daily) come again, once; the
+        # allocation was reminded once (the QA team is told on Friday) and the action's next is in 5 working days.
+        for moment in (_at(2027, 1, 21), _at(2027, 1, 21), _at(2027, 1, 21, 12)):
+            _tick(again, moment)
+        [_, thursday] = standin.posted("U0PRAC")[before:]
+        assert _items(thursday) == [
+            "*QA-2027-01-001* — your self-assessment isn't done yet, and the audit meeting is today (21 Jan 2027, "
+            "14:00). If you can, please complete it before you meet.",
+            "*QA-2027-01-003* — the moderation is due 22 Jan 2027, 17:30.",
+        ]
+        assert thursday.args["text"] == "Your reminders for Thursday 21 January 2027: 2 things need you."
+    finally:
+        again.close()
+    with rt.database.unit_of_work() as db:
+        sent = db.scalars(select(Event).where(Event.kind == "reminder.sent").order_by(Event.id)).all()
+        assert [(e.detail["item"], e.detail["key"].split(":")[-1]) for e in sent] == [
+            ("accept", "2027-01-20"),
+            ("self_assessment", "2027-01-20"),
+            ("moderation", "2027-01-20"),
+            ("overdue", "2027-01-20"),
+            ("self_assessment", "2027-01-21"),
+            ("moderation", "2027-01-21"),
+        ]
+
+
+def test_an_allocation_answered_from_the_digest_loses_its_buttons_there(rt, standin, slack, world):
+    with freeze_time(_at(2027, 1, 4, 9, 30)), rt.database.unit_of_work() as db:
+        case, amira = db.get(Case, world.case_id), db.get(Person, world.people["amira"])
+        audit_id = allocation.allocate(db, rt.calendar, rt.settings, case, amira, "2027-01").id
+    _tick(rt, _at(2027, 1, 6))
+    [digest] = _digests(standin, "U0AUD")
+    assert _buttons(digest) == [("allocation_accept", str(audit_id)), ("allocation_decline", str(audit_id))]
+    with freeze_time(_at(2027, 1, 6, 10)):
+        slack.block_action("U0AUD", "allocation_accept", str(audit_id))
+        rt.dispatcher.drain()
+    shown = standin.message(digest.response["ts"])
+    assert [b for b in shown["blocks"] if b["type"] == "actions"] == []
+    assert "accepted by Amira" in shown["blocks"][1]["text"]["text"]

@@ -102,7 +102,13 @@ def _task(rt, audit_id: int, kind: str) -> PathwayTask:
 
 
 def _texts(standin, to: str) -> list[str]:
-    return [c.args["text"] for c in standin.posted(to)]
+    """Each message to `to`; a digest with each of its items' words after its heading."""
+    return [
+        "\n".join([c.args["text"]] + [b["text"]["text"] for b in c.args["blocks"][1:] if b["type"] == "section"])
+        if c.args["text"].startswith("Your reminders for")
+        else c.args["text"]
+        for c in standin.posted(to)
+    ]
 
 
 def _since(standin, to: str, before: int) -> list[str]:
@@ -238,7 +244,7 @@ def test_seven_months_of_the_inadequate_pathway(rt, standin, slack, council):
     # Monday 15 November: A's meeting is due; Sara and Helen are reminded.
     before = len(_texts(standin, "U0SM"))
     tick(rt, _at(2027, 11, 15, 9))
-    assert any(t.startswith("Reminder: QA-2027-10-001") for t in _since(standin, "U0SM", before))
+    assert any("\n:rotating_light: QA-2027-10-001" in t for t in _since(standin, "U0SM", before))
 
     # Sara records A's meeting; Helen's click a moment later hears it is done.
     with _day(_at(2027, 11, 15, 11)):
@@ -254,7 +260,7 @@ def test_seven_months_of_the_inadequate_pathway(rt, standin, slack, council):
     while day <= date(2027, 12, 31):
         before, qa_before = len(_texts(standin, "U0HOS")), len(_texts(standin, "C0QATEAM"))
         tick(rt, _at(day.year, day.month, day.day, 9))
-        if any(t.startswith("Reminder: QA-2027-10-003") for t in _since(standin, "U0HOS", before)):
+        if any("\n:rotating_light: QA-2027-10-003" in t for t in _since(standin, "U0HOS", before)):
             reminders.append(day)
         if "Inadequate pathway steps overdue: QA-2027-10-003." in _since(standin, "C0QATEAM", qa_before):
             listed.append(day)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.workflow import allocation
 from scheduler.jobs import tick
 from store.models import Audit, Case, Event, Person
+from tests.test_digests import _digests, _items
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_10 = datetime(2027, 1, 4, 10, 0, tzinfo=LONDON)
@@ -87,13 +88,17 @@ def test_attendees_are_reminded_the_working_day_before_once(rt, standin, slack, 
         view = _form(slack, standin, audit_id).response["view"]
         slack.view_submission("U0AUD", view, _when("2027-01-11", roles=("practitioner", "team_manager", "cro")))
         rt.dispatcher.drain()
-    # The meeting is Monday 11th: the reminder goes on Friday 8th at 09:00, not over the weekend.
-    assert tick(rt, datetime(2027, 1, 8, 8, 59, tzinfo=LONDON))["meeting-reminders"] == 0
-    assert tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))["meeting-reminders"] == 1
-    assert tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))["meeting-reminders"] == 0
+    # The meeting is Monday 11th: the reminder goes in Friday 8th's 09:00 digests, not over the weekend.
+    assert tick(rt, datetime(2027, 1, 8, 8, 59, tzinfo=LONDON))["digests"] == 0
+    assert tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))["digests"] == 3
+    assert tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))["digests"] == 0
+    for day in (11, 12):
+        tick(rt, datetime(2027, 1, day, 9, 0, tzinfo=LONDON))
     for user in ("U0PRAC", "U0TM", "U0AUD"):
-        reminders = [c for c in standin.posted(user) if c.args["text"].startswith("Reminder: the audit meeting")]
-        assert len(reminders) == 1, user
+        reminders = [i for c in _digests(standin, user) for i in _items(c) if "the audit meeting is on" in i]
+        assert reminders == ["*QA-2027-01-001* — the audit meeting is on 11 Jan 2027, 10:30."], user
+    with rt.database.unit_of_work() as db:
+        assert db.get(Audit, audit_id).meeting_reminder_at is None
 
 
 @freeze_time(MONDAY_10, tick=True)

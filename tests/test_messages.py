@@ -39,7 +39,7 @@ VIEWS = {
 }
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
-ASKS = [case for case in CASES if case[0] in {"allocation_request", "allocation_reminder"}]
+ASKS = [case for case in CASES if case[0] == "allocation_request"]
 HOSTILE = [
     '"',
     "\\",
@@ -108,7 +108,8 @@ def poisoned(value: Any, bad: str) -> Any:
 
 
 def _assigned(ast: nodes.Template) -> set[str]:
-    return {name.name for name in ast.find_all(nodes.Name) if name.ctx == "store"}
+    # set and for assign ("store"); a with block's names are its parameters ("param")
+    return {name.name for name in ast.find_all(nodes.Name) if name.ctx in ("store", "param")}
 
 
 def template_variables(filename: str) -> set[str]:
@@ -307,7 +308,7 @@ def test_render_names_the_template_when_output_is_invalid() -> None:
 
 def test_missing_context_key_fails_loudly() -> None:
     with pytest.raises(UndefinedError, match="accept_by"):
-        render("allocation_reminder", {"qa_ref": "QA-1", "audit_id": 1, "reminder_number": 1})
+        render("allocation_request", {"qa_ref": "QA-1", "audit_id": 1, "restricted": True, "reaudit_of": None})
 
 
 def test_unknown_role_fails_loudly() -> None:
@@ -336,6 +337,43 @@ def test_allocation_offers_accept_and_decline_with_the_audit_id(name: str, ctx: 
         ("allocation_decline", str(ctx["audit_id"])),
     ]
     assert actions["elements"][0]["style"] == "primary"
+
+
+def test_each_item_of_a_digest_has_the_buttons_that_answer_it() -> None:
+    """Each reminder in a digest carries the action_ids and values of the message that asked for it, in an actions
+    block of its own (block_ids unique in the message); a decided allocation has none left."""
+    ctx = next(ctx for name, ctx in CASES if name == "action_digest" and len(ctx["items"]) > 10)
+    blocks = render("action_digest", ctx)["blocks"]
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert len(ids) == len(set(ids))
+    buttons = [(e["action_id"], e["value"]) for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [
+        ("allocation_accept", "17"),
+        ("allocation_decline", "17"),
+        ("allocation_accept", "18"),
+        ("allocation_decline", "18"),
+        ("self_assessment_open", "17"),
+        ("self_assessment_open", "18"),
+        ("self_assessment_open", "19"),
+        ("moderation_open", "4"),
+        ("moderation_open", "5"),
+        ("pathway_record", "0"),
+        ("pathway_escalate", "1"),
+        ("pathway_record", "2"),
+        ("pathway_acknowledge", "3"),
+    ]
+    assert "passed back by Alex Green" in text_of(render("action_digest", ctx))
+    snoozable = [
+        b["block_id"].split(":")[1] for b in blocks if b.get("accessory", {}).get("action_id") == "digest_snooze"
+    ]
+    assert snoozable == ["action"] * 4 + ["audit"] * 2  # the actions and supervision reminders; due_soon is snoozed
+
+
+def test_a_digest_of_many_allocations_stays_within_slacks_50_blocks() -> None:
+    ctx = next(ctx for name, ctx in CASES if name == "action_digest" and len(ctx["items"]) == 30)
+    blocks = render("action_digest", ctx)["blocks"]
+    assert len(blocks) <= 50
+    assert blocks[-1]["text"]["text"].startswith("…and 10 more: QA-2027-01-017")
 
 
 def test_cro_is_asked_for_only_when_required() -> None:
@@ -429,8 +467,8 @@ def test_dates_in_local_time() -> None:
     }
     home = {"name": "A", "waiting": [item], "watching": [], "learning_queue": None}
     assert "Friday 2 July 2027" in text_of(render_view("home", home))
-    reminder = render("allocation_reminder", EXAMPLES["allocation_reminder"][0])
-    assert "Wednesday 6 January 2027" in reminder["text"]
+    digest = render("action_digest", EXAMPLES["action_digest"][2])
+    assert "Wednesday 6 January 2027" in text_of(digest)
 
 
 def test_naive_datetimes_are_refused() -> None:
@@ -441,5 +479,5 @@ def test_naive_datetimes_are_refused() -> None:
 
 
 def test_day_accepts_a_plain_date() -> None:
-    ctx = EXAMPLES["allocation_reminder"][0] | {"accept_by": date(2027, 2, 1)}
-    assert "Monday 1 February 2027" in render("allocation_reminder", ctx)["text"]
+    ctx = EXAMPLES["allocation_request"][0] | {"accept_by": date(2027, 2, 1)}
+    assert "Monday 1 February 2027" in text_of(render("allocation_request", ctx))

@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.workflow import moderation
+from bot.workflow import digests, moderation
 from bot.workflow.directory import add_person
 from scheduler.jobs import SWEEPS
 from store.models import Audit, Event, Moderation, OutboxMessage, Person
@@ -247,15 +247,29 @@ def test_a_double_submit_decides_once(rt, standin, slack, audit_id, moderators):
 
 
 def _sweep(rt, at):
+    """The QA team's lists and the digests as of `at`; returns the moderations reminded in them."""
+    before = len(_events(rt, "moderation.reminded"))
     with freeze_time(at), rt.database.unit_of_work() as db:
-        sent = moderation.remind_moderators(db, rt.calendar, rt.settings)
+        moderation.list_for_qa(db, rt.calendar, rt.settings)
+        digests.send_digests(db, rt.calendar, rt.settings)
     with freeze_time(at):
         rt.dispatcher.drain()
-    return sent
+    return len(_events(rt, "moderation.reminded")) - before
+
+
+def _digest_lines(standin, to):
+    """Each item of the digests sent to `to`, as shown."""
+    return [
+        b["text"]["text"]
+        for c in standin.posted(to)
+        if c.args["text"].startswith("Your reminders for")
+        for b in c.args["blocks"][1:]
+        if b["type"] == "section"
+    ]
 
 
 def test_reminders_once_a_working_day_and_the_late_list(rt, standin, slack, audit_id, moderators):
-    assert "moderation-reminders" in [job.name for job in SWEEPS]
+    assert {"moderation-lists", "digests"} <= {job.name for job in SWEEPS}
     with freeze_time(MONDAY_10, tick=True):
         _submit(rt, slack, standin, audit_id)
     at = lambda d, h=10: datetime(2027, 1, 1, h, tzinfo=LONDON).replace(month=d[0], day=d[1])  # noqa: E731
@@ -266,11 +280,15 @@ def test_reminders_once_a_working_day_and_the_late_list(rt, standin, slack, audi
     assert _sweep(rt, at((1, 30))) == 0  # Saturday
     assert _sweep(rt, at((2, 1))) == 1
     assert _sweep(rt, at((2, 1), 14)) == 0
-    reminders = [t for t in _texts(standin, "U0MOD") if "moderation of" in t]
-    assert reminders == [
-        "Reminder: the moderation of QA-2027-01-001 is due 29 Jan 2027, 17:30.",
-        "Reminder: the moderation of QA-2027-01-001 is due 29 Jan 2027, 17:30.",
-        "Overdue: the moderation of QA-2027-01-001 was due 29 Jan 2027, 17:30.",
+    assert len(_texts(standin, "U0MOD")) == 1 + 3  # told it was assigned; then a digest each of the three days
+    assert _digest_lines(standin, "U0MOD") == [
+        ":alarm_clock: *QA-2027-01-001* — the moderation is due 29 Jan 2027, 17:30.",
+        ":alarm_clock: *QA-2027-01-001* — the moderation is due 29 Jan 2027, 17:30.",
+        ":warning: *QA-2027-01-001* — the moderation was due 29 Jan 2027, 17:30.",
+    ]
+    last = standin.posted("U0MOD")[-1].args["blocks"]
+    assert [(e["action_id"], e["value"]) for b in last if b["type"] == "actions" for e in b["elements"]] == [
+        ("moderation_open", str(_moderation(rt).id))
     ]
     assert _texts(standin, "C0QATEAM") == ["Late moderations: QA-2027-01-001."]
     with rt.database.unit_of_work() as db:

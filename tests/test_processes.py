@@ -99,9 +99,10 @@ def test_qabot_clock_sends_what_is_due(rt, settings, standin, world):
         audit = allocation.allocate(
             db, rt.calendar, rt.settings, db.get(Case, world.case_id), db.get(Person, world.people["amira"]), "2027-01"
         )
-        audit.next_reminder_at = datetime.now(london) - timedelta(minutes=1)  # the reminder is due now
-        key = f"allocation:{audit.id}:reminder:{audit.auditor_id}"
-    # Any hour is a working hour here, so only a weekend or bank holiday can hold the reminder back.
+        # The auditor was reminded in a digest; telling the QA team it is still not accepted is due now.
+        audit.reminders_sent, audit.next_reminder_at = 1, datetime.now(london) - timedelta(minutes=1)
+        key = f"allocation:{audit.id}:qa-told:{audit.auditor_id}"
+    # Any hour is a working hour here, so only a weekend or bank holiday can hold the message back.
     env = _env(settings, QABOT_WORKING_HOURS="00:00-23:59")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "clock"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -112,7 +113,7 @@ def test_qabot_clock_sends_what_is_due(rt, settings, standin, world):
             with rt.database.unit_of_work() as db:
                 return db.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
 
-        assert _wait_for(queued, 60), "the clock did not run the reminder sweep"
+        assert _wait_for(queued, 60), "the clock did not run the allocation sweep"
         working_day = rt.calendar.is_working_day(datetime.now(london).date())
         if working_day:
             # The clock's delivery job runs every 5 seconds; a loaded CI machine may take a few rounds.
@@ -128,7 +129,7 @@ def test_qabot_clock_sends_what_is_due(rt, settings, standin, world):
             [c.method for c in standin.calls],
             err,
         )
-        assert "Reminder" in standin.posted("U0AUD")[-1].args["text"]
+        assert "has not been accepted" in standin.posted(settings.qa_channel)[-1].args["text"]
     else:
         assert row.status == "pending" and row.available_at > datetime.now(london)
     assert f"clock started with jobs: {', '.join(job.name for job in SWEEPS)}, outbox" in err

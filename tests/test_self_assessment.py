@@ -351,8 +351,18 @@ def test_a_restricted_record_is_shown_only_to_the_practitioner_and_those_granted
     assert [(k, a) for k, a, _ in _events(rt, "refused.")] == [("refused.self_assessment_view", "U0AUD")]
 
 
+def _digests(standin):
+    return [c for c in standin.posted("U0PRAC") if c.args["text"].startswith("Your reminders for")]
+
+
 def _reminders(standin):
-    return [c.args["text"] for c in standin.posted("U0PRAC") if "self-assessment" in c.args["text"]]
+    """The self-assessment items of the practitioner's digests, as shown."""
+    return [
+        b["text"]["text"]
+        for c in _digests(standin)
+        for b in c.args["blocks"]
+        if b["type"] == "section" and "self-assessment" in b["text"]["text"]
+    ]
 
 
 def test_a_missing_self_assessment_is_reminded_when_due_and_on_the_day_once_each(rt, standin, world):
@@ -360,28 +370,32 @@ def test_a_missing_self_assessment_is_reminded_when_due_and_on_the_day_once_each
         audit_id = _meeting(rt, world)
     told = len(standin.posted("U0PRAC"))
     # Not yet due on Tuesday; due Wednesday 09:00, the working day before the meeting.
-    assert tick(rt, datetime(2027, 1, 5, 12, 0, tzinfo=LONDON))["self-assessment-reminders"] == 0
+    tick(rt, datetime(2027, 1, 5, 12, 0, tzinfo=LONDON))
+    assert _reminders(standin) == []
     wednesday = datetime(2027, 1, 6, 9, 0, tzinfo=LONDON)
-    assert tick(rt, wednesday)["self-assessment-reminders"] == 1
-    assert tick(rt, wednesday)["self-assessment-reminders"] == 0  # twice at one moment: sent once
-    assert len(standin.posted("U0PRAC")) == told + 2  # the reminder, and the meeting's own reminder
-    assert _reminders(standin)[-1] == (
-        f"Reminder: please complete your self-assessment for {REF} by Wednesday 6 January 2027, "
-        "before the audit meeting on 7 Jan 2027, 10:00."
-    )
+    tick(rt, wednesday)
+    tick(rt, wednesday)  # twice at one moment: sent once
+    # One digest: the self-assessment, and the meeting's own reminder.
+    assert len(standin.posted("U0PRAC")) == told + 1
+    assert _digests(standin)[-1].args["text"] == "Your reminders for Wednesday 6 January 2027: 2 things need you."
+    assert _reminders(standin) == [
+        f":memo: *{REF}* — please complete your self-assessment by Wednesday 6 January 2027, "
+        "before the audit meeting on 7 Jan 2027, 10:00. It's a grade and a few lines for each area of practice, "
+        "and three short questions about the child and your work."
+    ]
     message, button = _button(standin, "U0PRAC", "self_assessment_open")
-    assert button["value"] == str(audit_id) and message["text"] == _reminders(standin)[-1]
+    assert button["value"] == str(audit_id) and message["text"] == _digests(standin)[-1].args["text"]
 
     # Still missing on the morning of the meeting: one more, then nothing.
     thursday = datetime(2027, 1, 7, 9, 0, tzinfo=LONDON)
-    assert tick(rt, thursday)["self-assessment-reminders"] == 1
-    assert tick(rt, thursday)["self-assessment-reminders"] == 0
-    assert tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))["self-assessment-reminders"] == 0
-    assert _reminders(standin)[-1] == (
-        f"Your self-assessment for {REF} isn't done yet, and the audit meeting is today (7 Jan 2027, 10:00). "
+    tick(rt, thursday)
+    tick(rt, thursday)
+    tick(rt, datetime(2027, 1, 8, 9, 0, tzinfo=LONDON))
+    assert len(_digests(standin)) == 2
+    assert _reminders(standin)[1:] == [
+        f":memo: *{REF}* — your self-assessment isn't done yet, and the audit meeting is today (7 Jan 2027, 10:00). "
         "If you can, please complete it before you meet."
-    )
-    assert len(_outbox(rt, "self_assessment_reminder")) == 2
+    ]
     assert [k for k, _ in _sa_events(rt)] == ["audit.self_assessment_reminded"] * 2
     assert _stored(rt, audit_id)[2] is None
 
@@ -394,8 +408,9 @@ def test_no_reminder_when_it_is_already_done(rt, standin, world):
                 db, rt.calendar, rt.settings, audit_id, "U0PRAC", {k: v["answer"] for k, v in _complete().items()}
             ).ok
     for day in (6, 7):
-        assert tick(rt, datetime(2027, 1, day, 9, 0, tzinfo=LONDON))["self-assessment-reminders"] == 0
-    assert _outbox(rt, "self_assessment_reminder") == []
+        tick(rt, datetime(2027, 1, day, 9, 0, tzinfo=LONDON))
+    assert _reminders(standin) == [] and _sa_events(rt)[-1][0] == "audit.self_assessed"
+    assert len(_digests(standin)) == 1  # the meeting's reminder only
 
 
 @freeze_time(MONDAY_9, tick=True)

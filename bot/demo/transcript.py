@@ -35,6 +35,9 @@ class Transcript:
                 print(
                     f"   → {verb} {self._where(call.args.get('channel', ''))}: {_first_line(call.args.get('text', ''))}"
                 )
+                if call.args.get("text", "").startswith("Your reminders for"):  # a digest: what it lists
+                    for line in _digest_items(call.args.get("blocks")):
+                        print(f"     · {line}")
                 buttons = _buttons(call.args.get("blocks"))
                 if buttons:
                     print("     buttons: " + "  ".join(f"[{b}]" for b in buttons))
@@ -64,6 +67,14 @@ def section_lines(blocks) -> list[str]:
         blocks = json.loads(blocks)
     texts = [b["text"]["text"] for b in blocks or [] if b.get("type") == "section" and b.get("text")]
     return [html.unescape(line.replace("*", "")).removeprefix("• ") for text in texts for line in text.splitlines()]
+
+
+def _digest_items(blocks) -> list[str]:
+    """A digest's items, each by its first line (the heading left out)."""
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    sections = [b for b in blocks or [] if b.get("type") == "section" and b.get("text")][1:]
+    return [_first_line(b["text"]["text"]) for b in sections]
 
 
 def _buttons(blocks) -> list[str]:

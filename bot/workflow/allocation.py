@@ -1,6 +1,10 @@
-"""Step 1 of the collaborative audit: an auditor is allocated a case, told in a DM, and accepts."""
+"""Step 1 of the collaborative audit: an auditor is allocated a case, told in a DM, and accepts (reminded in their
+digest after 2 working days; the QA team told after 4)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -8,9 +12,10 @@ from sqlalchemy.orm import Session
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, auditors, guard, trail
+from bot.workflow import audit_people, auditors, guard, reminders, trail
 from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
+from bot.workflow.reminders import Reminder
 from store.models import Audit, Case, CaseAccess, Event, Person
 
 # Child-protection and looked-after children's audits need a Conference & Reviewing Officer at the meeting.
@@ -121,10 +126,6 @@ def _request_key(audit: Audit) -> str:
     return f"allocation:{audit.id}:request:{audit.auditor_id}"
 
 
-def _reminder_key(audit: Audit) -> str:
-    return f"allocation:{audit.id}:reminder:{audit.auditor_id}"
-
-
 def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audit, auditor: Person) -> dict:
     case = audit.case
     ctx = {
@@ -163,8 +164,8 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
     done = {"qa_ref": audit.qa_ref, "audit_id": audit.id, "by_name": person.name, "at": moment}
     outbox.enqueue_update(db, f"{_request_key(audit)}:{status}", _request_key(audit), template, done)
-    if audit.reminders_sent:
-        outbox.enqueue_update(db, f"{_reminder_key(audit)}:{status}", _reminder_key(audit), template, done)
+    decided = {"status": status, "by": person.name, "at": moment}
+    reminders.show_everywhere(db, person, audit, "accept", audit.id, f"accept:{audit.id}:{status}", decided=decided)
     return DONE
 
 
@@ -256,42 +257,49 @@ def reallocate(db: Session, cal: Calendar, settings: Settings, audit: Audit, dec
     return chosen
 
 
-def remind_unaccepted(db: Session, cal: Calendar, settings: Settings) -> int:
-    """Sweep: remind the auditor after 2 working days without acceptance; after 4, tell the QA team.
-    Whether a reminder is due is the stored next_reminder_at, so a restart neither skips nor repeats one; a sweep
-    that is late does every step now due in one pass, so running it again at the same moment sends nothing."""
-    moment, fw = now(), settings.framework
+def due_reminders(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
+    """For the auditor's digest: an allocation not accepted after 2 working days (its stored next_reminder_at, while
+    no reminder has been sent), once, with Accept and Can't take this one."""
     due = db.scalars(
         select(Audit)
-        .where(Audit.status == "allocated", Audit.next_reminder_at <= moment)
+        .where(Audit.status == "allocated", Audit.reminders_sent == 0, Audit.next_reminder_at <= moment)
+        .order_by(Audit.next_reminder_at, Audit.id)
+    ).all()
+    return [
+        Reminder(
+            {"kind": "accept", "id": audit.id, "qa_ref": audit.qa_ref, "accept_by": audit.accept_by, "decided": None},
+            [audit.auditor],
+            audit,
+            partial(_reminded, db, cal, settings, audit),
+        )
+        for audit in due
+    ]
+
+
+def _reminded(db: Session, cal: Calendar, settings: Settings, audit: Audit, moment: datetime) -> None:
+    """The auditor's reminder is queued: next, the QA team is told after 4 working days (at once, when the clock
+    was down that long)."""
+    fw = settings.framework
+    trail.record(db, "audit.accept_reminded", subject=audit)
+    audit.reminders_sent, audit.last_reminded_at = 1, moment
+    tell_qa = cal.add_working_days(cal.local(audit.allocated_at).date(), fw.tell_qa_after_days)
+    audit.next_reminder_at = cal.at(tell_qa, fw.reminder_time)
+    if audit.next_reminder_at <= moment:
+        _tell_qa_not_accepted(db, settings, audit)
+
+
+def tell_qa_unaccepted(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Sweep: an allocation still not accepted 4 working days on, its auditor reminded, is told to the QA team.
+    Whether that is due is the stored next_reminder_at, so a restart neither skips nor repeats it."""
+    due = db.scalars(
+        select(Audit)
+        .where(Audit.status == "allocated", Audit.reminders_sent > 0, Audit.next_reminder_at <= now())
         .order_by(Audit.next_reminder_at)
         .with_for_update(skip_locked=True)
     ).all()
     for audit in due:
-        while audit.next_reminder_at is not None and audit.next_reminder_at <= moment:
-            if audit.reminders_sent == 0:
-                _remind_auditor(db, audit)
-                allocated_on = cal.local(audit.allocated_at).date()
-                tell_qa = cal.add_working_days(allocated_on, fw.tell_qa_after_days)
-                audit.next_reminder_at = cal.at(tell_qa, fw.reminder_time)
-            else:
-                _tell_qa_not_accepted(db, settings, audit)
-                audit.next_reminder_at = None
-            audit.reminders_sent += 1
-            audit.last_reminded_at = moment
+        _tell_qa_not_accepted(db, settings, audit)
     return len(due)
-
-
-def _remind_auditor(db: Session, audit: Audit) -> None:
-    if audit.auditor and audit.auditor.slack_user_id:
-        outbox.enqueue(
-            db,
-            _reminder_key(audit),
-            audit.auditor.slack_user_id,
-            "allocation_reminder",
-            {"qa_ref": audit.qa_ref, "audit_id": audit.id, "accept_by": audit.accept_by, "reminder_number": 1},
-        )
-    trail.record(db, "audit.accept_reminded", subject=audit)
 
 
 def _tell_qa_not_accepted(db: Session, settings: Settings, audit: Audit) -> None:
@@ -306,4 +314,5 @@ def _tell_qa_not_accepted(db: Session, settings: Settings, audit: Audit) -> None
             "days": settings.framework.tell_qa_after_days,
         },
     )
+    audit.next_reminder_at, audit.reminders_sent = None, audit.reminders_sent + 1
     trail.record(db, "audit.accept_overdue_reported", subject=audit)

@@ -14,18 +14,24 @@ An action marked done waits for its team manager's sign-off: it is listed for th
 then at the same interval until it is signed off.
 
 `send_digests` runs on working days, in working hours, from `reminder_time`: each person with anything due gets ONE
-message listing it all (their own actions; for a team manager, the actions awaiting their sign-off and the audits
-to discuss in supervision), under a key per person per local date, so a second run or a restart sends nothing
-twice. Each item is then stamped and moved on to its next point. Anything due on a weekend or bank holiday, or
-after that day's digest went, waits for the next working day's digest.
+message listing it all, under a key per person per local date, so a second run or a restart sends nothing twice.
+Besides their actions (and, for a team manager, the actions awaiting their sign-off and the audits to discuss in
+supervision), every other reminder to a person is an item of it, each source keeping its own rule of when, in its
+own columns (see reminders.py): an allocation to accept (allocation.py), a meeting the next working day
+(meeting.py), a self-assessment missing (self_assessment.py), a moderation due (moderation.py), a step of the
+Inadequate pathway not done (inadequate.py); each item carries the buttons that answer it. Once the digest is
+queued each item's source is stamped and moved on to its next point. Anything due on a weekend or bank holiday, or
+after that day's digest went (to anyone it is for), waits for the next working day's digest.
 
-Each item can be snoozed by its recipient until one of the next `SNOOZE_AT_MOST` working days (two clicks: the list,
-the day): it leaves the digests until then, and the digest message shows it snoozed."""
+An action or a supervision reminder can be snoozed by its recipient until one of the next `SNOOZE_AT_MOST` working
+days (two clicks: the list, the day): it leaves the digests until then, and the digest message shows it snoozed.
+Other items cannot (see SNOOZABLE)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -34,15 +40,32 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import supervision, trail
+from bot.workflow import allocation, inadequate, meeting, moderation, reminders, self_assessment, supervision, trail
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
+from bot.workflow.reminders import Reminder, digest_key, reachable
 from store.models import Action, Audit, OutboxMessage, Person
 
 WAITING = ("open", "done")  # open: the owner's to do; done: the team manager's to sign off
 SNOOZE_AT_MOST = 10  # working days: a snooze is a pause, not a way to stop hearing about it
-# Own actions first, most urgent first; then what the team manager is asked for.
-ORDER = ("overdue", "due_today", "due_soon", "sign_off", "supervision")
+# The Inadequate pathway's steps first, then what is asked by a date (an allocation to accept, a meeting, a
+# self-assessment, a moderation), then own actions, most urgent first; then what the team manager is asked for.
+ORDER = (
+    "pathway",
+    "accept",
+    "meeting",
+    "self_assessment",
+    "moderation",
+    "overdue",
+    "due_today",
+    "due_soon",
+    "sign_off",
+    "supervision",
+)
+# What may be snoozed, by the kind of row it is. The rest may not: an allocation is answered by its own buttons
+# and reminded once; a meeting's reminder and a self-assessment's two are fixed to the meeting's day; a moderation
+# is reminded only in the last two working days before its deadline; a pathway step is shared by everyone asked.
+SNOOZABLE = {"action": ("overdue", "due_today", "due_soon", "sign_off"), "audit": ("supervision",)}
 
 
 # ----- when an action is reminded -----------------------------------------------------------------------------------
@@ -96,20 +119,12 @@ def recipient(db: Session, action: Action) -> Person | None:
     return None
 
 
-def _reachable(person: Person | None) -> bool:
-    return person is not None and person.active and bool(person.slack_user_id)
-
-
 # ----- the sweep ----------------------------------------------------------------------------------------------------
-
-
-def digest_key(person: Person, day: date) -> str:
-    return f"digest:{person.id}:{day.isoformat()}"
 
 
 def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
     """On working days, in working hours, from `reminder_time`: one digest to each person with anything due, then
-    each item stamped and moved on to its next reminder. Returns the digests queued."""
+    each item's source stamped and moved on to its next reminder. Returns the digests queued."""
     moment = now()
     wall = cal.local(moment)
     if not cal.in_working_hours(moment) or wall.time() < settings.framework.reminder_time:
@@ -117,50 +132,58 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
     today = wall.date()
     snooze_days = [cal.add_working_days(today, n) for n in range(1, SNOOZE_AT_MOST + 1)]
     _tidy(db, moment)
-    due: dict[int, list[tuple[dict[str, Any], Any]]] = {}
-    people: dict[int, Person] = {}
+    due = [
+        *_actions_due(db, cal, settings, moment),
+        *_supervision_due(db, cal, settings, moment),
+        *allocation.due_reminders(db, cal, settings, moment),
+        *meeting.due_reminders(db, cal, moment),
+        *self_assessment.due_reminders(db, cal, settings, moment),
+        *moderation.due_reminders(db, cal, moment),
+        *inadequate.due_reminders(db, cal, settings, moment),
+    ]
+    everyone = {p.id: p for reminder in due for p in reminder.to if reachable(p)}
+    keys = {digest_key(p, today) for p in everyone.values()}
+    gone = set(db.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(keys)))) if keys else set()
 
-    def add(person: Person | None, item: dict[str, Any], row: Any) -> None:
-        if _reachable(person):
-            people[person.id] = person
-            due.setdefault(person.id, []).append((item, row))
-        else:  # nobody to tell (left, or not on Slack): moved on all the same, so it is not looked at again
-            _move_on(cal, settings, row, moment)
-            trail.record(db, "reminder.unreachable", subject=_audit_of(db, row), item=item["kind"], item_id=row.id)
+    listed: dict[int, list[Reminder]] = {}
+    going: list[Reminder] = []
+    for reminder in due:
+        people = {p.id: p for p in reminder.to if reachable(p)}
+        if any(digest_key(p, today) in gone for p in people.values()):
+            continue  # someone's digest went already today: it waits, for all it is to, for the next working day's
+        if not people:  # nobody to tell (left, or not on Slack): moved on all the same, so it is not looked at again
+            reminder.sent(moment)
+            trail.record(
+                db,
+                "reminder.unreachable",
+                subject=reminder.subject,
+                item=reminder.item["kind"],
+                item_id=reminder.item["id"],
+            )
+            continue
+        going.append(reminder)
+        for person_id in people:
+            listed.setdefault(person_id, []).append(reminder)
 
-    awake = or_(Action.snoozed_until.is_(None), Action.snoozed_until <= moment)
-    for action in db.scalars(
-        select(Action)
-        .where(Action.next_reminder_at <= moment, Action.status.in_(WAITING), awake)
-        .order_by(Action.due_at, Action.id)
-    ).all():
-        add(recipient(db, action), _action_item(db, cal, action, moment), action)
-    for audit, count in supervision.due(db, moment):
-        item = {"kind": "supervision", "id": audit.id, "qa_ref": audit.qa_ref, "snoozed_until": None}
-        add(audit.team_manager, item | {"open": count, "weeks": supervision.weeks(settings, audit)}, audit)
-
-    queued = 0
-    for person_id in sorted(due):
-        person, listed = people[person_id], sorted(due[person_id], key=lambda pair: ORDER.index(pair[0]["kind"]))
+    for person_id in sorted(listed):
+        person = everyone[person_id]
+        theirs = sorted(listed[person_id], key=lambda r: ORDER.index(r.item["kind"]))
         key = digest_key(person, today)
-        ctx = {"on": today, "items": [item for item, _ in listed], "snooze_days": snooze_days}
-        if not outbox.enqueue(db, key, person.slack_user_id, "action_digest", ctx):
-            continue  # today's digest has gone already: these wait, as they are, for the next working day's
-        queued += 1
-        for item, row in listed:
-            if isinstance(row, Action):
-                row.last_reminded_at = moment
-            _move_on(cal, settings, row, moment)
+        ctx = {"on": today, "items": [r.item for r in theirs], "snooze_days": snooze_days}
+        outbox.enqueue(db, key, person.slack_user_id, "action_digest", ctx)
+        for reminder in theirs:
             trail.record(
                 db,
                 "reminder.sent",
-                subject=_audit_of(db, row),
-                item=item["kind"],
-                item_id=row.id,
+                subject=reminder.subject,
+                item=reminder.item["kind"],
+                item_id=reminder.item["id"],
                 to=person.id,
                 key=key,
             )
-    return queued
+    for reminder in going:
+        reminder.sent(moment)
+    return len(listed)
 
 
 def _tidy(db: Session, moment: datetime) -> None:
@@ -178,6 +201,51 @@ def _tidy(db: Session, moment: datetime) -> None:
         .values(next_reminder_at=Action.snoozed_until)
         .execution_options(synchronize_session=False)
     )
+
+
+def _actions_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
+    awake = or_(Action.snoozed_until.is_(None), Action.snoozed_until <= moment)
+    actions = db.scalars(
+        select(Action)
+        .where(Action.next_reminder_at <= moment, Action.status.in_(WAITING), awake)
+        .order_by(Action.due_at, Action.id)
+    ).all()
+    return [
+        Reminder(
+            _action_item(db, cal, action, moment),
+            [recipient(db, action)],
+            db.get(Audit, action.audit_id),
+            _action_sent(cal, settings, action),
+        )
+        for action in actions
+    ]
+
+
+def _action_sent(cal: Calendar, settings: Settings, action: Action) -> Callable[[datetime], None]:
+    def sent(moment: datetime) -> None:
+        action.last_reminded_at = moment
+        action.next_reminder_at = next_point(cal, settings, action, moment)
+
+    return sent
+
+
+def _supervision_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
+    return [
+        Reminder(
+            {
+                "kind": "supervision",
+                "id": audit.id,
+                "qa_ref": audit.qa_ref,
+                "snoozed_until": None,
+                "open": count,
+                "weeks": supervision.weeks(settings, audit),
+            },
+            [audit.team_manager],
+            audit,
+            partial(supervision.advance, cal, settings, audit),
+        )
+        for audit, count in supervision.due(db, moment)
+    ]
 
 
 def _action_item(db: Session, cal: Calendar, action: Action, moment: datetime) -> dict[str, Any]:
@@ -204,13 +272,6 @@ def _action_item(db: Session, cal: Calendar, action: Action, moment: datetime) -
 
 def _audit_of(db: Session, row: Action | Audit) -> Audit:
     return row if isinstance(row, Audit) else db.get(Audit, row.audit_id)
-
-
-def _move_on(cal: Calendar, settings: Settings, row: Action | Audit, moment: datetime) -> None:
-    if isinstance(row, Audit):
-        supervision.advance(cal, settings, row, moment)
-    else:
-        row.next_reminder_at = next_point(cal, settings, row, moment)
 
 
 # ----- snooze -------------------------------------------------------------------------------------------------------
@@ -265,24 +326,13 @@ def snooze(
     trail.record(
         db, "reminder.snoozed", actor=person, subject=audit, item=subject, item_id=row.id, until=back.isoformat()
     )
-    _show_snoozed(db, digest_key(person, sent_on), subject, row.id, until)
-    return DONE
-
-
-def _show_snoozed(db: Session, key: str, subject: str, item_id: int, to: date) -> None:
-    """The digest message, as last shown, now with the item snoozed (and its Snooze controls gone)."""
-    latest = db.scalar(
-        select(OutboxMessage)
-        .where(or_(OutboxMessage.key == key, OutboxMessage.updates_key == key))
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
+    kinds = SNOOZABLE["audit"] if isinstance(row, Audit) else SNOOZABLE["action"]
+    reminders.show(
+        db,
+        digest_key(person, sent_on),
+        kinds,
+        row.id,
+        f"snoozed:{subject}:{row.id}:{until.isoformat()}",
+        snoozed_until=until,
     )
-    if latest is None:
-        return
-    ctx = outbox.decode(latest.context)
-    found = False
-    for item in ctx["items"]:
-        if ("audit" if item["kind"] == "supervision" else "action") == subject and item["id"] == item_id:
-            item["snoozed_until"], found = to, True
-    if found:
-        outbox.enqueue_update(db, f"{key}:snoozed:{subject}:{item_id}:{to.isoformat()}", key, "action_digest", ctx)
+    return DONE

@@ -7,11 +7,12 @@ longer Inadequate. What happens depends on how far along that cycle the case is:
   Head of Service and Service Manager are tasked to resolve it;
 - at any follow-up after that: a final escalation to the Executive Director.
 
-Each step is a task asked of named people (frozen when it is set), reminded until it is done."""
+Each step is a task asked of named people (frozen when it is set), reminded in their digests until it is done."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from bot.workflow import trail
 from bot.workflow.audit_people import in_line
 from bot.workflow.directory import everyone_with
 from bot.workflow.forms import load_form
+from bot.workflow.reminders import Reminder
 from store.models import Audit, PathwayTask, Person
 
 ESCALATE_WITHIN = 2  # working days for the AD Safeguarding to escalate
@@ -243,36 +245,29 @@ def _end_cycle(db: Session, settings: Settings, audit: Audit, grade: str | None,
 # ----- the clock --------------------------------------------------------------------------------------------------
 
 
-def remind(db: Session, cal: Calendar, settings: Settings) -> int:
-    """Sweep, on working days: a task not done by its due date reminds the people asked, then every five working
-    days; the QA team gets one list a day of the overdue ones, by QA reference. Returns the reminders queued."""
-    moment = now()
+def due_reminders(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
+    """For the digests: a task not done by its due date (its stored next_reminder_at) is reminded to the people asked,
+    then every five working days. The QA team gets one list a day of the overdue ones among them, by QA reference,
+    as they come due."""
     today = cal.local(moment).date()
-    if not cal.is_working_day(today):
-        return 0
     due = db.scalars(
         select(PathwayTask)
         .where(PathwayTask.status == "pending", PathwayTask.next_reminder_at <= moment)
         .order_by(PathwayTask.due_at, PathwayTask.id)
     ).all()
-    sent, late = 0, []
+    found, late = [], []
     for task in due:
         audit = db.get(Audit, task.audit_id)
-        ctx = task_context(db, settings, audit, task) | {"overdue": task.due_at <= moment}
-        for person_id in task.asked:
-            person = db.get(Person, person_id)
-            if reachable(person) and outbox.enqueue(
-                db,
-                f"inadequate:task:{task.id}:reminder:{person.id}:{today.isoformat()}",
-                person.slack_user_id,
-                "inadequate_reminder",
-                ctx,
-            ):
-                sent += 1
+        item = task_context(db, settings, audit, task) | {
+            "kind": "pathway",
+            "id": task.id,
+            "step": task.kind,
+            "overdue": task.due_at <= moment,
+        }
+        asked = [db.get(Person, person_id) for person_id in task.asked]
+        found.append(Reminder(item, asked, audit, partial(_reminded, db, cal, settings, audit, task)))
         if task.due_at <= moment:
             late.append({"qa_ref": audit.qa_ref, "kind": task.kind, "due": task.due_at})
-        task.next_reminder_at = cal.at(cal.add_working_days(today, REMIND_EVERY), settings.framework.reminder_time)
-        trail.record(db, "inadequate.reminded", subject=audit, task_id=task.id, step=task.kind)
     if late and settings.qa_channel:
         outbox.enqueue(
             db,
@@ -281,4 +276,12 @@ def remind(db: Session, cal: Calendar, settings: Settings) -> int:
             "inadequate_qa",
             {"kind": "late", "items": late},
         )
-    return sent
+    return found
+
+
+def _reminded(
+    db: Session, cal: Calendar, settings: Settings, audit: Audit, task: PathwayTask, moment: datetime
+) -> None:
+    today = cal.local(moment).date()
+    task.next_reminder_at = cal.at(cal.add_working_days(today, REMIND_EVERY), settings.framework.reminder_time)
+    trail.record(db, "inadequate.reminded", subject=audit, task_id=task.id, step=task.kind)

@@ -1,9 +1,10 @@
 """Step 1, continued: the auditor records the collaborative meeting; the people attending are told, and
-reminded the working day before."""
+reminded in their digest the working day before."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from bot.workflow import audit_people, self_assessment, trail
 from bot.workflow.allocation import CRO_CATEGORIES
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
+from bot.workflow.reminders import Reminder
 from store.models import Audit, Person
 
 OPEN = ("accepted", "in_progress")
@@ -133,24 +135,26 @@ def record(
     return DONE
 
 
-def remind_meetings(db: Session, cal: Calendar) -> int:
-    """Sweep: the working day before a meeting, everyone attending (the auditor too) is reminded once."""
+def due_reminders(db: Session, cal: Calendar, moment: datetime) -> list[Reminder]:
+    """For the digests: the working day before a meeting (its stored meeting_reminder_at), everyone attending (the
+    auditor too) is reminded once. A meeting that has passed before its reminder could go is not reminded."""
     due = db.scalars(
         select(Audit)
-        .where(Audit.meeting_reminder_at <= now(), Audit.status == "in_progress")
-        .with_for_update(skip_locked=True)
+        .where(Audit.meeting_reminder_at <= moment, Audit.status == "in_progress")
+        .order_by(Audit.meeting_reminder_at, Audit.id)
     ).all()
+    found = []
     for audit in due:
+        if audit.meeting_at <= moment:
+            audit.meeting_reminder_at = None
+            continue
         ids = [a["person_id"] for a in audit.meeting_attendees if "person_id" in a] + [audit.auditor_id]
-        for person in db.scalars(select(Person).where(Person.id.in_(ids))):
-            if person.slack_user_id:
-                outbox.enqueue(
-                    db,
-                    f"meeting:{audit.id}:{audit.meeting_at.isoformat()}:reminder:{person.id}",
-                    person.slack_user_id,
-                    "meeting_reminder",
-                    {"qa_ref": audit.qa_ref, "when": audit.meeting_at},
-                )
-        audit.meeting_reminder_at = None
-        trail.record(db, "audit.meeting_reminded", subject=audit)
-    return len(due)
+        people = db.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)).all()
+        item = {"kind": "meeting", "id": audit.id, "qa_ref": audit.qa_ref, "when": audit.meeting_at}
+        found.append(Reminder(item, list(people), audit, partial(_reminded, db, audit)))
+    return found
+
+
+def _reminded(db: Session, audit: Audit, moment: datetime) -> None:
+    audit.meeting_reminder_at = None
+    trail.record(db, "audit.meeting_reminded", subject=audit)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -19,6 +20,7 @@ from bot.workflow.auditors import independent
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import FormDefinition, load_form
 from bot.workflow.outcome import Outcome, refused
+from bot.workflow.reminders import Reminder
 from store.models import Audit, Moderation, OutboxMessage, Person, PersonRole
 
 INADEQUATE_WITHIN = 2  # working days: an Inadequate audit is moderated immediately
@@ -376,68 +378,75 @@ def _tell(
 # ----- reminders ----------------------------------------------------------------------------------------------
 
 
-def remind_moderators(db: Session, cal: Calendar, settings: Settings) -> int:
-    """Sweep, on working days: each pending moderation due within two working days (or overdue) reminds its
-    moderator once a day (not on the day it was assigned); the overdue ones, and any nobody could be assigned,
-    are listed to the QA team once a day, by QA reference only. Returns how many reminders were queued."""
+def due_reminders(db: Session, cal: Calendar, moment: datetime) -> list[Reminder]:
+    """For the moderator's digest: each pending moderation due within two working days (or overdue), every working
+    day but the one it was assigned on (a query over its stored due_at and the assignment message's time). A group
+    meeting's audits are moderated at the meeting: its chair is not reminded of each one."""
+    today = cal.local(moment).date()
+    horizon = cal.at(cal.add_working_days(today, REMIND_WITHIN), cal.end)
+    due = db.execute(
+        select(Moderation, Audit, Person)
+        .join(Audit, Audit.id == Moderation.audit_id)
+        .join(Person, Person.id == Moderation.moderator_id)
+        .where(Moderation.status == "pending", Moderation.due_at <= horizon, Moderation.session_id.is_(None))
+        .order_by(Moderation.due_at, Moderation.id)
+    ).all()
+    found = []
+    for moderation, audit, moderator in due:
+        assigned = db.scalar(select(OutboxMessage.created_at).where(OutboxMessage.key == _assigned_key(moderation)))
+        if assigned is not None and cal.local(assigned).date() == today:
+            continue
+        overdue = moderation.due_at <= moment
+        item = {
+            "kind": "moderation",
+            "id": moderation.id,
+            "qa_ref": audit.qa_ref,
+            "due": moderation.due_at,
+            "overdue": overdue,
+        }
+        found.append(Reminder(item, [moderator], audit, partial(_reminded, db, audit, moderation, overdue)))
+    return found
+
+
+def _reminded(db: Session, audit: Audit, moderation: Moderation, overdue: bool, moment: datetime) -> None:
+    trail.record(db, "moderation.reminded", subject=audit, moderation_id=moderation.id, overdue=overdue)
+
+
+def list_for_qa(db: Session, cal: Calendar, settings: Settings) -> int:
+    """Sweep, on working days: the overdue moderations, and any nobody could be assigned, are listed to the QA team
+    once a day, by QA reference only. Returns the lists queued."""
     moment = now()
     today = cal.local(moment).date()
-    if not cal.is_working_day(today):
+    if not cal.is_working_day(today) or not settings.qa_channel:
         return 0
-    horizon = cal.at(cal.add_working_days(today, REMIND_WITHIN), cal.end)
+    listed = 0
     unassigned = db.scalars(
         select(Audit.qa_ref)
         .join(Moderation, Moderation.audit_id == Audit.id)
         .where(Moderation.status == "pending", Moderation.moderator_id.is_(None))
         .order_by(Audit.id)
     ).all()
-    if unassigned and settings.qa_channel:
-        outbox.enqueue(
-            db,
-            f"moderation:unassigned:{today.isoformat()}",
-            settings.qa_channel,
-            "moderation_qa",
-            {"kind": "unassigned", "refs": list(unassigned)},
-        )
-    due = db.execute(
-        select(Moderation, Audit, Person)
-        .join(Audit, Audit.id == Moderation.audit_id)
-        .join(Person, Person.id == Moderation.moderator_id)
-        .where(Moderation.status == "pending", Moderation.due_at <= horizon)
+    if unassigned and outbox.enqueue(
+        db,
+        f"moderation:unassigned:{today.isoformat()}",
+        settings.qa_channel,
+        "moderation_qa",
+        {"kind": "unassigned", "refs": list(unassigned)},
+    ):
+        listed += 1
+    late = db.scalars(
+        select(Audit.qa_ref)
+        .join(Moderation, Moderation.audit_id == Audit.id)
+        .where(Moderation.status == "pending", Moderation.moderator_id.is_not(None), Moderation.due_at <= moment)
         .order_by(Moderation.due_at, Moderation.id)
     ).all()
-    sent = 0
-    late = []
-    for moderation, audit, moderator in due:
-        overdue = moderation.due_at <= moment
-        if overdue:
-            late.append(audit.qa_ref)
-        assigned = db.scalar(select(OutboxMessage.created_at).where(OutboxMessage.key == _assigned_key(moderation)))
-        # A group meeting's audits are moderated at the meeting: its chair is not reminded of each one.
-        in_meeting = moderation.session_id is not None
-        if in_meeting or not moderator.slack_user_id or (assigned is not None and cal.local(assigned).date() == today):
-            continue
-        if outbox.enqueue(
-            db,
-            f"moderation:{moderation.id}:reminder:{today.isoformat()}",
-            moderator.slack_user_id,
-            "moderation_reminder",
-            {
-                "qa_ref": audit.qa_ref,
-                "moderation_id": moderation.id,
-                "due": moderation.due_at,
-                "overdue": overdue,
-            },
-        ):
-            sent += 1
-            trail.record(db, "moderation.reminded", subject=audit, moderation_id=moderation.id, overdue=overdue)
-    if late and settings.qa_channel:
-        if outbox.enqueue(
-            db,
-            f"moderation:late:{today.isoformat()}",
-            settings.qa_channel,
-            "moderation_qa",
-            {"kind": "late", "refs": late},
-        ):
-            trail.record(db, "moderation.late_listed", refs=late)
-    return sent
+    if late and outbox.enqueue(
+        db,
+        f"moderation:late:{today.isoformat()}",
+        settings.qa_channel,
+        "moderation_qa",
+        {"kind": "late", "refs": list(late)},
+    ):
+        listed += 1
+        trail.record(db, "moderation.late_listed", refs=list(late))
+    return listed

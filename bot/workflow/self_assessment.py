@@ -5,7 +5,8 @@ domains and which grade scale), then three questions: the child's lived experien
 proud of, what they would do differently. Only the practitioner writes it; it stays editable until the audit
 is submitted; the auditor is told (never sent the content) and reads it in a modal, each view on the trail.
 It is due the working day before the meeting (Framework: `self_assessment_days_before_meeting`); the
-practitioner is reminded once when it is due and, if still missing, once more on the morning of the meeting.
+practitioner is reminded in their digest once when it is due and, if still missing, once more on the morning of
+the meeting.
 
 Answers are stored flat, keyed by block_id, like an audit form's: a domain's grade under its question id and
 the reflection under its `rationale_id`; the three questions under `QUESTIONS`.
@@ -14,6 +15,7 @@ the reflection under its `rationale_id`; the three questions under `QUESTIONS`.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +29,7 @@ from bot.workflow import audit_people, guard, trail
 from bot.workflow.allocation import can_see_record
 from bot.workflow.forms import MAX_TEXT, RATIONALE_SUFFIX, FormDefinition, grade_scale, load_form
 from bot.workflow.outcome import DONE, Outcome, refused
+from bot.workflow.reminders import Reminder
 from store.models import Audit
 
 OPEN = ("accepted", "in_progress")
@@ -190,47 +193,41 @@ def view_context(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     )
 
 
-def remind_missing(db: Session, cal: Calendar, settings: Settings) -> int:
-    """Sweep: a practitioner whose self-assessment is due and missing gets one reminder; if it is still missing
-    on the day of the meeting, one more that morning. Returns the reminders queued."""
-    moment = now()
+def due_reminders(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
+    """For the practitioner's digest: a self-assessment due and missing (its stored self_assessment_reminder_at) is
+    reminded once; if it is still missing on the day of the meeting, once more that morning. One no longer waited
+    for, or whose meeting has passed, is not reminded."""
     due = db.scalars(
-        select(Audit).where(Audit.self_assessment_reminder_at <= moment).with_for_update(skip_locked=True)
+        select(Audit).where(Audit.self_assessment_reminder_at <= moment).order_by(Audit.self_assessment_reminder_at)
     ).all()
-    sent = 0
+    found = []
     for audit in due:
-        scheduled = audit.self_assessment_reminder_at
-        audit.self_assessment_reminder_at = None
-        practitioner = audit.practitioner
         meeting_at = audit.meeting_at
-        if (
-            not is_waiting(audit)
-            or practitioner is None
-            or not practitioner.slack_user_id
-            or (meeting_at is not None and meeting_at <= moment)
-        ):
+        if not is_waiting(audit) or (meeting_at is not None and meeting_at <= moment):
+            audit.self_assessment_reminder_at = None
             continue
         meeting_day = cal.local(meeting_at).date() if meeting_at else None
         on_the_day = meeting_day == cal.local(moment).date()
-        outbox.enqueue(
-            db,
-            f"self_assessment:{audit.id}:reminder:{scheduled.isoformat()}",
-            practitioner.slack_user_id,
-            "self_assessment_reminder",
-            {
-                "qa_ref": audit.qa_ref,
-                "audit_id": audit.id,
-                "meeting": meeting_at,
-                "due": due_day(cal, settings.framework, meeting_at),
-                "on_the_day": on_the_day,
-            },
+        item = {
+            "kind": "self_assessment",
+            "id": audit.id,
+            "qa_ref": audit.qa_ref,
+            "meeting": meeting_at,
+            "due": due_day(cal, settings.framework, meeting_at),
+            "on_the_day": on_the_day,
+        }
+        found.append(
+            Reminder(item, [audit.practitioner], audit, partial(_reminded, db, cal, settings, audit, on_the_day))
         )
-        trail.record(db, "audit.self_assessment_reminded", subject=audit, on_the_day=on_the_day)
-        sent += 1
-        if meeting_day is not None and not on_the_day:
-            again = cal.at(meeting_day, settings.framework.reminder_time)
-            audit.self_assessment_reminder_at = again if moment < again < meeting_at else None
-    return sent
+    return found
+
+
+def _reminded(db: Session, cal: Calendar, settings: Settings, audit: Audit, on_the_day: bool, moment: datetime) -> None:
+    audit.self_assessment_reminder_at = None
+    trail.record(db, "audit.self_assessment_reminded", subject=audit, on_the_day=on_the_day)
+    if audit.meeting_at is not None and not on_the_day:
+        again = cal.at(cal.local(audit.meeting_at).date(), settings.framework.reminder_time)
+        audit.self_assessment_reminder_at = again if moment < again < audit.meeting_at else None
 
 
 def _is_open(audit: Audit) -> bool:

@@ -205,7 +205,7 @@ def cmd_restrict(settings: Settings, args) -> int:
 
 def cmd_allocate(settings: Settings, args) -> int:
     from bot import months
-    from bot.workflow import allocation_run
+    from bot.workflow import allocation_run, caselist
 
     if not months.is_month(args.month):
         print(f"qabot: --month must look like 2027-01, got {args.month!r}", file=sys.stderr)
@@ -225,7 +225,7 @@ def cmd_allocate(settings: Settings, args) -> int:
                     return 0
                 # Allocated already: a further draft of what is still held back, plus any cases added now.
                 run = allocation_run.top_up(db, args.month, pending)
-            if not allocation_run.has_case_list(db, args.month):
+            if not caselist.has_case_list(db, args.month):
                 print(
                     f"qabot: there is no case list for {args.month}: import it first with qabot import-cases",
                     file=sys.stderr,
@@ -265,10 +265,21 @@ def _draft_lines(ctx: dict) -> list[str]:
     from messages.render import HELD_BACK
 
     total = sum(len(t["cases"]) for t in ctx["teams"])
-    lines = [
-        f"{ctx['month']}: {total} case(s) drawn from {ctx['listed']} on the list (seed {ctx['seed']}); "
-        f"{ctx['left_out']} left out as audited in the last {ctx['recent_months']} months."
-    ]
+    if ctx["top_up"]:
+        lines = [
+            f"{ctx['month']} is allocated ({ctx['allocated']} audit(s)); {total} case(s) still need an auditor "
+            "(held back, or added since)."
+        ]
+    else:
+        lines = [
+            f"{ctx['month']}: {total} case(s) drawn from {ctx['listed']} on the list (seed {ctx['seed']}); "
+            f"{ctx['left_out']} left out as audited in the last {ctx['recent_months']} months."
+        ]
+        if ctx["held_back_drawn"]:
+            lines.append(
+                f"{ctx['held_back_drawn']} of them cannot be allocated until the staff directory has their worker "
+                "(held back): nothing else was left on their team's list."
+            )
     for team in ctx["teams"]:
         lines.append(f"\n{team['name']}")
         for case in team["cases"]:

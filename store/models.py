@@ -130,12 +130,37 @@ class Case(Base):
     worker_name: Mapped[str | None] = mapped_column(String(200))
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     practice_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The latest month whose list has the case: the details above are as that list gives them. Which months'
+    # lists have the case, and as what, is in case_list_entries.
     month: Mapped[str | None] = mapped_column(String(7))
     # YYYY-MM when an Inadequate audit puts the case on the re-audit cycle: always in that month's sample.
     reaudit_due: Mapped[str | None] = mapped_column(String(7), index=True)
 
     team: Mapped[Team | None] = relationship()
     worker: Mapped[Person | None] = relationship()
+
+
+class CaseListEntry(Base):
+    """A case as one month's list gives it. Each month's list is kept whole, so importing one month never
+    changes another month's list (its sample, its held-back cases)."""
+
+    __tablename__ = "case_list_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    # The most serious list the case is on that month (each Annex A list is one category).
+    category: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    team_name: Mapped[str | None] = mapped_column(String(200))
+    worker_name: Mapped[str | None] = mapped_column(String(200))
+    practice_dates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship()
+    team: Mapped[Team | None] = relationship()
+    worker: Mapped[Person | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("month", "case_id", name="uq_case_list_entries_month_case"),)
 
 
 class AllocationRun(Base):
@@ -172,6 +197,8 @@ class Audit(Base):
     qa_ref: Mapped[str] = mapped_column(String(32), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     month: Mapped[str] = mapped_column(String(7))
+    # The case's category as allocated (CRO at the meeting, supervision interval): a later list does not change it.
+    category: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(40), default="collaborative")
     # allocated -> accepted -> in_progress -> awaiting_moderation -> moderated; or declined / cancelled
     status: Mapped[str] = mapped_column(String(30), default="allocated")

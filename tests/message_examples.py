@@ -65,6 +65,8 @@ EXAMPLES: dict[str, list[dict]] = {
             "left_out": 2,
             "recent_months": 6,
             "top_up": False,
+            "allocated": 0,
+            "held_back_drawn": 1,
             "teams": [
                 {
                     "name": "Family Support North",
@@ -115,6 +117,8 @@ EXAMPLES: dict[str, list[dict]] = {
             "recent_months": 6,
             "teams": [],
             "top_up": True,
+            "allocated": 12,
+            "held_back_drawn": 0,
         },
     ],
     "allocation_summary": [
@@ -134,8 +138,8 @@ EXAMPLES: dict[str, list[dict]] = {
         },
     ],
     "month_start": [
-        {"month": "January 2027", "code": "2027-01", "imported": 0},
-        {"month": "January 2027", "code": "2027-01", "imported": 412},
+        {"month": "January 2027", "code": "2027-01", "imported": 0, "late": False},
+        {"month": "January 2027", "code": "2027-01", "imported": 412, "late": True},
     ],
     "meeting_form": [
         {

@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 
 from bot import cli
 from bot.framework import Framework
-from bot.workflow import allocation_run
+from bot.workflow import allocation_run, caselist
+from bot.workflow.annex_a import CaseList, CaseRecord
+from bot.workflow.caselist import LIST_OF
 from bot.workflow.directory import add_person
 from scheduler.jobs import tick
-from store.models import AllocationRun, Audit, Case, Event, Person
+from store.models import AllocationRun, Audit, Case, CaseListEntry, Event, Person
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_9 = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
@@ -25,9 +27,9 @@ def _add_cases(rt, cases, month="2027-01"):
         people = {p.name.split()[0].lower(): p for p in db.scalars(select(Person))}
         for ref, category, worker in cases:
             person = people.get(worker)
-            db.add(
-                Case(case_ref=ref, category=category, worker=person, team=person.team if person else None, month=month)
-            )
+            team = person.team if person else None
+            case = Case(case_ref=ref, category=category, worker=person, team=team, month=month)
+            db.add(CaseListEntry(case=case, month=month, category=category, worker=person, team=team))
 
 
 def _second_team(rt):
@@ -102,6 +104,7 @@ def test_recently_audited_cases_are_left_out_unless_a_reaudit_is_due(rt, world):
                         qa_ref=f"QA-2027-02-{case.id:03d}",
                         case=case,
                         month="2027-02",
+                        category=case.category,
                         status="accepted",
                         allocated_at=MONDAY_9,
                     )
@@ -240,18 +243,27 @@ def test_held_back_cases_are_allocated_once_resolved(rt, standin, world, cli_env
         assert cli.main(["allocate", "--month", "2027-01", "--seed", "5", "--add", "GHOST-1", "--confirm"]) == 0
         assert "held back" in capsys.readouterr().out
         assert cli.main(["allocate", "--month", "2027-01"]) == 0
-        assert "GHOST-1" in capsys.readouterr().out  # still held back: no worker yet
-        with rt.database.unit_of_work() as db:
-            ghost = db.scalar(select(Case).where(Case.case_ref == "GHOST-1"))
-            ghost.worker = db.get(Person, world.people["priya"])
-            ghost.team = ghost.worker.team
+        out = capsys.readouterr().out
+        assert "GHOST-1" in out  # still held back: no worker yet
+        # The follow-up draft says what is allocated and what remains, not a fresh draw's figures.
+        assert out.startswith("January 2027 is allocated (2 audit(s)); 1 case(s) still need an auditor")
+        assert "drawn from" not in out and "left out" not in out
+        # The worker joins the directory and the month's list is imported again: now it names her.
+        _reimport_with_priya(rt, "GHOST-1", "CP")
         assert cli.main(["allocate", "--month", "2027-01", "--confirm"]) == 0
         out = capsys.readouterr().out
         assert "Allocated 1 audit; 0 held back." in out and "case GHOST-1" in out
         assert cli.main(["allocate", "--month", "2027-01"]) == 0
         assert "nothing is held back" in capsys.readouterr().out
     with rt.database.unit_of_work() as db:
+        ghost = db.scalar(select(Case).where(Case.case_ref == "GHOST-1"))
         assert db.scalar(select(func.count()).select_from(Audit).where(Audit.case_id == ghost.id)) == 1
+
+
+def _reimport_with_priya(rt, ref, category, month="2027-01"):
+    record = CaseRecord(ref, category, LIST_OF[category], "Family Support North", "Priya Practitioner", {})
+    with rt.database.unit_of_work() as db:
+        assert caselist.import_cases(db, CaseList({ref: record}, {LIST_OF[category]: 1}), month).updated == 1
 
 
 @freeze_time(MONDAY_9, tick=True)
@@ -262,9 +274,11 @@ def test_slack_offers_what_is_still_held_back(rt, standin, slack, world):
         run.selected = [*run.selected, db.scalar(select(Case.id).where(Case.case_ref == "GHOST-2"))]
         allocation_run.confirm(db, rt.calendar, rt.settings, run, None)
         ghost = db.scalar(select(Case).where(Case.case_ref == "GHOST-2"))
-        ghost.worker = db.get(Person, world.people["priya"])
+    _reimport_with_priya(rt, "GHOST-2", "CIN")
     view = _open_review(slack, standin).response["view"]
-    assert "still need an auditor" in str(view["blocks"][0]) and "GHOST-2" in str(view["blocks"])
+    # What is true after confirming: what is already allocated, and what still needs an auditor.
+    assert "is allocated (2 audits); 1 case still needs an auditor" in str(view["blocks"][0])
+    assert "GHOST-2" in str(view["blocks"])
     keep = {
         b["block_id"]: {"keep": [o["value"] for o in b["element"]["options"]]}
         for b in view["blocks"]
@@ -275,3 +289,70 @@ def test_slack_offers_what_is_still_held_back(rt, standin, slack, world):
         assert db.scalar(select(func.count()).select_from(Audit).where(Audit.case_id == ghost.id)) == 1
     _open_review(slack, standin)
     assert "was allocated by" in standin.responses[-1].body["text"]
+
+
+def test_a_late_month_start_prompt_says_the_month_is_not_allocated(rt, standin, world):
+    # The clock was down on Monday 2 November 2026: it catches up on Friday the 27th, and says what is true.
+    assert tick(rt, datetime(2026, 11, 27, 9, 0, tzinfo=LONDON))["month-start"] == 1
+    assert tick(rt, datetime(2026, 11, 30, 9, 0, tzinfo=LONDON))["month-start"] == 0
+    [prompt] = standin.posted("C0QATEAM")
+    text = prompt.args["text"]
+    assert text.startswith("November 2026 has not been allocated yet. Please import this month's Annex A case list")
+    assert "first working day" not in text
+
+
+def _cara_team_list(rt, ready: int, unready: int):
+    """Children We Care For's list: `ready` cases with Cara as their worker, `unready` whose worker the staff
+    directory does not have."""
+    records = {f"R-{n}": CaseRecord(f"R-{n}", "CLA", 8, "Children We Care For", "Cara Carer", {}) for n in range(ready)}
+    records |= {
+        f"U-{n}": CaseRecord(f"U-{n}", "CP", 7, "Children We Care For", "Nobody Known", {}) for n in range(unready)
+    }
+    with rt.database.unit_of_work() as db:
+        caselist.import_cases(db, CaseList(records, {7: unready, 8: ready}), "2027-01")
+
+
+def test_the_draw_takes_cases_it_can_allocate_before_held_back_ones(rt, world):
+    _second_team(rt)
+    _cara_team_list(rt, ready=2, unready=3)
+    with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
+        for seed in range(20):
+            run = allocation_run.draw(db, "2027-01", FW, seed=seed)
+            cara = [r for r in _selected_in(db, run) if not r.startswith("CS-")]
+            # Child protection is the more serious category, but its worker is unknown: the free cases go first.
+            assert cara == ["R-0", "R-1"] and run.parameters["held_back_drawn"] == 0
+
+
+def test_a_held_back_case_is_drawn_only_when_nothing_else_is_left_and_the_review_says_so(
+    rt, standin, slack, world, cli_env, capsys
+):
+    _second_team(rt)
+    _cara_team_list(rt, ready=1, unready=3)
+    with freeze_time(MONDAY_9):
+        assert cli.main(["allocate", "--month", "2027-01", "--seed", "4"]) == 0
+        out = capsys.readouterr().out
+    assert "1 of them cannot be allocated until the staff directory has their worker (held back)" in out
+    assert "R-0" in out and "HELD BACK: the worker is not in the staff directory" in out
+    with freeze_time(MONDAY_9, tick=True):
+        view = _open_review(slack, standin).response["view"]
+    assert "1 of them cannot be allocated" in str(view["blocks"][0])
+    inputs = {b["block_id"]: b for b in view["blocks"] if b.get("block_id", "").startswith("keep_")}
+    to_allocate = [
+        o["text"]["text"] for b in inputs.values() if "held" not in b["block_id"] for o in b["element"]["options"]
+    ]
+    [held] = [b for block_id, b in inputs.items() if block_id.startswith("keep_held_")]
+    assert held["label"]["text"] == "Held back: not allocated now"
+    [held_case] = [o["text"]["text"] for o in held["element"]["options"]]
+    assert held_case.startswith("*U-") and not any(t.startswith("*U-") for t in to_allocate)
+    # Submitted as it opened: the allocatable cases are allocated, and the held-back one is offered again later.
+    keep = {block_id: {"keep": [o["value"] for o in b["element"]["initial_options"]]} for block_id, b in inputs.items()}
+    with freeze_time(MONDAY_9, tick=True):
+        assert slack.view_submission("U0QA", view, keep).body == ""
+    with rt.database.unit_of_work() as db:
+        held_id = int(held["element"]["options"][0]["value"])
+        assert allocation_run.held_back(db, "2027-01") == [held_id]
+        assert db.scalar(select(func.count()).select_from(Audit).where(Audit.case_id == held_id)) == 0
+
+
+def _selected_in(db, run) -> list[str]:
+    return sorted(db.scalars(select(Case.case_ref).where(Case.id.in_(run.selected))))

@@ -15,7 +15,7 @@ from bot import cli
 from bot.workflow import annex_a
 from bot.workflow.annex_a import CaseList, CaseListError, CaseRecord, read_case_list
 from bot.workflow.caselist import import_cases
-from store.models import Case, Event, Person, Team
+from store.models import AllocationRun, Case, CaseListEntry, Event, Person, Team
 
 SAMPLE = Path(__file__).parent / "data" / "Annex_A.xlsx"
 NBSP = "\u00a0"
@@ -102,6 +102,15 @@ def _cases(rt) -> dict[str, tuple]:
             .outerjoin(Person, Case.worker_id == Person.id)
         )
         return {ref: tuple(rest) for ref, *rest in rows}
+
+
+def _entries(rt, month: str) -> dict[str, str]:
+    """The month's list: case reference -> category."""
+    with rt.database.unit_of_work() as db:
+        rows = db.execute(
+            select(Case.case_ref, CaseListEntry.category).join(CaseListEntry.case).where(CaseListEntry.month == month)
+        )
+        return dict(rows.all())
 
 
 def _events(rt) -> list[Event]:
@@ -284,7 +293,7 @@ def test_import_matches_workers_and_teams_and_reports_the_rest(rt, directory, di
         "List 8 (children in care): 1 row",
         "1 row had no Child Unique ID and was skipped.",
         "6 cases in all (a child on several lists counts once, as the most serious).",
-        "6 new cases, 0 updated, 0 unchanged.",
+        "6 added to this month's list, 0 updated, 0 unchanged.",
         "1 case has no allocated worker in the list.",
         "1 case has a worker who matches nobody in the staff directory: 'Nobody Known' (1).",
         "Worker names shared by several active people, so no worker was set: "
@@ -315,12 +324,14 @@ def test_a_changed_list_updates_only_the_cases_that_changed(rt, directory, tmp_p
     changed = _import(rt, read_case_list(_workbook(tmp_path / "changed.xlsx", sheets)))
     assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 5)
     assert _cases(rt)["100101"][2] == "amira@council.example"
-    # Next month: every case on the list moves to it (and 100101 keeps its new worker).
+    # Next month has a list of its own: the same cases join it, and January's list is as it was.
     next_month = _import(rt, read_case_list(_workbook(tmp_path / "changed.xlsx", sheets)), "2027-02")
-    assert (next_month.created, next_month.updated, next_month.unchanged) == (0, 6, 0)
+    assert (next_month.created, next_month.updated, next_month.unchanged) == (6, 0, 0)
+    demo = {"CS-100234": "CP", "CS-100871": "CIN", "CS-100512": "CLA"}
+    assert _entries(rt, "2027-01") == _entries(rt, "2027-02") | demo
     cases = _cases(rt)
     assert {cases[ref][-1] for ref in DIRTY_REFS} == {"2027-02"} and cases["CS-100234"][-1] == "2027-01"
-    assert [e.detail["updated"] for e in _events(rt)] == [0, 1, 6]
+    assert [e.detail["updated"] for e in _events(rt)] == [0, 1, 0]
 
 
 def test_matching_takes_a_handful_of_queries_however_long_the_list(rt, directory):
@@ -372,3 +383,74 @@ def test_qabot_import_cases_prints_the_report(rt, world, dirty, settings, monkey
     assert "month must be YYYY-MM" in capsys.readouterr().err
     assert cli.main(["import-cases", str(dirty.with_name("missing.xlsx")), "--month", "2027-01"]) == 2
     assert capsys.readouterr().err.startswith("qabot: There is no file at")
+
+
+def _csv_of_list_6(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    lines = ["Child Unique ID,CIN Start Date,Allocated Team,Allocated Worker"]
+    lines += [f"{ref},01/10/2026,{team},{worker}" for ref, team, worker in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_each_month_keeps_its_own_list(rt, world, dirty, cli_env, capsys):
+    """January confirmed, then February imported: January is still there to allocate, and re-importing either
+    month in any order leaves the other month's list as it was."""
+    from bot.workflow import allocation_run
+
+    assert cli.main(["import-cases", str(dirty), "--month", "2027-01"]) == 0
+    january = _entries(rt, "2027-01")
+    assert cli.main(["allocate", "--month", "2027-01", "--seed", "5", "--confirm"]) == 0
+    assert cli.main(["import-cases", str(dirty), "--month", "2027-02"]) == 0
+    assert cli.main(["import-cases", str(dirty), "--month", "2027-01"]) == 0
+    assert "Nothing changed" in capsys.readouterr().out
+    assert cli.main(["import-cases", str(dirty), "--month", "2027-02"]) == 0
+    assert "Nothing changed" in capsys.readouterr().out
+    assert _entries(rt, "2027-01") == january
+    assert _entries(rt, "2027-02") == {ref: january[ref] for ref in DIRTY_REFS}
+    # January is allocated (not "no case list"), and what it held back is still offered; February draws from its
+    # own list.
+    assert cli.main(["allocate", "--month", "2027-01"]) == 0
+    assert "January 2027 is allocated (2 audit(s)); 4 case(s) still need an auditor" in capsys.readouterr().out
+    assert cli.main(["allocate", "--month", "2027-02", "--seed", "5"]) == 0
+    assert "on the list" in capsys.readouterr().out
+    with rt.database.unit_of_work() as db:
+        february = db.scalars(select(AllocationRun).where(AllocationRun.month == "2027-02")).one()
+        on_february = set(db.scalars(select(Case.id).where(Case.case_ref.in_(DIRTY_REFS))))
+        assert set(february.selected) <= on_february
+        assert allocation_run.cases_by_ref(db, ["CS-100234"], "2027-02") == []
+        assert [c.case_ref for c in allocation_run.cases_by_ref(db, ["CS-100234"], "2027-01")] == ["CS-100234"]
+
+
+def test_a_csv_of_one_list_keeps_a_case_on_its_more_serious_list(rt, directory, dirty, tmp_path):
+    _import(rt, read_case_list(dirty))
+    assert _entries(rt, "2027-01")["300301"] == "CP"  # on List 6 and List 7
+    # List 6 alone, as a CSV: 300301 is still on List 7 this month, so it stays child protection.
+    again = _import(rt, read_case_list(_csv_of_list_6(tmp_path / "cin.csv", [("300301", "", "")])))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    assert _entries(rt, "2027-01")["300301"] == "CP"
+    # A workbook that carries List 7 and no longer has the child on it is the month's word: child in need.
+    sheets = _dirty_sheets()
+    del sheets[" List 7 "][1]
+    corrected = _import(rt, read_case_list(_workbook(tmp_path / "corrected.xlsx", sheets)))
+    assert corrected.updated == 1 and _entries(rt, "2027-01")["300301"] == "CIN"
+
+
+def test_an_audit_keeps_the_category_it_was_allocated_with(rt, world, audit_id, tmp_path):
+    from bot.workflow import meeting, supervision
+    from store.models import Audit
+
+    # The child-protection case under audit in January turns up on February's List 6 alone.
+    path = _csv_of_list_6(tmp_path / "list6.csv", [("CS-100234", "Family Support North", "Priya Practitioner")])
+    report = _import(rt, read_case_list(path), "2027-02")
+    assert report.created == 1
+    assert _cases(rt)["CS-100234"][0] == "CIN"  # the case as its latest list gives it
+    assert _entries(rt, "2027-01")["CS-100234"] == "CP"  # January's list as it was
+    with rt.database.unit_of_work() as db:
+        audit = db.get(Audit, audit_id)
+        assert audit.category == "CP"
+        # The CRO stays required at the meeting, and supervision keeps the child-protection interval.
+        opened = meeting.form_context(db, rt.calendar, audit_id, "U0AUD")
+        assert opened.detail["cro_required"] is True
+        fw = rt.settings.framework
+        assert supervision.weeks(rt.settings, audit) == fw.supervision_weeks_child_protection
+        assert fw.supervision_weeks_child_protection != fw.supervision_weeks

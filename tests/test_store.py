@@ -104,3 +104,52 @@ def test_an_upgrade_keeps_the_rows_a_live_database_has(tmp_path):
     with database.unit_of_work() as db:
         audit = db.query(Audit).one()
         assert (audit.meeting_attendees, audit.draft, audit.answers, audit.immediate_concern) == ([], {}, {}, False)
+
+
+def test_the_upgrade_gives_each_month_its_list_and_each_audit_its_category(tmp_path):
+    """Before 0009 a case was on the latest imported month's list only. Upgrading keeps that month's list, and
+    gives back to a month already allocated the cases it selected, so what it held back is still offered."""
+    from alembic import command
+
+    from bot.workflow import allocation_run
+    from store.models import Audit, CaseListEntry
+
+    database = Database(f"sqlite:///{tmp_path}/live.sqlite3")
+    cfg = database.alembic_config()
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+    with database.engine.begin() as conn:
+        for ref, category in (("X1", "CP"), ("X2", "CIN")):
+            conn.execute(
+                text(
+                    "INSERT INTO cases (case_ref, category, restricted, practice_dates, month, worker_name) "
+                    "VALUES (:ref, :category, 0, '{\"cin_start\": \"2026-10-01\"}', '2027-02', 'Jo Bloggs')"
+                ),
+                {"ref": ref, "category": category},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO audits (qa_ref, case_id, month, kind, status, allocated_at, reminders_sent, grades, "
+                "meeting_attendees, draft, answers, immediate_concern, cycle) "
+                "VALUES ('QA-2027-01-001', 1, '2027-01', 'collaborative', 'accepted', :at, 0, '{}', '[]', '{}', '{}', "
+                "0, 0)"
+            ),
+            {"at": now()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO allocation_runs (month, status, seed, parameters, drawn, selected, created_at) "
+                "VALUES ('2027-01', 'confirmed', 1, '{}', '[1, 2]', '[1, 2]', :at)"
+            ),
+            {"at": now()},
+        )
+    database.migrate()
+    with database.unit_of_work() as db:
+        assert db.query(Audit).one().category == "CP"
+        entries = {(e.case_id, e.month): e for e in db.query(CaseListEntry)}
+        assert set(entries) == {(1, "2027-01"), (1, "2027-02"), (2, "2027-01"), (2, "2027-02")}
+        assert entries[(2, "2027-01")].category == "CIN"
+        assert entries[(2, "2027-01")].practice_dates == {"cin_start": "2026-10-01"}
+        assert entries[(2, "2027-01")].worker_name == "Jo Bloggs"
+        assert allocation_run.held_back(db, "2027-01") == [2]

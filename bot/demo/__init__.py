@@ -140,9 +140,9 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
         cli.cmd_import_cases(settings, Namespace(file=str(workbook), month="2027-01"))
 
     with clock_at(monday + timedelta(minutes=7)):
-        print("\n$ qabot allocate --month 2027-01 --seed 2027      (draws the month's sample; a fixed seed repeats it)")
+        print("\n$ qabot allocate --month 2027-01 --seed 23      (draws the month's sample; a fixed seed repeats it)")
         cli.cmd_allocate(
-            settings, Namespace(month="2027-01", seed=2027, redraw=False, add=None, remove=None, confirm=False)
+            settings, Namespace(month="2027-01", seed=23, redraw=False, add=None, remove=None, confirm=False)
         )
 
     review_at = monday + timedelta(minutes=10)

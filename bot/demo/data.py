@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from bot.sandbox.server import SlackStandIn
 from bot.workflow.directory import add_person
 from store import Database
-from store.models import Case, Person
+from store.models import Case, CaseListEntry, Person
 
 # name, email, Slack user id, roles, team, line manager (first name)
 STAFF = [
@@ -130,5 +130,6 @@ def seed(database: Database, standin: SlackStandIn | None = None) -> dict[str, i
                 standin.add_user(slack_id, email, name)
         priya = db.get(Person, ids["priya"])
         for case_ref, category in CASES:
-            db.add(Case(case_ref=case_ref, category=category, team=priya.team, worker=priya, month="2027-01"))
+            case = Case(case_ref=case_ref, category=category, team=priya.team, worker=priya, month="2027-01")
+            db.add(CaseListEntry(case=case, month="2027-01", category=category, team=priya.team, worker=priya))
     return ids

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, auditors, guard, reminders, trail
+from bot.workflow import audit_people, auditors, caselist, guard, reminders, trail
 from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder
@@ -45,13 +45,16 @@ def allocate(
 ) -> Audit:
     """Allocate `case` to `auditor` for `month`; `by` is the QA team member who confirmed it (None: the bot)."""
     moment = now()
-    practitioner = case.worker
+    # The case as the month's list gives it: the practitioner and category the QA team reviewed.
+    as_listed = caselist.listed(db, month, [case])[case.id]
+    practitioner = as_listed.worker
     fw = settings.framework
     accept_by = cal.add_working_days(cal.local(moment).date(), fw.accept_within_days)
     audit = Audit(
         qa_ref=next_qa_ref(db, month),
         case=case,
         month=month,
+        category=as_listed.category,
         auditor=auditor,
         practitioner=practitioner,
         team_manager=manager_with_role(practitioner, "team_manager") if practitioner else None,
@@ -137,13 +140,14 @@ def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audi
     }
     if ctx["restricted"]:
         return ctx
+    team = caselist.listed(db, audit.month, [case])[case.id].team
     return ctx | {
         "case_ref": case.case_ref,
-        "category": case.category,
-        "team": case.team.name if case.team else "not recorded",
+        "category": audit.category,
+        "team": team.name if team else "not recorded",
         "practitioner": audit.practitioner.name if audit.practitioner else "not matched",
         "team_manager": audit.team_manager.name if audit.team_manager else "not recorded",
-        "cro_required": case.category in CRO_CATEGORIES,
+        "cro_required": audit.category in CRO_CATEGORIES,
         "case_link": settings.case_url.format(case_id=case.case_ref) if settings.case_url else None,
         "month": months.words(audit.month),
         "complete_by": cal.local(audit.due_at).date(),

@@ -9,16 +9,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.framework import Framework
-from bot.workflow import allocation, auditors, trail
+from bot.workflow import allocation, auditors, caselist, trail
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import Outcome, refused
-from store.models import CATEGORIES, AllocationRun, Audit, Case, Event, Person
+from store.models import CATEGORIES, AllocationRun, Audit, Case, CaseListEntry, Event, Person
 
 CLOSED = ("declined", "cancelled")
 
@@ -48,26 +48,37 @@ def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by:
     reaudits = list(
         db.scalars(select(Case).where(Case.reaudit_due == month, Case.id.not_in(allocated)).order_by(Case.case_ref))
     )
-    listed = db.scalars(select(Case).where(Case.month == month).order_by(Case.case_ref)).all()
+    listed = db.scalars(
+        select(CaseListEntry)
+        .join(CaseListEntry.case)
+        .where(CaseListEntry.month == month)
+        .options(contains_eager(CaseListEntry.case))
+        .order_by(Case.case_ref)
+    ).all()
 
-    # A team the directory does not know is still its own team on the list: it gets its own quota.
-    by_team: dict[str, dict[str, list[Case]]] = defaultdict(lambda: defaultdict(list))
-    for case in listed:
-        if case.id not in recently and case.reaudit_due != month:
-            by_team[_team_name(case)][case.category].append(case)
+    # A team the directory does not know is still its own team on the list: it gets its own quota. Within a
+    # team, the cases that can be allocated come first; one that would be held back (its worker is not in the
+    # staff directory) is drawn only when nothing else on the team's list is left.
+    by_team: dict[str, tuple[dict, dict]] = defaultdict(lambda: (defaultdict(list), defaultdict(list)))
+    for entry in listed:
+        if entry.case_id not in recently and entry.case.reaudit_due != month:
+            ready, unready = by_team[_team_name(entry)]
+            (ready if _has_practitioner(entry) else unready)[entry.category].append(entry.case_id)
     drawn = [c.id for c in reaudits]
+    held_back_drawn = 0
     for team in sorted(by_team):
-        buckets = by_team[team]
-        for bucket in buckets.values():
-            rng.shuffle(bucket)
-        # Round-robin over the categories (most serious first) so a team's sample is not all one kind.
-        order = [c for c in CATEGORIES if c in buckets]
         taken = 0
-        while taken < fw.team_quota and any(buckets[c] for c in order):
-            for category in order:
-                if buckets[category] and taken < fw.team_quota:
-                    drawn.append(buckets[category].pop().id)
-                    taken += 1
+        for unready, buckets in zip((False, True), by_team[team], strict=True):
+            for bucket in buckets.values():
+                rng.shuffle(bucket)
+            # Round-robin over the categories (most serious first) so a team's sample is not all one kind.
+            order = [c for c in CATEGORIES if c in buckets]
+            while taken < fw.team_quota and any(buckets[c] for c in order):
+                for category in order:
+                    if buckets[category] and taken < fw.team_quota:
+                        drawn.append(buckets[category].pop())
+                        taken += 1
+                        held_back_drawn += unready
 
     for old in db.scalars(select(AllocationRun).where(AllocationRun.month == month, AllocationRun.status == "draft")):
         old.status = "superseded"
@@ -79,8 +90,9 @@ def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by:
             "team_quota": fw.team_quota,
             "recently_audited_months": fw.recently_audited_months,
             "listed": len(listed),
-            "left_out_recently_audited": len({c.id for c in listed if c.reaudit_due != month} & recently),
+            "left_out_recently_audited": len({e.case_id for e in listed if e.case.reaudit_due != month} & recently),
             "reaudits": len(reaudits),
+            "held_back_drawn": held_back_drawn,
         },
         drawn=drawn,
         selected=list(drawn),
@@ -99,14 +111,13 @@ def plan(db: Session, run: AllocationRun, fw: Framework) -> Plan:
     pool = auditors.available(db, run.seed)
     load = auditors.monthly_load(db, run.month)
     result = Plan()
-    for case in _cases(db, run.selected):
-        practitioner = case.worker if case.worker and case.worker.active else None
-        if practitioner is None:
+    for case, as_listed in _cases(db, run.selected, run.month):
+        if not _has_practitioner(as_listed):
             result.held_back[case.id] = (
-                "worker_left" if case.worker else "worker_not_matched" if case.worker_name else "no_worker"
+                "worker_left" if as_listed.worker else "worker_not_matched" if as_listed.worker_name else "no_worker"
             )
             continue
-        auditor = auditors.pick(pool, load, practitioner, case, fw.auditor_monthly_max)
+        auditor = auditors.pick(pool, load, as_listed.worker, as_listed, fw.auditor_monthly_max)
         if auditor is None:
             result.held_back[case.id] = "no_auditor"
             continue
@@ -114,17 +125,28 @@ def plan(db: Session, run: AllocationRun, fw: Framework) -> Plan:
     return result
 
 
-def _team_name(case: Case) -> str:
-    return case.team.name if case.team else case.team_name or "No team recorded"
+def _has_practitioner(as_listed: Case | CaseListEntry) -> bool:
+    return as_listed.worker is not None and as_listed.worker.active
 
 
-def _cases(db: Session, ids: list[int]) -> list[Case]:
+def _team_name(as_listed: Case | CaseListEntry) -> str:
+    return as_listed.team.name if as_listed.team else as_listed.team_name or "No team recorded"
+
+
+def _cases(db: Session, ids: list[int], month: str) -> list[tuple[Case, Case | CaseListEntry]]:
+    """The cases, each with what the month's list says of it, by team."""
     cases = db.scalars(select(Case).where(Case.id.in_(ids))).all()
-    return sorted(cases, key=lambda c: (_team_name(c), c.case_ref))
+    listed = caselist.listed(db, month, cases)
+    pairs = [(case, listed[case.id]) for case in cases]
+    return sorted(pairs, key=lambda pair: (_team_name(pair[1]), pair[0].case_ref))
+
+
+def _on_the_list(month: str):
+    return select(CaseListEntry.case_id).where(CaseListEntry.month == month)
 
 
 def cases_by_ref(db: Session, refs: list[str], month: str) -> list[Case]:
-    return list(db.scalars(select(Case).where(Case.case_ref.in_(refs), Case.month == month)))
+    return list(db.scalars(select(Case).where(Case.case_ref.in_(refs), Case.id.in_(_on_the_list(month)))))
 
 
 def held_back(db: Session, month: str) -> list[int]:
@@ -163,10 +185,6 @@ def top_up(db: Session, month: str, case_ids: list[int], *, by: Person | None = 
     db.flush()
     trail.record(db, "allocation.top_up_drawn", actor=by, subject=run, month=month, cases=len(case_ids))
     return run
-
-
-def has_case_list(db: Session, month: str) -> bool:
-    return bool(db.scalar(select(func.count()).select_from(Case).where(Case.month == month)))
 
 
 def is_stale(db: Session, run: AllocationRun) -> bool:
@@ -212,7 +230,7 @@ def review(db: Session, settings: Settings, slack_user_id: str, month: str) -> O
             at=run.confirmed_at,
             by=confirmer.name if confirmer else "the command line",
         )
-    if not has_case_list(db, month):
+    if not caselist.has_case_list(db, month):
         return refused("no_case_list", month=months.words(month))
     if run is None or is_stale(db, run):
         run = draw(db, month, settings.framework, by=allowed.detail["person"])
@@ -222,14 +240,14 @@ def review(db: Session, settings: Settings, slack_user_id: str, month: str) -> O
 def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
     proposed = plan(db, run, fw)
     teams: dict[str, list[dict]] = defaultdict(list)
-    for case in _cases(db, run.selected):
+    for case, as_listed in _cases(db, run.selected, run.month):
         auditor = proposed.assignments.get(case.id)
-        teams[_team_name(case)].append(
+        teams[_team_name(as_listed)].append(
             {
                 "case_id": case.id,
                 "case_ref": case.case_ref,
-                "category": case.category,
-                "practitioner": case.worker.name if case.worker else None,
+                "category": as_listed.category,
+                "practitioner": as_listed.worker.name if as_listed.worker else None,
                 "auditor": auditor.name if auditor else None,
                 "held_back": proposed.held_back.get(case.id),
                 "reaudit": case.reaudit_due == run.month,
@@ -243,6 +261,10 @@ def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
         "left_out": run.parameters["left_out_recently_audited"],
         "recent_months": run.parameters["recently_audited_months"],
         "top_up": bool(run.parameters.get("top_up")),
+        "allocated": db.scalar(
+            select(func.count()).select_from(Audit).where(Audit.month == run.month, Audit.status.not_in(CLOSED))
+        ),
+        "held_back_drawn": run.parameters.get("held_back_drawn", 0),
         "teams": [{"name": name, "cases": cases} for name, cases in teams.items()],
     }
 
@@ -251,9 +273,7 @@ def adjust(db: Session, run: AllocationRun, keep: set[int], add_refs: list[str])
     """The QA team's changes to the draft: keep only `keep` of the drawn cases, add cases by case-system id
     (from this month's list). Returns the ids that are not on the list (nothing is changed then)."""
     wanted = {ref.strip() for ref in add_refs if ref.strip()}
-    found = {
-        c.case_ref: c.id for c in db.scalars(select(Case).where(Case.case_ref.in_(wanted), Case.month == run.month))
-    }
+    found = {c.case_ref: c.id for c in cases_by_ref(db, sorted(wanted), run.month)}
     unknown = sorted(wanted - set(found))
     if unknown:
         return unknown
@@ -269,7 +289,7 @@ def confirm(
     result = plan(db, run, settings.framework)
     audits = [
         allocation.allocate(db, cal, settings, case, result.assignments[case.id], run.month, by=by)
-        for case in _cases(db, list(result.assignments))
+        for case, _ in _cases(db, list(result.assignments), run.month)
     ]
     allocation.tell_people_on_the_case(db, audits, batch=f"run-{run.id}")
     result.audits = audits
@@ -286,8 +306,8 @@ def confirm(
         held_back=len(result.held_back),
     )
     per_team: dict[str, int] = defaultdict(int)
-    for audit in audits:
-        per_team[_team_name(audit.case)] += 1
+    for _, as_listed in _cases(db, [a.case_id for a in audits], run.month):
+        per_team[_team_name(as_listed)] += 1
     if settings.qa_channel:
         outbox.enqueue(
             db,
@@ -302,7 +322,7 @@ def confirm(
             },
         )
     if by and by.slack_user_id and result.held_back:
-        held = {c.id: c for c in _cases(db, list(result.held_back))}
+        held = {c.id: c for c, _ in _cases(db, list(result.held_back), run.month)}
         outbox.enqueue(
             db,
             f"allocation-run:{run.id}:held-back",
@@ -335,21 +355,27 @@ def submit_review(
 
 def remind_month_start(db: Session, cal: Calendar, settings: Settings) -> int:
     """Sweep: on the first working day of the month at the reminder time, ask the QA team to import and
-    confirm the case list, unless the month is already allocated. The key makes it once a month."""
+    confirm the case list, unless the month is already allocated. The key makes it once a month; a clock that
+    was down that day catches up later in the month, and then says the month is not yet allocated."""
     local = cal.local(now())
     month = months.of(local)
-    start = cal.at(cal.first_working_day(local.year, local.month), settings.framework.reminder_time)
+    first = cal.first_working_day(local.year, local.month)
+    start = cal.at(first, settings.framework.reminder_time)
     if now() < start or not settings.qa_channel:
         return 0
     run = latest(db, month)
     if run is not None and run.status == "confirmed":
         return 0
-    imported = db.scalar(select(func.count()).select_from(Case).where(Case.month == month))
     queued = outbox.enqueue(
         db,
         f"month-start:{month}",
         settings.qa_channel,
         "month_start",
-        {"month": months.words(month), "code": month, "imported": imported},
+        {
+            "month": months.words(month),
+            "code": month,
+            "imported": caselist.on_the_list(db, month),
+            "late": local.date() > first,
+        },
     )
     return int(queued)

@@ -7,15 +7,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import months
 from bot.workflow import trail
-from bot.workflow.annex_a import LISTS, CaseList, clean
-from store.models import Case, Person, Team
+from bot.workflow.annex_a import LISTS, RANK, CaseList, CaseRecord, clean
+from store.models import Case, CaseListEntry, Person, Team
 
-FIELDS = ("category", "team_id", "worker_id", "team_name", "worker_name", "practice_dates", "month")
+FIELDS = ("category", "team_id", "worker_id", "team_name", "worker_name", "practice_dates")
+LIST_OF = {spec.category: number for number, spec in LISTS.items()}
 CHUNK = 2000  # case references per IN (...) query: well under every database's bound-parameter limit
 
 
@@ -42,7 +43,8 @@ class CaseImportReport:
         if self.total and not (self.created or self.updated):
             out.append("Nothing changed: this month's list was already imported.")
         else:
-            out.append(f"{_count(self.created, 'new case')}, {self.updated} updated, {self.unchanged} unchanged.")
+            changes = f"{self.created} added to this month's list, {self.updated} updated"
+            out.append(f"{changes}, {self.unchanged} unchanged.")
         if self.no_worker:
             out.append(f"{_count(self.no_worker, 'case')} {_has(self.no_worker)} no allocated worker in the list.")
         if self.unmatched_workers:
@@ -96,7 +98,8 @@ def _matcher(pairs: Iterable[tuple[str, Any]]) -> dict[str, list[Any]]:
 
 
 def import_cases(db: Session, case_list: CaseList, month: str) -> CaseImportReport:
-    """Create or update the Case rows in `case_list` for `month`. Cases not in the list are left alone."""
+    """Put the cases in `case_list` on `month`'s list. Other months' lists, and cases not in the file, are left
+    alone; a case's own details follow the latest month that lists it."""
     validate_month(month)
     report = CaseImportReport(month, dict(case_list.rows), case_list.skipped, len(case_list.cases))
     # The directory is small: load it once and match in memory, not one query per row.
@@ -104,25 +107,22 @@ def import_cases(db: Session, case_list: CaseList, month: str) -> CaseImportRepo
     active = select(Person.name, Person.id, Person.email).where(Person.active.is_(True))
     people = _matcher((name, (pid, email)) for name, pid, email in db.execute(active))
     refs = list(case_list.cases)
+    # case_ref -> (case id, the case's latest month, this month's entry id or None, that entry's details)
     existing: dict[str, tuple[Any, ...]] = {}
+    on_month = (CaseListEntry.case_id == Case.id) & (CaseListEntry.month == month)
     for start in range(0, len(refs), CHUNK):
-        query = select(
-            Case.case_ref,
-            Case.id,
-            Case.category,
-            Case.team_id,
-            Case.worker_id,
-            Case.team_name,
-            Case.worker_name,
-            Case.practice_dates,
-            Case.month,
-        ).where(Case.case_ref.in_(refs[start : start + CHUNK]))
+        query = (
+            select(Case.case_ref, Case.id, Case.month, CaseListEntry.id, *(getattr(CaseListEntry, f) for f in FIELDS))
+            .outerjoin(CaseListEntry, on_month)
+            .where(Case.case_ref.in_(refs[start : start + CHUNK]))
+        )
         existing.update((ref, rest) for ref, *rest in db.execute(query))
     # Report a name in the first spelling met, however its other rows space or capitalise it.
     spelling: dict[tuple[str, str], str] = {}
     unmatched_workers: Counter[str] = Counter()
     unmatched_teams: Counter[str] = Counter()
-    inserts, updates = [], []
+    new_cases: dict[str, dict[str, Any]] = {}
+    new_entries, entry_updates, case_updates = [], [], []
     for record in case_list.cases.values():
         team_id = worker_id = None
         if record.team:
@@ -144,22 +144,37 @@ def import_cases(db: Session, case_list: CaseList, month: str) -> CaseImportRepo
                 report.ambiguous_workers[name] = sorted(email for _, email in matches)
             else:
                 unmatched_workers[spelling.setdefault(("worker", key), record.worker)] += 1
-        values = (record.category, team_id, worker_id, record.team, record.worker, record.dates, month)
+        details = dict(
+            zip(FIELDS, (record.category, team_id, worker_id, record.team, record.worker, record.dates), strict=True)
+        )
         old = existing.get(record.case_ref)
         if old is None:
-            inserts.append({"case_ref": record.case_ref, "restricted": False, **dict(zip(FIELDS, values, strict=True))})
-        elif tuple(old[1:]) != values:
-            updates.append({"id": old[0], **dict(zip(FIELDS, values, strict=True))})
-        else:
+            new_cases[record.case_ref] = details
+            continue
+        case_id, latest, entry_id, *listed = old
+        if entry_id is None:
+            new_entries.append({"case_id": case_id, "month": month, **details})
+        elif tuple(listed) == tuple(details.values()) or _on_a_more_serious_list(listed[0], record, case_list):
             report.unchanged += 1
-    if inserts:
-        db.execute(insert(Case), inserts)
-    if updates:
-        db.execute(update(Case), updates)
-    report.created, report.updated = len(inserts), len(updates)
+            continue
+        else:
+            entry_updates.append({"id": entry_id, **details})
+        if latest is None or latest <= month:
+            case_updates.append({"id": case_id, "month": month, **details})
+    if new_cases:
+        rows = [{"case_ref": ref, "restricted": False, "month": month, **d} for ref, d in new_cases.items()]
+        for case_id, ref in db.execute(insert(Case).returning(Case.id, Case.case_ref), rows):
+            new_entries.append({"case_id": case_id, "month": month, **new_cases[ref]})
+    if new_entries:
+        db.execute(insert(CaseListEntry), new_entries)
+    if entry_updates:
+        db.execute(update(CaseListEntry), entry_updates)
+    if case_updates:
+        db.execute(update(Case), case_updates)
+    report.created, report.updated = len(new_entries), len(entry_updates)
     report.unmatched_workers, report.unmatched_teams = dict(unmatched_workers), dict(unmatched_teams)
     # One event per import that changed something; counts and staff names only, no case references.
-    if inserts or updates:
+    if new_entries or entry_updates:
         trail.record(
             db,
             "caselist.imported",
@@ -176,3 +191,31 @@ def import_cases(db: Session, case_list: CaseList, month: str) -> CaseImportRepo
             unmatched_teams=report.unmatched_teams,
         )
     return report
+
+
+def _on_a_more_serious_list(category: str, record: CaseRecord, case_list: CaseList) -> bool:
+    """The month's list has the case on a more serious list that this file does not carry (a CSV of one list):
+    as with several lists in one workbook, the most serious stays."""
+    listed_on = LIST_OF[category]
+    return RANK[category] < RANK[record.category] and listed_on not in case_list.rows
+
+
+def listed(db: Session, month: str, cases: Iterable[Case]) -> dict[int, Case | CaseListEntry]:
+    """Each case as `month`'s list gives it (category, team, worker); a case not on that list (a re-audit) as
+    the latest list that had it."""
+    cases = list(cases)
+    entries = {
+        e.case_id: e
+        for e in db.scalars(
+            select(CaseListEntry).where(CaseListEntry.month == month, CaseListEntry.case_id.in_([c.id for c in cases]))
+        )
+    }
+    return {c.id: entries.get(c.id, c) for c in cases}
+
+
+def has_case_list(db: Session, month: str) -> bool:
+    return bool(on_the_list(db, month))
+
+
+def on_the_list(db: Session, month: str) -> int:
+    return db.scalar(select(func.count()).select_from(CaseListEntry).where(CaseListEntry.month == month)) or 0

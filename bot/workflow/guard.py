@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.workflow.outcome import Outcome, refused
 from bot.workflow.pii import find_pii
-from store.models import Case
+from store.models import Case, CaseListEntry
 
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_-]{2,63}")
@@ -22,7 +22,7 @@ PLACEHOLDERS = {"agency worker", "unallocated", "duty worker", "duty", "vacant",
 
 def case_list_names(db: Session) -> list[str]:
     """The people the case lists name (allocated workers): free text must not name them to readers in chat."""
-    names = db.scalars(select(Case.worker_name).distinct())
+    names = db.scalars(select(Case.worker_name).union(select(CaseListEntry.worker_name)))
     return [name for name in names if name and name.casefold() not in PLACEHOLDERS]
 
 

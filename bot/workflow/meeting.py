@@ -38,7 +38,7 @@ def form_context(db: Session, cal: Calendar, audit_id: int, slack_user_id: str) 
             "audit_id": audit.id,
             "practitioner": audit.practitioner.name if audit.practitioner else None,
             "team_manager": audit.team_manager.name if audit.team_manager else None,
-            "cro_required": audit.case.category in CRO_CATEGORIES,
+            "cro_required": audit.category in CRO_CATEGORIES,
             "day": current.date() if current else None,
             "at_time": current.strftime("%H:%M") if current else None,
             "attending": [a["role"] for a in audit.meeting_attendees],
@@ -88,7 +88,7 @@ def record(
     attendees = [{"role": role, "person_id": person.id} for role, person in people.values()]
     if "cro" in roles:
         attendees.append({"role": "cro"})
-    cro_missing = audit.case.category in CRO_CATEGORIES and "cro" not in roles
+    cro_missing = audit.category in CRO_CATEGORIES and "cro" not in roles
 
     moved = audit.meeting_at is not None
     audit.meeting_at, audit.meeting_attendees, audit.status = when, attendees, "in_progress"

@@ -25,7 +25,7 @@ UNSETTLED = ("open", "done")
 
 def weeks(settings: Settings, audit: Audit) -> int:
     fw = settings.framework
-    return fw.supervision_weeks_child_protection if audit.case.category == "CP" else fw.supervision_weeks
+    return fw.supervision_weeks_child_protection if audit.category == "CP" else fw.supervision_weeks
 
 
 def next_point(cal: Calendar, settings: Settings, audit: Audit, after: datetime) -> datetime | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from datetime import datetime
 from getpass import getuser
 from pathlib import Path
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot import config
@@ -286,6 +288,21 @@ def cmd_demo(settings: Settings, args) -> int:
     return run(keep=args.keep)
 
 
+def _database_problem(database_url: str, exc: OperationalError) -> str:
+    """Which database, and the driver's reason in one line: never the password."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        where = f"the SQLite database {url.database}"
+    else:
+        where = f"the database {url.database} on {url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
+    first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else exc.orig.__class__.__name__
+    # psycopg: 'connection failed: connection to server at "h", port p failed: FATAL:  database "x" does not exist'
+    reason = re.sub(r"^.*\bfailed: (?:FATAL:\s+)?", "", first_line)
+    if url.password:
+        reason = reason.replace(url.password, "***")
+    return f"cannot reach {where} ({reason})"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qabot", description="qabot: the QA Framework in Slack")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -335,8 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING if args.command == "demo" else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings()
     try:
-        settings = config.load() if args.command != "demo" else Settings()
+        settings = config.load() if args.command != "demo" else settings
         return args.func(settings, args)
     except ConfigError as exc:
         print(f"qabot: configuration error: {exc}", file=sys.stderr)
@@ -345,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"qabot: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
-        print(f"qabot: cannot reach the database ({exc.orig.__class__.__name__}): check DATABASE_URL", file=sys.stderr)
+        print(f"qabot: {_database_problem(settings.database_url, exc)}: check DATABASE_URL", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -114,12 +114,17 @@ def cmd_outbox(settings: Settings, args) -> int:
 
 
 def cmd_import_org(settings: Settings, args) -> int:
+    from urllib.error import URLError
+
     from slack_sdk.errors import SlackApiError
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
     from bot.workflow import staff_import
 
     settings.require("SLACK_BOT_TOKEN")
     rt = _runtime(settings)
+    # A command, not a request thread: it may wait out users.lookupByEmail's rate limit for a large directory.
+    rt.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
     try:
         rows = staff_import.read_staff_csv(Path(args.file))
         problems = staff_import.validate(rows)
@@ -132,12 +137,17 @@ def cmd_import_org(settings: Settings, args) -> int:
             except SlackApiError as exc:
                 if exc.response.get("error") == "users_not_found":
                     return None
-                raise
+                raise staff_import.SlackUnavailable(
+                    exc.response.get("error") or f"Slack answered {exc.response.status_code}"
+                ) from None
+            except OSError as exc:  # URLError, connection refused, timeouts
+                reason = exc.reason if isinstance(exc, URLError) else exc
+                raise staff_import.SlackUnavailable(getattr(reason, "strerror", None) or str(reason)) from None
 
         # Slack is asked before the transaction opens: network calls never hold the database.
-        slack_ids = staff_import.resolve_slack_ids(rows, lookup)
+        lookups = staff_import.resolve_slack_ids(rows, lookup)
         with rt.database.unit_of_work() as db:
-            report = staff_import.import_org(db, rows, slack_ids=slack_ids)
+            report = staff_import.import_org(db, rows, slack_ids=lookups)
     except staff_import.DirectoryInvalid as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         for line in exc.lines():
@@ -149,6 +159,15 @@ def cmd_import_org(settings: Settings, args) -> int:
     finally:
         rt.close()
     print("\n".join(report.lines()))
+    if report.not_looked_up:
+        # The directory is imported (leavers must stop being given work); only the Slack accounts wait.
+        count = len(report.not_looked_up)
+        print(
+            f"qabot: cannot reach Slack to look up {count} {'person' if count == 1 else 'people'} by email"
+            f" ({report.lookup_failure}): check SLACK_BOT_TOKEN and SLACK_API_URL, then run import-org again",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -319,7 +338,11 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--retry", nargs="*", type=int, metavar="ID", help="retry these (or all) failed messages")
     o.set_defaults(func=cmd_outbox)
     i = sub.add_parser("import-org", help="import the staff directory from a CSV file")
-    i.add_argument("file", help="CSV with name,email,slack_user_id,roles,team,service,manager_email")
+    i.add_argument(
+        "file",
+        help="CSV with name,email,slack_user_id,roles,team,service,manager_email and optionally delegate_email"
+        " (who may decide for this person during leave or acting up); roles separated by ';'",
+    )
     i.set_defaults(func=cmd_import_org)
     c = sub.add_parser("import-cases", help="import the month's Ofsted Annex A case list (.xlsx, or .csv of one list)")
     c.add_argument("file", help="the Annex A workbook (.xlsx) or a CSV export of one list")

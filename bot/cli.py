@@ -202,7 +202,7 @@ def cmd_restrict(settings: Settings, args) -> int:
     database.check_migrated()
     try:
         with database.unit_of_work() as db:
-            changed, granted = restricted.set_restricted(
+            result = restricted.set_restricted(
                 db, args.case_id, not args.lift, args.grant or [], via=f"command line ({getuser()})"
             )
     except restricted.RestrictedError as exc:
@@ -211,16 +211,26 @@ def cmd_restrict(settings: Settings, args) -> int:
     finally:
         database.engine.dispose()
     if args.lift:
-        print(f"{args.case_id} is {'no longer' if changed else 'already not'} restricted.")
-    else:
         print(
-            f"{args.case_id} is {'now' if changed else 'already'} restricted: only people granted access see more "
-            "than the QA reference."
+            f"{args.case_id} is no longer restricted: the people on its audits see it again."
+            if result.changed
+            else f"{args.case_id} was not restricted; nothing changed."
         )
-    if granted:
-        print(f"Access granted to {', '.join(granted)}.")
-    elif args.grant:
-        print("Everyone named already had access.")
+        return 0
+    print(f"{args.case_id} is {'now' if result.changed else 'already'} restricted.")
+    if result.with_access:
+        print(f"Only these people see more than its QA reference: {', '.join(result.with_access)}.")
+        if result.granted:
+            print(f"Newly granted: {', '.join(result.granted)}.")
+        elif args.grant:
+            print("Everyone named already had access.")
+    else:
+        print("Nobody has been granted access, so everyone sees only its QA reference.")
+    # Being on the audit is not access (bot/workflow/restricted.py); say so, so nobody is cut off by surprise.
+    print(
+        "Its auditor and practitioner see only the reference too unless granted (--grant EMAIL); a practitioner"
+        " still reads their own self-assessment, an auditor the family feedback they recorded."
+    )
     return 0
 
 
@@ -350,8 +360,10 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_import_cases)
     r = sub.add_parser("restrict", help="mark a case record restricted, and grant people access to it")
     r.add_argument("case_id", help="the case-system id, as on the Annex A list")
-    r.add_argument("--grant", nargs="+", metavar="EMAIL", help="people who may see the record")
-    r.add_argument("--lift", action="store_true", help="the record is no longer restricted")
+    # Lifting gives everyone on the audit the record again: a grant alongside it would mean nothing.
+    change = r.add_mutually_exclusive_group()
+    change.add_argument("--grant", nargs="+", metavar="EMAIL", help="people who may see the record")
+    change.add_argument("--lift", action="store_true", help="the record is no longer restricted")
     r.set_defaults(func=cmd_restrict)
     a = sub.add_parser("allocate", help="draw, show and (with --confirm) allocate a month's audit sample")
     a.add_argument("--month", required=True, help="YYYY-MM")

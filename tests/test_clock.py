@@ -1,11 +1,13 @@
 """The clock: `qabot tick` runs every due job once; running it twice sends nothing new."""
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_EXECUTED
 from freezegun import freeze_time
 
-from bot import cli
+from bot import cli, outbox
 from bot.calendar import now
 from bot.workflow import allocation
 from scheduler.jobs import SWEEPS, build_scheduler, tick
@@ -85,3 +87,33 @@ def test_a_late_sweep_does_everything_due_at_once_and_a_rerun_sends_nothing(rt, 
     assert "has not been accepted" in standin.posted("C0QATEAM")[-1].args["text"]
     again = tick(rt, datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
     assert again["allocation-not-accepted"] == 0 and again["digests"] == 0 and again["outbox"].sent == 0
+
+
+def test_the_clock_logs_what_it_did_and_not_each_apscheduler_run(rt, standin, caplog, monkeypatch):
+    """APScheduler's executor would log two INFO lines per run (every 5 s for delivery): the clock keeps its
+    warnings only, and logs a line of its own when a job did something."""
+    from scheduler import jobs
+
+    with rt.database.unit_of_work() as db:  # urgent, so it goes whatever the hour the test runs at
+        outbox.enqueue(db, "alert", "U0AUD", "notice", {"text": "Now."}, urgent=True)
+    built = jobs.build_scheduler
+
+    def stopping_after_one_delivery(runtime):
+        scheduler = built(runtime)
+        scheduler.add_listener(
+            lambda event: event.job_id == "outbox" and scheduler.shutdown(wait=False), EVENT_JOB_EXECUTED
+        )
+        return scheduler
+
+    monkeypatch.setattr(jobs, "build_scheduler", stopping_after_one_delivery)
+    monkeypatch.setattr(jobs, "SWEEPS", [])  # delivery alone: what the sweeps find depends on the day the test runs
+    executors = logging.getLogger("apscheduler.executors")
+    monkeypatch.setattr(executors, "level", logging.NOTSET)  # as a fresh process has it; put back afterwards
+    caplog.set_level(logging.INFO)
+    jobs.clock(rt)
+    assert [c.args["channel"] for c in standin.calls if c.method == "chat.postMessage"] == ["U0AUD"]
+    assert not [r for r in caplog.records if r.name.startswith("apscheduler.executors")]
+    ours = [r.getMessage() for r in caplog.records if r.name == "qabot.clock"]
+    assert ours[0].startswith("clock started with jobs:") and "outbox: 1 sent, 0 waiting, 0 failed" in ours
+    # Only warnings and worse from the executors: a missed or failed run still shows.
+    assert executors.getEffectiveLevel() == logging.WARNING

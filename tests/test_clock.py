@@ -61,6 +61,15 @@ def test_tick_at_runs_as_of_that_moment(rt, standin, world, cli_env, capsys):
     assert cli.main(["tick", "--at", "next tuesday"]) == 2
 
 
+def test_a_tick_at_night_says_messages_wait_for_working_hours(rt, standin, world, cli_env, capsys):
+    _allocate_monday(rt, world)
+    assert cli.main(["tick", "--at", "2027-01-03T22:00"]) == 0  # the Sunday night before
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "outbox: 0 sent, 1 waiting, 0 failed. Messages to people go in working hours only: 1 waits until"
+        " Monday 4 January 2027 at 09:00."
+    )
+
+
 def test_time_comes_from_one_function():
     with freeze_time("2027-03-28T00:59:00Z"):
         assert now() == datetime(2027, 3, 28, 0, 59, tzinfo=LONDON)

@@ -43,12 +43,21 @@ def test_people_hear_in_working_hours_only_except_safeguarding(rt, standin):
     with freeze_time(datetime(2027, 1, 8, 19, 0, tzinfo=LONDON)):  # a Friday evening
         _queue(rt, "evening")
         _queue(rt, "alert", urgent=True)
-        assert rt.dispatcher.drain().keys == ["alert"]
+        result = rt.dispatcher.drain()
+        assert result.keys == ["alert"]
         assert _row(rt, "evening").available_at == datetime(2027, 1, 11, 9, 0, tzinfo=LONDON)
+        # What `tick` and `allocate --confirm` print says why nothing more went, and when it will.
+        assert str(result) == (
+            "1 sent, 1 waiting, 0 failed. Messages to people go in working hours only: 1 waits until Monday 11 January"
+            " 2027 at 09:00."
+        )
     with freeze_time(datetime(2027, 1, 11, 8, 59, tzinfo=LONDON)):
         assert rt.dispatcher.drain().sent == 0
     with freeze_time(datetime(2027, 1, 11, 9, 0, tzinfo=LONDON)):
-        assert rt.dispatcher.drain().keys == ["evening"]
+        _queue(rt, "rate-limited-earlier", not_before=datetime(2027, 1, 11, 9, 30, tzinfo=LONDON))
+        result = rt.dispatcher.drain()
+        assert result.keys == ["evening"]
+        assert str(result) == "1 sent, 1 waiting, 0 failed"  # in working hours a wait has other reasons
 
 
 def test_posts_to_one_channel_are_paced(rt, standin):

@@ -28,6 +28,11 @@ from store.writes import insert_once
 log = logging.getLogger("qabot.outbox")
 
 UNSENT = ("pending", "sending")
+# What to do about a refusal, where the error code alone would leave an administrator guessing.
+REFUSAL_HINTS = {
+    "not_in_channel": " (invite the bot: /invite @qabot in that channel, then `qabot outbox --retry`)",
+    "channel_not_found": " (check the channel ID, e.g. QABOT_QA_CHANNEL)",
+}
 
 
 def enqueue(
@@ -250,7 +255,8 @@ class Dispatcher:
                 return self._reschedule(row_id, now() + timedelta(seconds=retry_after), "rate limited", count=False)
             if status >= 500:
                 return self._retry(row_id, f"Slack answered {status}")
-            return self._fail(row_id, f"Slack refused it: {exc.response.get('error')}")
+            error = exc.response.get("error")
+            return self._fail(row_id, f"Slack refused it: {error}{REFUSAL_HINTS.get(error, '')}")
         except (TimeoutError, URLError, OSError) as exc:
             return self._retry(row_id, f"{exc.__class__.__name__}: {exc}")
 

@@ -132,6 +132,17 @@ def test_what_slack_refuses_fails_at_once(rt, standin):
     assert rt.dispatcher.drain().failed == 1
     row = _row(rt, "nowhere")
     assert row.status == "failed" and "channel_not_found" in row.last_error
+    # A channel the bot was never invited to (qabot has no chat:write.public): the error says what to do.
+    standin.add_channel("C0LEARN", "learning")
+    _queue(rt, "uninvited", to="C0LEARN")
+    assert rt.dispatcher.drain().failed == 1
+    assert _row(rt, "uninvited").last_error == (
+        "Slack refused it: not_in_channel (invite the bot: /invite @qabot in that channel, then `qabot outbox --retry`)"
+    )
+    standin.invite_bot("C0LEARN")
+    with rt.database.unit_of_work() as db:
+        outbox.retry_failed(db, [_row(rt, "uninvited").id])
+    assert rt.dispatcher.drain().keys == ["uninvited"]
 
 
 @freeze_time(MONDAY_10)

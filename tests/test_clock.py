@@ -1,6 +1,7 @@
 """The clock: `qabot tick` runs every due job once; running it twice sends nothing new."""
 
 import logging
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -105,24 +106,34 @@ def test_the_clock_logs_what_it_did_and_not_each_apscheduler_run(rt, standin, ca
 
     with rt.database.unit_of_work() as db:  # urgent, so it goes whatever the hour the test runs at
         outbox.enqueue(db, "alert", "U0AUD", "notice", {"text": "Now."}, urgent=True)
-    built = jobs.build_scheduler
+    built, schedulers = jobs.build_scheduler, []
 
     def stopping_after_one_delivery(runtime):
         scheduler = built(runtime)
         scheduler.add_listener(
             lambda event: event.job_id == "outbox" and scheduler.shutdown(wait=False), EVENT_JOB_EXECUTED
         )
+        schedulers.append(scheduler)
         return scheduler
 
     monkeypatch.setattr(jobs, "build_scheduler", stopping_after_one_delivery)
     monkeypatch.setattr(jobs, "SWEEPS", [])  # delivery alone: what the sweeps find depends on the day the test runs
     executors = logging.getLogger("apscheduler.executors")
-    monkeypatch.setattr(executors, "level", logging.NOTSET)  # as a fresh process has it; put back afterwards
+    level = executors.level
+    executors.setLevel(logging.NOTSET)  # as a fresh process has it
     caplog.set_level(logging.INFO)
-    jobs.clock(rt)
+    # Should the job never run, the test fails rather than waits for ever.
+    watchdog = threading.Timer(20, lambda: schedulers[0].shutdown(wait=False))
+    watchdog.start()
+    try:
+        jobs.clock(rt)
+    finally:
+        watchdog.cancel()
+        level_after = executors.level
+        executors.setLevel(level)
     assert [c.args["channel"] for c in standin.calls if c.method == "chat.postMessage"] == ["U0AUD"]
     assert not [r for r in caplog.records if r.name.startswith("apscheduler.executors")]
     ours = [r.getMessage() for r in caplog.records if r.name == "qabot.clock"]
     assert ours[0].startswith("clock started with jobs:") and "outbox: 1 sent, 0 waiting, 0 failed" in ours
     # Only warnings and worse from the executors: a missed or failed run still shows.
-    assert executors.getEffectiveLevel() == logging.WARNING
+    assert level_after == logging.WARNING

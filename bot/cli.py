@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from datetime import datetime
 from getpass import getuser
 from pathlib import Path
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot import config
@@ -112,12 +114,17 @@ def cmd_outbox(settings: Settings, args) -> int:
 
 
 def cmd_import_org(settings: Settings, args) -> int:
+    from urllib.error import URLError
+
     from slack_sdk.errors import SlackApiError
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
     from bot.workflow import staff_import
 
     settings.require("SLACK_BOT_TOKEN")
     rt = _runtime(settings)
+    # A command, not a request thread: it may wait out users.lookupByEmail's rate limit for a large directory.
+    rt.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
     try:
         rows = staff_import.read_staff_csv(Path(args.file))
         problems = staff_import.validate(rows)
@@ -130,12 +137,17 @@ def cmd_import_org(settings: Settings, args) -> int:
             except SlackApiError as exc:
                 if exc.response.get("error") == "users_not_found":
                     return None
-                raise
+                raise staff_import.SlackUnavailable(
+                    exc.response.get("error") or f"Slack answered {exc.response.status_code}"
+                ) from None
+            except OSError as exc:  # URLError, connection refused, timeouts
+                reason = exc.reason if isinstance(exc, URLError) else exc
+                raise staff_import.SlackUnavailable(getattr(reason, "strerror", None) or str(reason)) from None
 
         # Slack is asked before the transaction opens: network calls never hold the database.
-        slack_ids = staff_import.resolve_slack_ids(rows, lookup)
+        lookups = staff_import.resolve_slack_ids(rows, lookup)
         with rt.database.unit_of_work() as db:
-            report = staff_import.import_org(db, rows, slack_ids=slack_ids)
+            report = staff_import.import_org(db, rows, slack_ids=lookups)
     except staff_import.DirectoryInvalid as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         for line in exc.lines():
@@ -147,6 +159,15 @@ def cmd_import_org(settings: Settings, args) -> int:
     finally:
         rt.close()
     print("\n".join(report.lines()))
+    if report.not_looked_up:
+        # The directory is imported (leavers must stop being given work); only the Slack accounts wait.
+        count = len(report.not_looked_up)
+        print(
+            f"qabot: cannot reach Slack to look up {count} {'person' if count == 1 else 'people'} by email"
+            f" ({report.lookup_failure}): check SLACK_BOT_TOKEN and SLACK_API_URL, then run import-org again",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -181,7 +202,7 @@ def cmd_restrict(settings: Settings, args) -> int:
     database.check_migrated()
     try:
         with database.unit_of_work() as db:
-            changed, granted = restricted.set_restricted(
+            result = restricted.set_restricted(
                 db, args.case_id, not args.lift, args.grant or [], via=f"command line ({getuser()})"
             )
     except restricted.RestrictedError as exc:
@@ -190,16 +211,26 @@ def cmd_restrict(settings: Settings, args) -> int:
     finally:
         database.engine.dispose()
     if args.lift:
-        print(f"{args.case_id} is {'no longer' if changed else 'already not'} restricted.")
-    else:
         print(
-            f"{args.case_id} is {'now' if changed else 'already'} restricted: only people granted access see more "
-            "than the QA reference."
+            f"{args.case_id} is no longer restricted: the people on its audits see it again."
+            if result.changed
+            else f"{args.case_id} was not restricted; nothing changed."
         )
-    if granted:
-        print(f"Access granted to {', '.join(granted)}.")
-    elif args.grant:
-        print("Everyone named already had access.")
+        return 0
+    print(f"{args.case_id} is {'now' if result.changed else 'already'} restricted.")
+    if result.with_access:
+        print(f"Only these people see more than its QA reference: {', '.join(result.with_access)}.")
+        if result.granted:
+            print(f"Newly granted: {', '.join(result.granted)}.")
+        elif args.grant:
+            print("Everyone named already had access.")
+    else:
+        print("Nobody has been granted access, so everyone sees only its QA reference.")
+    # Being on the audit is not access (bot/workflow/restricted.py); say so, so nobody is cut off by surprise.
+    print(
+        "Its auditor and practitioner see only the reference too unless granted (--grant EMAIL); a practitioner"
+        " still reads their own self-assessment, an auditor the family feedback they recorded."
+    )
     return 0
 
 
@@ -297,6 +328,21 @@ def cmd_demo(settings: Settings, args) -> int:
     return run(keep=args.keep)
 
 
+def _database_problem(database_url: str, exc: OperationalError) -> str:
+    """Which database, and the driver's reason in one line: never the password."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        where = f"the SQLite database {url.database}"
+    else:
+        where = f"the database {url.database} on {url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
+    first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else exc.orig.__class__.__name__
+    # psycopg: 'connection failed: connection to server at "h", port p failed: FATAL:  database "x" does not exist'
+    reason = re.sub(r"^.*\bfailed: (?:FATAL:\s+)?", "", first_line)
+    if url.password:
+        reason = reason.replace(url.password, "***")
+    return f"cannot reach {where} ({reason})"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qabot", description="qabot: the QA Framework in Slack")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -313,7 +359,11 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--retry", nargs="*", type=int, metavar="ID", help="retry these (or all) failed messages")
     o.set_defaults(func=cmd_outbox)
     i = sub.add_parser("import-org", help="import the staff directory from a CSV file")
-    i.add_argument("file", help="CSV with name,email,slack_user_id,roles,team,service,manager_email")
+    i.add_argument(
+        "file",
+        help="CSV with name,email,slack_user_id,roles,team,service,manager_email and optionally delegate_email"
+        " (who may decide for this person during leave or acting up); roles separated by ';'",
+    )
     i.set_defaults(func=cmd_import_org)
     c = sub.add_parser("import-cases", help="import the month's Ofsted Annex A case list (.xlsx, or .csv of one list)")
     c.add_argument("file", help="the Annex A workbook (.xlsx) or a CSV export of one list")
@@ -321,8 +371,10 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_import_cases)
     r = sub.add_parser("restrict", help="mark a case record restricted, and grant people access to it")
     r.add_argument("case_id", help="the case-system id, as on the Annex A list")
-    r.add_argument("--grant", nargs="+", metavar="EMAIL", help="people who may see the record")
-    r.add_argument("--lift", action="store_true", help="the record is no longer restricted")
+    # Lifting gives everyone on the audit the record again: a grant alongside it would mean nothing.
+    change = r.add_mutually_exclusive_group()
+    change.add_argument("--grant", nargs="+", metavar="EMAIL", help="people who may see the record")
+    change.add_argument("--lift", action="store_true", help="the record is no longer restricted")
     r.set_defaults(func=cmd_restrict)
     a = sub.add_parser("allocate", help="draw, show and (with --confirm) allocate a month's audit sample")
     a.add_argument("--month", required=True, help="YYYY-MM")
@@ -346,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING if args.command == "demo" else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings()
     try:
-        settings = config.load() if args.command != "demo" else Settings()
+        settings = config.load() if args.command != "demo" else settings
         return args.func(settings, args)
     except ConfigError as exc:
         print(f"qabot: configuration error: {exc}", file=sys.stderr)
@@ -356,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"qabot: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
-        print(f"qabot: cannot reach the database ({exc.orig.__class__.__name__}): check DATABASE_URL", file=sys.stderr)
+        print(f"qabot: {_database_problem(settings.database_url, exc)}: check DATABASE_URL", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -125,6 +125,13 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         framework = load_framework(get("QABOT_FRAMEWORK_FILE"))
     except ValueError as exc:
         raise ConfigError("QABOT_FRAMEWORK_FILE", f"is not usable: {exc}") from None
+    # Before the working day starts is fine (they go at the start); at or after its end they would never go.
+    if framework.reminder_time >= end:
+        raise ConfigError(
+            "QABOT_FRAMEWORK_FILE" if get("QABOT_FRAMEWORK_FILE") else "QABOT_WORKING_HOURS",
+            f"is not usable: reminder_time {framework.reminder_time:%H:%M} is not before the end of the working day"
+            f" ({hours_text}), so no reminder would ever go",
+        )
 
     return Settings(
         framework=framework,

@@ -28,6 +28,11 @@ from store.writes import insert_once
 log = logging.getLogger("qabot.outbox")
 
 UNSENT = ("pending", "sending")
+# What to do about a refusal, where the error code alone would leave an administrator guessing.
+REFUSAL_HINTS = {
+    "not_in_channel": " (invite the bot: /invite @qabot in that channel, then `qabot outbox --retry`)",
+    "channel_not_found": " (check the channel ID, e.g. QABOT_QA_CHANNEL)",
+}
 
 
 def enqueue(
@@ -110,9 +115,17 @@ class DrainResult:
     keys: list[str] = field(default_factory=list)
     # Everything still queued after the drain: rescheduled, paced, waiting its turn or for working hours.
     queued: int = 0
+    # Outside working hours: how many of those wait for them, and when they next start (local time).
+    held: int = 0
+    opens_at: datetime | None = None
 
     def __str__(self) -> str:
-        return f"{self.sent} sent, {self.queued} waiting, {self.failed} failed"
+        counts = f"{self.sent} sent, {self.queued} waiting, {self.failed} failed"
+        if not self.held or self.opens_at is None:
+            return counts
+        when = f"{self.opens_at:%A} {self.opens_at.day} {self.opens_at:%B %Y at %H:%M}"
+        held = f"{self.held} {'waits' if self.held == 1 else 'wait'}"
+        return f"{counts}. Messages to people go in working hours only: {held} until {when}."
 
     def __iadd__(self, other: DrainResult) -> DrainResult:
         self.sent += other.sent
@@ -157,6 +170,12 @@ class Dispatcher:
         with self.database.unit_of_work() as db:
             unsent = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(UNSENT))
             result.queued = db.scalar(unsent)
+            moment = now()
+            opens_at = self.calendar.next_working_moment(moment)
+            if result.queued and opens_at > moment:
+                # Quiet hours hold everything but safeguarding alerts and updates (see _claim).
+                held = unsent.where(OutboxMessage.urgent.is_(False), OutboxMessage.updates_key.is_(None))
+                result.held, result.opens_at = db.scalar(held), self.calendar.local(opens_at)
         return result
 
     def _claim(self, limit: int) -> list[int]:
@@ -236,7 +255,8 @@ class Dispatcher:
                 return self._reschedule(row_id, now() + timedelta(seconds=retry_after), "rate limited", count=False)
             if status >= 500:
                 return self._retry(row_id, f"Slack answered {status}")
-            return self._fail(row_id, f"Slack refused it: {exc.response.get('error')}")
+            error = exc.response.get("error")
+            return self._fail(row_id, f"Slack refused it: {error}{REFUSAL_HINTS.get(error, '')}")
         except (TimeoutError, URLError, OSError) as exc:
             return self._retry(row_id, f"{exc.__class__.__name__}: {exc}")
 

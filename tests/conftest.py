@@ -61,6 +61,7 @@ def database_url(_template_db, tmp_path) -> str:
 def standin():
     with SlackStandIn() as s:
         s.add_channel(QA_CHANNEL, "qa-team")
+        s.invite_bot(QA_CHANNEL)
         yield s
 
 

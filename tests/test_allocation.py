@@ -4,6 +4,7 @@ refusals, double clicks and re-deliveries."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -262,12 +263,25 @@ def test_qabot_restrict_marks_a_record_and_grants_access(rt, standin, world, set
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     assert cli.main(["restrict", "CS-100234"]) == 0
-    assert capsys.readouterr().out.startswith("CS-100234 is now restricted")
+    assert capsys.readouterr().out.splitlines() == [
+        "CS-100234 is now restricted.",
+        "Nobody has been granted access, so everyone sees only its QA reference.",
+        "Its auditor and practitioner see only the reference too unless granted (--grant EMAIL); a practitioner still"
+        " reads their own self-assessment, an auditor the family feedback they recorded.",
+    ]
     with freeze_time(MONDAY_9):
         _allocate(rt, world, restricted=True)
         rt.dispatcher.drain()
     assert "restricted — contact the QA team" in str(_request_message(standin)[0].args)
     assert cli.main(["restrict", "CS-100234", "--grant", "oliver@council.example"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == [
+        "CS-100234 is already restricted.",
+        "Only these people see more than its QA reference: oliver@council.example.",
+        "Newly granted: oliver@council.example.",
+    ]
+    assert cli.main(["restrict", "CS-100234", "--grant", "oliver@council.example"]) == 0
+    assert "Everyone named already had access." in capsys.readouterr().out
     with freeze_time(MONDAY_9):
         _allocate(rt, world, auditor="oliver", restricted=True)
         rt.dispatcher.drain()
@@ -275,7 +289,13 @@ def test_qabot_restrict_marks_a_record_and_grants_access(rt, standin, world, set
     assert cli.main(["restrict", "CS-999"]) == 2
     assert "no case CS-999 has been imported" in capsys.readouterr().err
     assert cli.main(["restrict", "CS-100234", "--grant", "nobody@council.example"]) == 2
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["restrict", "CS-100234", "--lift", "--grant", "tom@council.example"])
+    assert usage.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
     assert cli.main(["restrict", "CS-100234", "--lift"]) == 0
+    assert capsys.readouterr().out == "CS-100234 is no longer restricted: the people on its audits see it again.\n"
+    assert cli.main(["restrict", "CS-100234", "--lift"]) == 0
+    assert capsys.readouterr().out == "CS-100234 was not restricted; nothing changed.\n"
     with rt.database.unit_of_work() as db:
         kinds = list(db.scalars(select(Event.kind).where(Event.subject_type == "cases").order_by(Event.id)))
     assert kinds == ["case.restricted", "case.access_granted", "case.unrestricted"]

@@ -1,11 +1,14 @@
 """The clock: `qabot tick` runs every due job once; running it twice sends nothing new."""
 
+import logging
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_EXECUTED
 from freezegun import freeze_time
 
-from bot import cli
+from bot import cli, outbox
 from bot.calendar import now
 from bot.workflow import allocation
 from scheduler.jobs import SWEEPS, build_scheduler, tick
@@ -59,6 +62,15 @@ def test_tick_at_runs_as_of_that_moment(rt, standin, world, cli_env, capsys):
     assert cli.main(["tick", "--at", "next tuesday"]) == 2
 
 
+def test_a_tick_at_night_says_messages_wait_for_working_hours(rt, standin, world, cli_env, capsys):
+    _allocate_monday(rt, world)
+    assert cli.main(["tick", "--at", "2027-01-03T22:00"]) == 0  # the Sunday night before
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "outbox: 0 sent, 1 waiting, 0 failed. Messages to people go in working hours only: 1 waits until"
+        " Monday 4 January 2027 at 09:00."
+    )
+
+
 def test_time_comes_from_one_function():
     with freeze_time("2027-03-28T00:59:00Z"):
         assert now() == datetime(2027, 3, 28, 0, 59, tzinfo=LONDON)
@@ -85,3 +97,43 @@ def test_a_late_sweep_does_everything_due_at_once_and_a_rerun_sends_nothing(rt, 
     assert "has not been accepted" in standin.posted("C0QATEAM")[-1].args["text"]
     again = tick(rt, datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
     assert again["allocation-not-accepted"] == 0 and again["digests"] == 0 and again["outbox"].sent == 0
+
+
+def test_the_clock_logs_what_it_did_and_not_each_apscheduler_run(rt, standin, caplog, monkeypatch):
+    """APScheduler's executor would log two INFO lines per run (every 5 s for delivery): the clock keeps its
+    warnings only, and logs a line of its own when a job did something."""
+    from scheduler import jobs
+
+    with rt.database.unit_of_work() as db:  # urgent, so it goes whatever the hour the test runs at
+        outbox.enqueue(db, "alert", "U0AUD", "notice", {"text": "Now."}, urgent=True)
+    built, schedulers = jobs.build_scheduler, []
+
+    def stopping_after_one_delivery(runtime):
+        scheduler = built(runtime)
+        scheduler.add_listener(
+            lambda event: event.job_id == "outbox" and scheduler.shutdown(wait=False), EVENT_JOB_EXECUTED
+        )
+        schedulers.append(scheduler)
+        return scheduler
+
+    monkeypatch.setattr(jobs, "build_scheduler", stopping_after_one_delivery)
+    monkeypatch.setattr(jobs, "SWEEPS", [])  # delivery alone: what the sweeps find depends on the day the test runs
+    executors = logging.getLogger("apscheduler.executors")
+    level = executors.level
+    executors.setLevel(logging.NOTSET)  # as a fresh process has it
+    caplog.set_level(logging.INFO)
+    # Should the job never run, the test fails rather than waits for ever.
+    watchdog = threading.Timer(20, lambda: schedulers[0].shutdown(wait=False))
+    watchdog.start()
+    try:
+        jobs.clock(rt)
+    finally:
+        watchdog.cancel()
+        level_after = executors.level
+        executors.setLevel(level)
+    assert [c.args["channel"] for c in standin.calls if c.method == "chat.postMessage"] == ["U0AUD"]
+    assert not [r for r in caplog.records if r.name.startswith("apscheduler.executors")]
+    ours = [r.getMessage() for r in caplog.records if r.name == "qabot.clock"]
+    assert ours[0].startswith("clock started with jobs:") and "outbox: 1 sent, 0 waiting, 0 failed" in ours
+    # Only warnings and worse from the executors: a missed or failed run still shows.
+    assert level_after == logging.WARNING

@@ -125,10 +125,18 @@ def test_the_framework_file_changes_the_numbers_and_the_example_matches_the_defa
 @pytest.mark.parametrize(
     "text,problem",
     [
-        ("team_quota = -1\n", "team_quota must be a whole number"),
+        ("team_quota = -1\n", "team_quota must be a whole number of 1 or more, got -1"),
         ("teem_quota = 2\n", "unknown setting 'teem_quota'"),
         ("team_quota = \n", "is not valid TOML"),
-        ("reminder_time = 9\n", "reminder_time must be a time"),
+        ("team_quota = 2\nreminder_time = 09:30\nteam_quota = 3\n", "is not valid TOML"),
+        ("reminder_time = 9\n", "reminder_time must be a time such as 09:00:00"),
+        ('reminder_time = "half nine"\n', "reminder_time must be a time such as 09:00:00"),
+        ('reminder_time = "25:00"\n', "reminder_time must be a time such as 09:00:00"),
+        ("reminder_time = 17:30:00\n", "reminder_time 17:30 is not before the end of the working day"),
+        ("escalation_window_days = 0\n", "escalation_window_days must be a whole number of 1 or more, got 0"),
+        ("auditor_monthly_max = 0\n", "auditor_monthly_max must be a whole number of 1 or more"),
+        ("supervision_weeks = 0\n", "supervision_weeks must be a whole number of 1 or more"),
+        ("team_quota = true\n", "team_quota must be a whole number"),
     ],
 )
 def test_a_bad_framework_file_is_named(tmp_path, text, problem):
@@ -136,3 +144,44 @@ def test_a_bad_framework_file_is_named(tmp_path, text, problem):
     with pytest.raises(ConfigError, match=problem) as caught:
         config.load({"QABOT_FRAMEWORK_FILE": str(tmp_path / "qaf.toml")})
     assert caught.value.variable == "QABOT_FRAMEWORK_FILE"
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("reminder_time = 09:30", "09:30:00"),
+        ("reminder_time = 8:05  # early", "08:05:00"),
+        ('reminder_time = "09:30"', "09:30:00"),
+    ],
+)
+def test_a_reminder_time_without_seconds_is_read_as_people_write_it(tmp_path, line, expected):
+    (tmp_path / "qaf.toml").write_text(f"team_quota = 3\n{line}\n")
+    framework = load_framework(str(tmp_path / "qaf.toml"))
+    assert framework.reminder_time.isoformat() == expected and framework.team_quota == 3
+
+
+def test_each_number_has_its_own_least_value(tmp_path):
+    """0 is allowed where it means something (no months left alone, the meeting day itself, a reminder only once,
+    resolve the same day); elsewhere it would stop the Framework working, so the least is 1."""
+    zero_allowed = {
+        "recently_audited_months",
+        "self_assessment_days_before_meeting",
+        "action_reminder_days_before",
+        "action_reminder_every_days",
+        "safeguarding_resolve_within_days",
+    }
+    for f in fields(Framework):
+        if f.name == "reminder_time":
+            continue
+        (tmp_path / "qaf.toml").write_text(f"{f.name} = 0\n")
+        if f.name in zero_allowed:
+            assert getattr(load_framework(str(tmp_path / "qaf.toml")), f.name) == 0
+        else:
+            with pytest.raises(ValueError, match=f"{f.name} must be a whole number of 1 or more, got 0"):
+                load_framework(str(tmp_path / "qaf.toml"))
+
+
+def test_a_reminder_time_after_the_working_day_names_the_working_hours_when_there_is_no_file():
+    with pytest.raises(ConfigError, match="reminder_time 09:00 is not before the end") as caught:
+        config.load({"QABOT_WORKING_HOURS": "06:00-09:00"})
+    assert caught.value.variable == "QABOT_WORKING_HOURS"

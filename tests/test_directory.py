@@ -321,3 +321,54 @@ def test_a_delegate_column_records_who_covers_whom(rt, tmp_path):
     with rt.database.unit_of_work() as db, pytest.raises(DirectoryInvalid) as refused:
         import_org(db, read_staff_csv(path))
     assert "delegate nobody@x.example is not anyone's email in this file" in str(refused.value.problems)
+
+
+def test_a_refused_token_imports_the_directory_and_names_who_could_not_be_looked_up(
+    rt, standin, cli_env, tmp_path, capsys, monkeypatch
+):
+    """The directory is what the QA team maintains (a leaver must stop being given work today), so it is imported
+    even when Slack will not answer; only the Slack accounts wait, and the command says so and exits 2."""
+    _import(rt, tmp_path, [*BASE[:1], "Priya Practitioner,priya@x.example,U0PRIYA,practitioner,North,,"])
+    standin.add_user("U0NIA", "nia@x.example", "Nia New")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+    lines = [*BASE, "Nia New,nia@x.example,,practitioner,North,,tom@x.example"]
+    assert cli.main(["import-org", str(_csv(tmp_path, lines))]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip() == (
+        "qabot: cannot reach Slack to look up 2 people by email (invalid_auth): check SLACK_BOT_TOKEN and"
+        " SLACK_API_URL, then run import-org again"
+    )
+    assert "Traceback" not in err
+    assert out.splitlines()[-1] == (
+        "2 people could not be looked up in Slack (invalid_auth); they keep any Slack account already recorded:"
+        " nia@x.example, priya@x.example"
+    )
+    assert "cannot be messaged" not in out  # nobody is said to have no Slack account: nobody was asked
+    # Slack refused the first lookup: nobody else is asked the same question.
+    assert [c.args["email"] for c in standin.calls if c.method == "users.lookupByEmail"] == ["priya@x.example"]
+    with rt.database.unit_of_work() as db:
+        assert by_email(db, "nia@x.example").active and by_email(db, "priya@x.example").slack_user_id == "U0PRIYA"
+    # With the token put right, running it again fills in what was missing.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", standin.bot_token)
+    assert cli.main(["import-org", str(_csv(tmp_path, lines))]) == 0
+    with rt.database.unit_of_work() as db:
+        assert by_email(db, "nia@x.example").slack_user_id == "U0NIA"
+
+
+def test_an_unreachable_slack_is_one_line_not_a_traceback(rt, cli_env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:1/api/")
+    assert cli.main(["import-org", str(_csv(tmp_path, BASE))]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip() == (
+        "qabot: cannot reach Slack to look up 1 person by email (Connection refused): check SLACK_BOT_TOKEN and"
+        " SLACK_API_URL, then run import-org again"
+    )
+    assert out.startswith("Imported 5 people: 5 added.")
+
+
+def test_import_org_help_names_every_column(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["import-org", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for column in ("name", "email", "slack_user_id", "roles", "team", "service", "manager_email", "delegate_email"):
+        assert column in help_text

@@ -29,3 +29,6 @@ def test_the_scopes_cover_the_web_api_calls():
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     # chat.postMessage/update (chat:write), /qa (commands), users.lookupByEmail (users:read, users:read.email)
     assert {"chat:write", "commands", "users:read", "users:read.email"} <= scopes
+    # No chat:write.public: the bot posts only in channels it was invited to (the README says so, the stand-in
+    # refuses the others with not_in_channel as Slack does).
+    assert "chat:write.public" not in scopes

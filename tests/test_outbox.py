@@ -43,12 +43,21 @@ def test_people_hear_in_working_hours_only_except_safeguarding(rt, standin):
     with freeze_time(datetime(2027, 1, 8, 19, 0, tzinfo=LONDON)):  # a Friday evening
         _queue(rt, "evening")
         _queue(rt, "alert", urgent=True)
-        assert rt.dispatcher.drain().keys == ["alert"]
+        result = rt.dispatcher.drain()
+        assert result.keys == ["alert"]
         assert _row(rt, "evening").available_at == datetime(2027, 1, 11, 9, 0, tzinfo=LONDON)
+        # What `tick` and `allocate --confirm` print says why nothing more went, and when it will.
+        assert str(result) == (
+            "1 sent, 1 waiting, 0 failed. Messages to people go in working hours only: 1 waits until Monday 11 January"
+            " 2027 at 09:00."
+        )
     with freeze_time(datetime(2027, 1, 11, 8, 59, tzinfo=LONDON)):
         assert rt.dispatcher.drain().sent == 0
     with freeze_time(datetime(2027, 1, 11, 9, 0, tzinfo=LONDON)):
-        assert rt.dispatcher.drain().keys == ["evening"]
+        _queue(rt, "rate-limited-earlier", not_before=datetime(2027, 1, 11, 9, 30, tzinfo=LONDON))
+        result = rt.dispatcher.drain()
+        assert result.keys == ["evening"]
+        assert str(result) == "1 sent, 1 waiting, 0 failed"  # in working hours a wait has other reasons
 
 
 def test_posts_to_one_channel_are_paced(rt, standin):
@@ -123,6 +132,17 @@ def test_what_slack_refuses_fails_at_once(rt, standin):
     assert rt.dispatcher.drain().failed == 1
     row = _row(rt, "nowhere")
     assert row.status == "failed" and "channel_not_found" in row.last_error
+    # A channel the bot was never invited to (qabot has no chat:write.public): the error says what to do.
+    standin.add_channel("C0LEARN", "learning")
+    _queue(rt, "uninvited", to="C0LEARN")
+    assert rt.dispatcher.drain().failed == 1
+    assert _row(rt, "uninvited").last_error == (
+        "Slack refused it: not_in_channel (invite the bot: /invite @qabot in that channel, then `qabot outbox --retry`)"
+    )
+    standin.invite_bot("C0LEARN")
+    with rt.database.unit_of_work() as db:
+        outbox.retry_failed(db, [_row(rt, "uninvited").id])
+    assert rt.dispatcher.drain().keys == ["uninvited"]
 
 
 @freeze_time(MONDAY_10)

@@ -171,9 +171,12 @@ def test_the_api_url_exists_only_while_running():
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/", standin.api_url)
 
 
-def test_channels_must_be_known(standin, client):
+def test_channels_must_be_known_and_the_bot_invited(standin, client):
     assert refusal(lambda: client.chat_postMessage(channel="C0QATEAM", text="hi"))["error"] == "channel_not_found"
     standin.add_channel("C0QATEAM", "qa-team")
+    # Without chat:write.public (qabot's manifest has chat:write only) Slack refuses a channel the bot is not in.
+    assert refusal(lambda: client.chat_postMessage(channel="C0QATEAM", text="hi"))["error"] == "not_in_channel"
+    standin.invite_bot("C0QATEAM")
     assert client.chat_postMessage(channel="C0QATEAM", text="hi")["channel"] == "C0QATEAM"
 
 

@@ -5,12 +5,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot import cli
 from bot.calendar import now
 from store import Database, NotMigrated
 from store.models import Base, Event
+from tests.conftest import PG_URL
 
 
 def test_migrations_match_the_models(database_url):
@@ -48,10 +50,29 @@ def test_commands_say_when_the_database_is_not_migrated(tmp_path, monkeypatch, c
         Database(f"sqlite:///{tmp_path}/empty.sqlite3").check_migrated()
 
 
-def test_an_unreachable_database_is_one_line(monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://qabot@127.0.0.1:1/qabot")
+def test_an_unreachable_database_is_one_line_with_the_reason_and_never_the_password(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://qabot:s3cret@127.0.0.1:1/qabot")
     assert cli.main(["migrate"]) == 2
-    assert capsys.readouterr().err.strip() == "qabot: cannot reach the database (OperationalError): check DATABASE_URL"
+    assert capsys.readouterr().err.strip() == (
+        "qabot: cannot reach the database qabot on 127.0.0.1:1 (Connection refused): check DATABASE_URL"
+    )
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/qabot.sqlite3")
+    assert cli.main(["migrate"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"qabot: cannot reach the SQLite database {tmp_path}/no/such/dir/qabot.sqlite3 (unable to open database file):"
+        " check DATABASE_URL"
+    )
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL server the suite runs against")
+def test_a_database_that_is_not_there_says_so(monkeypatch, capsys):
+    url = make_url(PG_URL).set(database="qabot_no_such_db", password="s3cret")
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    assert cli.main(["migrate"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"qabot: cannot reach the database qabot_no_such_db on {url.host}")
+    assert err.endswith('(database "qabot_no_such_db" does not exist): check DATABASE_URL')
+    assert "s3cret" not in err
 
 
 def test_the_trail_is_append_only(database_url):

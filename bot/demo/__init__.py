@@ -87,6 +87,7 @@ def run(keep: bool = False) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="qabot-demo-"))
     with SlackStandIn() as standin:
         standin.add_channel(QA_CHANNEL, "qa-team")
+        standin.invite_bot(QA_CHANNEL)  # as the README's "/invite @qabot" step does
         for name, email, slack_id, *_ in STAFF + MORE_STAFF:
             standin.add_user(slack_id or LOOKED_UP[email], email, name)
         settings = Settings(

@@ -131,8 +131,16 @@ class SlackStandIn(Workspace):
             }
 
     def add_channel(self, channel_id: str, name: str) -> None:
+        """A channel the bot is not in yet (see invite_bot)."""
         with self._lock:
             self._channels[channel_id] = name
+
+    def invite_bot(self, channel_id: str) -> None:
+        """`/invite @qabot` in the channel: from now on the bot may post there."""
+        with self._lock:
+            if channel_id not in self._channels:
+                raise KeyError(f"no channel {channel_id} in the stand-in")
+            self._joined.add(channel_id)
 
     def new_trigger_id(self) -> str:
         """A trigger_id as an interaction would carry it: good for one views.open/push within 3 s."""

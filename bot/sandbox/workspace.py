@@ -43,6 +43,7 @@ class Workspace:
         self._clock = clock
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, str] = {}  # C… id -> name
+        self._joined: set[str] = set()  # channels the bot has been invited to
         self._dms: dict[str, str] = {}  # D… id -> user id
         self._messages: dict[str, tuple[str, dict[str, Any]]] = {}  # ts (unique here) -> (channel, message)
         self._triggers: dict[str, float] = {}  # trigger_id -> clock() when issued
@@ -67,6 +68,9 @@ class Workspace:
 
     def _web_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._conversation(args["channel"])
+        if channel in self._channels and channel not in self._joined:
+            # qabot's manifest has chat:write, not chat:write.public: it posts only where it was invited.
+            raise Refused("not_in_channel")
         text, blocks = _content(args)
         ts = self._new_ts()
         message = {

@@ -1,4 +1,9 @@
-"""Restricted records: only people granted access see more than the QA reference (DESIGN: Data protection)."""
+"""Restricted records: only people granted access see more than the QA reference (DESIGN: Data protection).
+Being on the audit is not access: its auditor is shown only the reference too, unless granted. Two things stay
+with their authors: a practitioner still reads their own self-assessment, an auditor the family feedback they
+recorded."""
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -6,16 +11,22 @@ from sqlalchemy.orm import Session
 from bot.calendar import now
 from bot.workflow import trail
 from bot.workflow.directory import by_email
-from store.models import Case, CaseAccess
+from store.models import Case, CaseAccess, Person
 
 
 class RestrictedError(ValueError):
     """The case or person named does not exist; the message says which."""
 
 
-def set_restricted(db: Session, case_ref: str, restricted: bool, grant: list[str], via: str) -> tuple[bool, list[str]]:
-    """Mark a case-system record restricted (or not) and grant named people access to it.
-    Returns whether the restriction changed, and who was newly granted access."""
+@dataclass(frozen=True)
+class Restriction:
+    changed: bool  # whether the record's restriction changed
+    granted: list[str]  # emails newly granted access
+    with_access: list[str]  # emails of everyone who has access now (granted ever, the restriction lifted or not)
+
+
+def set_restricted(db: Session, case_ref: str, restricted: bool, grant: list[str], via: str) -> Restriction:
+    """Mark a case-system record restricted (or not) and grant named people access to it."""
     case = db.scalar(select(Case).where(Case.case_ref == case_ref))
     if case is None:
         raise RestrictedError(f"no case {case_ref} has been imported")
@@ -35,4 +46,8 @@ def set_restricted(db: Session, case_ref: str, restricted: bool, grant: list[str
             db.add(CaseAccess(case_id=case.id, person_id=person.id, granted_at=now()))
             trail.record(db, "case.access_granted", subject=case, person_id=person.id, via=via)
             granted.append(person.email)
-    return changed, granted
+    db.flush()
+    with_access = db.scalars(
+        select(Person.email).join(CaseAccess, CaseAccess.person_id == Person.id).where(CaseAccess.case_id == case.id)
+    )
+    return Restriction(changed, granted, sorted(with_access))

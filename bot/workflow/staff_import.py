@@ -35,6 +35,23 @@ class RowProblem:
         return f"row {self.row}: {self.reason}"
 
 
+class SlackUnavailable(Exception):
+    """Slack could not be asked (the token is refused, or it cannot be reached): raised by a lookup, with why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class SlackLookups:
+    """Slack ids found by email (None: Slack has nobody with that email), and whom Slack could not be asked about."""
+
+    ids: dict[str, str | None] = field(default_factory=dict)
+    not_asked: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
 class DirectoryInvalid(DirectoryError):
     """The file has problems; nothing was imported."""
 
@@ -69,6 +86,9 @@ class OrgImportReport:
     deactivated: int = 0
     reactivated: int = 0
     unreachable: list[str] = field(default_factory=list)
+    # People whose Slack id could not be looked up because Slack did not answer, and why.
+    not_looked_up: list[str] = field(default_factory=list)
+    lookup_failure: str | None = None
     # Every person deactivated by this import, with what they still had open ("audit QA-2027-01-001").
     open_work: dict[str, list[str]] = field(default_factory=dict)
 
@@ -96,6 +116,11 @@ class OrgImportReport:
             lines.append(
                 f"{_people(len(self.unreachable))} cannot be messaged in Slack (no Slack account found for their"
                 f" email): {', '.join(self.unreachable)}"
+            )
+        if self.not_looked_up:
+            lines.append(
+                f"{_people(len(self.not_looked_up))} could not be looked up in Slack ({self.lookup_failure}); they keep"
+                f" any Slack account already recorded: {', '.join(self.not_looked_up)}"
             )
         return lines
 
@@ -239,23 +264,37 @@ def _loop_from(email: str, manager_of: Mapping[str, str | None]) -> list[str] | 
     return [*chain, email] if manager == email else None
 
 
-def resolve_slack_ids(rows: list[StaffRow], lookup: Callable[[str], str | None]) -> dict[str, str | None]:
+def resolve_slack_ids(rows: list[StaffRow], lookup: Callable[[str], str | None]) -> SlackLookups:
     """Slack ids for the rows that leave theirs empty, by email. Call it before opening the transaction:
-    each lookup is a network round trip, which must not hold database locks."""
-    return {r.email: lookup(r.email) for r in rows if not r.slack_user_id and EMAIL.fullmatch(r.email)}
+    each lookup is a network round trip, which must not hold database locks. Once Slack cannot be asked (the
+    lookup raises SlackUnavailable) nobody else is asked: a refused token or a dead network fails every lookup alike."""
+    lookups = SlackLookups()
+    for r in rows:
+        if r.slack_user_id or not EMAIL.fullmatch(r.email):
+            continue
+        if lookups.reason is None:
+            try:
+                lookups.ids[r.email] = lookup(r.email)
+                continue
+            except SlackUnavailable as exc:
+                lookups.reason = exc.reason
+        lookups.not_asked.append(r.email)
+    return lookups
 
 
 def import_org(
     db: Session,
     rows: list[StaffRow],
     *,
-    slack_ids: Mapping[str, str | None] | None = None,
+    slack_ids: SlackLookups | Mapping[str, str | None] | None = None,
     actor: Person | None = None,
 ) -> OrgImportReport:
     """Make the directory match the file: people are matched by email, those missing from it are deactivated
     (never deleted: audits and the trail refer to them). Raises DirectoryInvalid, writing nothing, if the file
-    has problems. `slack_ids` come from `resolve_slack_ids`."""
-    slack_ids = slack_ids or {}
+    has problems. `slack_ids` come from `resolve_slack_ids`; whoever Slack could not be asked about keeps the Slack
+    id already recorded, and the report names them."""
+    lookups = slack_ids if isinstance(slack_ids, SlackLookups) else SlackLookups(ids=dict(slack_ids or {}))
+    slack_ids = lookups.ids
     problems = validate(rows, slack_ids)
     if problems:
         raise DirectoryInvalid(problems)
@@ -296,9 +335,19 @@ def import_org(
     report = OrgImportReport()
     for email, person in people.items():
         _record_change(db, report, person, before.get(email), in_file=email in in_file, actor=actor)
-    report.unreachable = sorted(email for email in in_file if not people[email].slack_user_id)
+    report.not_looked_up, report.lookup_failure = sorted(lookups.not_asked), lookups.reason
+    report.unreachable = sorted(
+        email for email in in_file if not people[email].slack_user_id and email not in lookups.not_asked
+    )
     if report.changed:
-        trail.record(db, "directory.imported", actor=actor, **report.counts(), unreachable=len(report.unreachable))
+        trail.record(
+            db,
+            "directory.imported",
+            actor=actor,
+            **report.counts(),
+            unreachable=len(report.unreachable),
+            not_looked_up=len(report.not_looked_up),
+        )
     return report
 
 

@@ -1,6 +1,7 @@
 """What every feature's handlers share: one claimed transaction per request, and refusals."""
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 from slack_bolt import App
@@ -71,6 +72,37 @@ def decision_button(app: App, rt: Runtime, action: str, decide: Callable[..., Ou
         user = body["user"]["id"]
         outcome = act(rt, body, lambda db: decide(db, rt.calendar, rt.settings, task_id, user))
         answer_refusal(respond, outcome, client=client, body=body)
+
+
+def record_form(
+    app: App, rt: Runtime, callback_id: str, field: str, decide: Callable[[Session, int, str, dict], Outcome]
+) -> None:
+    """A modal about one record (its id in private_metadata): `decide(db, record_id, slack_user_id, values)` acts
+    on the submitted values; a refusal is shown on the field it names (`field` otherwise) and nothing is written."""
+
+    @app.view(callback_id)
+    def submitted(ack, body, view):
+        record_id = audit_id_of(view.get("private_metadata", ""))
+        if record_id is None:
+            return ack(response_action="errors", errors={field: refusal_words(refused("unknown"))})
+        user, values = body["user"]["id"], view["state"]["values"]
+        outcome = act(rt, body, lambda db: decide(db, record_id, user, values))
+        if outcome is not None and not outcome.ok:
+            return ack(response_action="errors", errors=field_errors(outcome, field))
+        ack()
+
+
+def answer(values: dict, block_id: str, action_id: str = "answer") -> dict:
+    """One input's state in a view submission (empty when absent)."""
+    return (values.get(block_id) or {}).get(action_id) or {}
+
+
+def picked_day(values: dict, block_id: str) -> date | None:
+    """A datepicker's date, or None when empty or not a date."""
+    try:
+        return date.fromisoformat(answer(values, block_id, "day").get("selected_date") or "")
+    except ValueError:
+        return None
 
 
 def audit_id_of(value: str) -> int | None:

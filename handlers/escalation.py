@@ -1,18 +1,11 @@
 """Escalations: the person at the current level's Resolve (a note), Extend (a new date and a reason) and Escalate
 now."""
 
-from datetime import date
-
 from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import escalation
-from bot.workflow.outcome import refused
-from handlers.common import act, audit_id_of, decision_button, field_errors, form_button, refusal_words
-
-
-def _value(values: dict, block_id: str, action_id: str) -> dict:
-    return (values.get(block_id) or {}).get(action_id) or {}
+from handlers.common import answer, decision_button, form_button, picked_day, record_form
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -26,34 +19,27 @@ def register(app: App, rt: Runtime) -> None:
         )
     decision_button(app, rt, "escalation_escalate", escalation.escalate_now)
 
-    @app.view("escalation_resolve_form")
-    def resolved(ack, body, view):
-        note = _value(view["state"]["values"], "note", "answer").get("value")
-        escalation_id = audit_id_of(view.get("private_metadata", ""))
-        if escalation_id is None:
-            return ack(response_action="errors", errors={"note": refusal_words(refused("unknown"))})
-        user = body["user"]["id"]
-        outcome = act(rt, body, lambda db: escalation.resolve(db, rt.calendar, rt.settings, escalation_id, user, note))
-        if outcome is not None and not outcome.ok:
-            return ack(response_action="errors", errors=field_errors(outcome, "note"))
-        ack()
-
-    @app.view("escalation_extend_form")
-    def extended(ack, body, view):
-        values = view["state"]["values"]
-        day = _value(values, "to", "day").get("selected_date")
-        reason = _value(values, "reason", "answer").get("value")
-        escalation_id = audit_id_of(view.get("private_metadata", ""))
-        if escalation_id is None:
-            return ack(response_action="errors", errors={"to": refusal_words(refused("unknown"))})
-        try:
-            to = date.fromisoformat(day) if day else None
-        except ValueError:
-            to = None
-        user = body["user"]["id"]
-        outcome = act(
-            rt, body, lambda db: escalation.extend(db, rt.calendar, rt.settings, escalation_id, user, to, reason)
-        )
-        if outcome is not None and not outcome.ok:
-            return ack(response_action="errors", errors=field_errors(outcome, "to"))
-        ack()
+    record_form(
+        app,
+        rt,
+        "escalation_resolve_form",
+        "note",
+        lambda db, escalation_id, user, values: escalation.resolve(
+            db, rt.calendar, rt.settings, escalation_id, user, answer(values, "note").get("value")
+        ),
+    )
+    record_form(
+        app,
+        rt,
+        "escalation_extend_form",
+        "to",
+        lambda db, escalation_id, user, values: escalation.extend(
+            db,
+            rt.calendar,
+            rt.settings,
+            escalation_id,
+            user,
+            picked_day(values, "to"),
+            answer(values, "reason").get("value"),
+        ),
+    )

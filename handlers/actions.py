@@ -4,7 +4,7 @@ reason) and Extend (a new date, a reason), and the Service Manager's Approve / R
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from bot.workflow import actions
+from bot.workflow import actions, extensions
 from handlers.common import answer, decision_button, form_button, picked_day, record_form
 
 
@@ -16,11 +16,11 @@ def register(app: App, rt: Runtime) -> None:
         rt,
         "action_extend_open",
         "action_extend_form",
-        lambda db, action_id, user: actions.extend_form(db, rt.calendar, action_id, user),
+        lambda db, action_id, user: extensions.extend_form(db, rt.calendar, action_id, user),
     )
     decision_button(app, rt, "action_sign_off", actions.sign_off)
-    decision_button(app, rt, "action_extension_approve", actions.approve_extension)
-    decision_button(app, rt, "action_extension_refuse", actions.refuse_extension)
+    decision_button(app, rt, "action_extension_approve", extensions.approve_extension)
+    decision_button(app, rt, "action_extension_refuse", extensions.refuse_extension)
 
     record_form(
         app,
@@ -51,7 +51,7 @@ def register(app: App, rt: Runtime) -> None:
         rt,
         "action_extend_form",
         "to",
-        lambda db, action_id, user, values: actions.extend(
+        lambda db, action_id, user, values: extensions.extend(
             db,
             rt.calendar,
             rt.settings,

@@ -1,16 +1,16 @@
 """SMART actions to completion (step 5; the QAF's Key Area 4): open -> done (its owner, or their delegate, marks it
-with a note or a link to the evidence) -> signed off by the audit's team manager, or reopened with a reason. The team
-manager may extend the due date once, with a reason; a second extension is asked of the practitioner's Service
-Manager, who approves or refuses it; there is no third.
+with a note or a link to the evidence) -> signed off by the audit's team manager, or reopened with a reason. Moving
+the due date is bot.workflow.extensions, which builds on what is public here: who may act, what people are shown,
+and how their messages follow the action.
 
-Every step is one conditional UPDATE on the action's (or the extension's) status: of two clicks one decides, and the
-other is told who did. What the owner, the team manager and the Service Manager were sent is updated in place as
-the action moves on, so a button is never offered for a step already taken. Each step reschedules the action's
-reminders (bot.workflow.digests), which follow its due date and status."""
+Every step is one conditional UPDATE on the action's status: of two clicks one decides, and the other is told who
+did. What the owner and the team manager were sent is updated in place as the action moves on, so a button is never
+offered for a step already taken. Each step reschedules the action's reminders (bot.workflow.digests), which follow
+its due date and status."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,20 +25,18 @@ from bot.workflow.audit_people import in_line
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
 from store.models import Action, ActionExtension, Audit, Event, OutboxMessage, Person
-from store.writes import insert_once
 
 QA_ADMINS = frozenset({"qa_team", "qa_head_of_service"})
 NOTE_LIMIT = 2900
 LINK_LIMIT = 500  # Action.evidence_link
-EXTEND_AT_MOST = 20  # working days from today: SMART actions are due within four weeks, extended or not
 EXTENSIONS = 2  # the team manager's, then one the Service Manager approves
 
 
 # ----- who may do what ----------------------------------------------------------------------------------------------
 
 
-def _is(person: Person, holder: Person | None) -> bool:
-    """The holder, or the delegate they recorded (leave cover, acting up)."""
+def holds(person: Person, holder: Person | None) -> bool:
+    """Whether `person` is the holder, or the delegate they recorded (leave cover, acting up)."""
     return holder is not None and person.id in (holder.id, holder.delegate_id)
 
 
@@ -61,13 +59,13 @@ def _owner(db: Session, action_id: int, slack_user_id: str, what: str) -> tuple[
         return found
     person, action, audit = found
     owner = db.get(Person, action.owner_id)
-    if not _is(person, owner):
+    if not holds(person, owner):
         trail.record(db, f"refused.{what}", actor=person, subject=audit, reason="not the owner", action_id=action.id)
         return refused("action_not_owner", qa_ref=audit.qa_ref, owner=owner.name)
     return found
 
 
-def _manager(
+def as_team_manager(
     db: Session, action_id: int, slack_user_id: str, what: str, *, qa_admins: bool
 ) -> tuple[Person, Action, Audit] | Outcome:
     """The person, action and audit when `slack_user_id` is the audit's team manager or their delegate (or, when
@@ -77,7 +75,7 @@ def _manager(
         return found
     person, action, audit = found
     manager = audit.team_manager
-    if not (_is(person, manager) or (qa_admins and person.roles & QA_ADMINS)):
+    if not (holds(person, manager) or (qa_admins and person.roles & QA_ADMINS)):
         trail.record(
             db, f"refused.{what}", actor=person, subject=audit, reason="not the team manager", action_id=action.id
         )
@@ -89,28 +87,31 @@ def _manager(
     return found
 
 
-def _name(db: Session, person_id: int | None) -> str | None:
+def name_of(db: Session, person_id: int | None) -> str | None:
+    """Who, by name, for a message (None when nobody)."""
     person = db.get(Person, person_id) if person_id else None
     return person.name if person else None
 
 
-def _settled(db: Session, action: Action, audit: Audit, **extra: Any) -> Outcome:
+def settled(db: Session, action: Action, audit: Audit, **extra: Any) -> Outcome:
     """Why a step cannot be taken on the action as it stands, naming whoever moved it there and when."""
     if action.status == "done":
         return refused(
-            "action_already_done", qa_ref=audit.qa_ref, by=_name(db, action.done_by_id), at=action.done_at, **extra
+            "action_already_done", qa_ref=audit.qa_ref, by=name_of(db, action.done_by_id), at=action.done_at, **extra
         )
     if action.status == "signed_off":
         return refused(
             "action_signed_off",
             qa_ref=audit.qa_ref,
-            by=_name(db, action.signed_off_by_id),
+            by=name_of(db, action.signed_off_by_id),
             at=action.signed_off_at,
             **extra,
         )
     reopened = _last_reopened(db, action)
     if reopened is not None:
-        return refused("action_reopened", qa_ref=audit.qa_ref, by=_name(db, reopened.actor_id), at=reopened.at, **extra)
+        return refused(
+            "action_reopened", qa_ref=audit.qa_ref, by=name_of(db, reopened.actor_id), at=reopened.at, **extra
+        )
     return refused("action_not_done", qa_ref=audit.qa_ref, **extra)
 
 
@@ -130,12 +131,13 @@ def _last_reopened(db: Session, action: Action) -> Event | None:
 # ----- what people see ----------------------------------------------------------------------------------------------
 
 
-def _about(db: Session, action: Action, audit: Audit) -> dict[str, Any]:
+def about(db: Session, action: Action, audit: Audit) -> dict[str, Any]:
+    """What every message about the action shows of it."""
     return {
         "qa_ref": audit.qa_ref,
         "action_id": action.id,
         "description": action.description,
-        "owner": _name(db, action.owner_id),
+        "owner": name_of(db, action.owner_id),
         "due": action.due_at,
     }
 
@@ -146,14 +148,15 @@ def _state(db: Session, action: Action) -> dict[str, Any]:
         "done": (action.done_by_id, action.done_at),
         "signed_off": (action.signed_off_by_id, action.signed_off_at),
     }.get(action.status, (None, None))
-    return {"status": action.status, "due": action.due_at, "state_by": _name(db, by), "state_at": at}
+    return {"status": action.status, "due": action.due_at, "state_by": name_of(db, by), "state_at": at}
 
 
 def _assigned_key(action: Action) -> str:
     return f"action:{action.id}:assigned"
 
 
-def _list_key(audit: Audit) -> str:
+def list_key(audit: Audit) -> str:
+    """The team manager's list of the audit's actions, updated in place."""
     return f"audit:{audit.id}:actions:tm"
 
 
@@ -178,33 +181,43 @@ def announce(db: Session, audit: Audit, auditor: Person, actions: list[Action]) 
             )
     manager = audit.team_manager
     if actions and manager is not None and manager.slack_user_id:
-        outbox.enqueue(db, _list_key(audit), manager.slack_user_id, "action_list", _list_ctx(db, audit))
+        outbox.enqueue(db, list_key(audit), manager.slack_user_id, "action_list", list_ctx(db, audit))
 
 
-def _list_ctx(db: Session, audit: Audit) -> dict[str, Any]:
+def list_ctx(db: Session, audit: Audit) -> dict[str, Any]:
+    """The team manager's list as it stands: each action's status, its extensions, and Extend where it is
+    offered."""
     rows = db.scalars(select(Action).where(Action.audit_id == audit.id).order_by(Action.id)).all()
     listed = []
     for action in rows:
-        pending = _extension(db, action, 2)
+        pending = extension(db, action, 2)
         listed.append(
-            _about(db, action, audit)
+            about(db, action, audit)
             | {
                 "status": action.status,
                 "extensions": action.extensions,
-                "asked": _name(db, pending.asked_id) if pending and pending.status == "requested" else None,
+                "asked": name_of(db, pending.asked_id) if pending and pending.status == "requested" else None,
                 # Extend is offered while the team manager can still extend or ask for an extension.
                 "extend": action.status == "open" and action.extensions < EXTENSIONS and pending is None,
             }
         )
-    return {"qa_ref": audit.qa_ref, "actions": listed, "service_manager": _name(db, _service_manager_id(audit))}
+    return {"qa_ref": audit.qa_ref, "actions": listed, "service_manager": name_of(db, service_manager_id(audit))}
 
 
-def _service_manager_id(audit: Audit) -> int | None:
+def extension(db: Session, action: Action, number: int) -> ActionExtension | None:
+    """The action's first or second extension, if there is one (the list shows a second one pending)."""
+    return db.scalar(
+        select(ActionExtension).where(ActionExtension.action_id == action.id, ActionExtension.number == number)
+    )
+
+
+def service_manager_id(audit: Audit) -> int | None:
+    """The practitioner's Service Manager, who decides a second extension."""
     manager = in_line(audit, "service_manager")
     return manager.id if manager else None
 
 
-def _moved_on(db: Session, action: Action, audit: Audit, event: Event) -> None:
+def moved_on(db: Session, action: Action, audit: Audit, event: Event) -> None:
     """After a step: every message the owner was sent about the action shows where it stands (Mark done offered
     only while it is open), and so does the team manager's list."""
     db.flush()
@@ -220,10 +233,11 @@ def _moved_on(db: Session, action: Action, audit: Audit, event: Event) -> None:
     for original in originals:
         ctx = outbox.decode(original.context) | state
         outbox.enqueue_update(db, f"{original.key}:{event.id}", original.key, original.template, ctx)
-    outbox.enqueue_update(db, f"{_list_key(audit)}:{event.id}", _list_key(audit), "action_list", _list_ctx(db, audit))
+    outbox.enqueue_update(db, f"{list_key(audit)}:{event.id}", list_key(audit), "action_list", list_ctx(db, audit))
 
 
-def _tell_owner(db: Session, action: Action, audit: Audit, event: Event, came: str, **ctx: Any) -> None:
+def tell_owner(db: Session, action: Action, audit: Audit, event: Event, came: str, **ctx: Any) -> None:
+    """The owner is told what `came` of their action (signed off, reopened, extended), and by whom."""
     owner = db.get(Person, action.owner_id)
     if owner.slack_user_id:
         outbox.enqueue(
@@ -231,7 +245,7 @@ def _tell_owner(db: Session, action: Action, audit: Audit, event: Event, came: s
             f"action:{action.id}:owner:{came}:{event.id}",
             owner.slack_user_id,
             "action_update",
-            _about(db, action, audit) | {"came": came, **ctx} | _state(db, action),
+            about(db, action, audit) | {"came": came, **ctx} | _state(db, action),
         )
 
 
@@ -245,8 +259,8 @@ def done_form(db: Session, action_id: int, slack_user_id: str) -> Outcome:
         return found
     _, action, audit = found
     if action.status != "open":
-        return _settled(db, action, audit)
-    return Outcome(ok=True, detail=_about(db, action, audit))
+        return settled(db, action, audit)
+    return Outcome(ok=True, detail=about(db, action, audit))
 
 
 def _is_web_link(link: str) -> bool:
@@ -277,7 +291,7 @@ def mark_done(
         return found
     person, action, audit = found
     if action.status != "open":
-        return _settled(db, action, audit, field="note")
+        return settled(db, action, audit, field="note")
     note, link = (note or "").strip() or None, (link or "").strip() or None
     errors = {}
     if not note and not link:
@@ -298,7 +312,7 @@ def mark_done(
     ).rowcount
     db.refresh(action)
     if not won:
-        return _settled(db, action, audit, field="note")
+        return settled(db, action, audit, field="note")
     event = trail.record(
         db,
         "action.done",
@@ -308,12 +322,12 @@ def mark_done(
         note=note,
         link=link,
         late=moment > action.due_at,
-        for_owner=_name(db, action.owner_id) if person.id != action.owner_id else None,
+        for_owner=name_of(db, action.owner_id) if person.id != action.owner_id else None,
     )
     db.flush()
     _ask_sign_off(db, settings, action, audit, person, event)
     digests.schedule_action(cal, settings, action)
-    _moved_on(db, action, audit, event)
+    moved_on(db, action, audit, event)
     return DONE
 
 
@@ -325,7 +339,7 @@ def _ask_sign_off(db: Session, settings: Settings, action: Action, audit: Audit,
     """The team manager signs it off or reopens it. With none in the directory, the QA team is asked in its
     channel, by QA reference only."""
     manager = audit.team_manager
-    ctx = _about(db, action, audit) | {
+    ctx = about(db, action, audit) | {
         "by": by.name,
         "note": action.done_note,
         "link": action.evidence_link,
@@ -366,12 +380,12 @@ def _show_decision(db: Session, action: Action, reason: str | None, by: Person, 
 
 def sign_off(db: Session, cal: Calendar, settings: Settings, action_id: int, slack_user_id: str) -> Outcome:
     """The team manager (their delegate, or the QA team) accepts it as done."""
-    found = _manager(db, action_id, slack_user_id, "action_sign_off", qa_admins=True)
+    found = as_team_manager(db, action_id, slack_user_id, "action_sign_off", qa_admins=True)
     if isinstance(found, Outcome):
         return found
     person, action, audit = found
     if action.status != "done":
-        return _settled(db, action, audit)
+        return settled(db, action, audit)
     moment = now()
     won = db.execute(
         update(Action)
@@ -380,27 +394,27 @@ def sign_off(db: Session, cal: Calendar, settings: Settings, action_id: int, sla
     ).rowcount
     db.refresh(action)
     if not won:
-        return _settled(db, action, audit)
+        return settled(db, action, audit)
     event = trail.record(
         db, "action.signed_off", actor=person, subject=audit, action_id=action.id, late=action.done_at > action.due_at
     )
     db.flush()
     _show_decision(db, action, None, person, moment)
-    _tell_owner(db, action, audit, event, "signed_off", by=person.name, reason=None, to=None)
+    tell_owner(db, action, audit, event, "signed_off", by=person.name, reason=None, to=None)
     digests.schedule_action(cal, settings, action)
-    _moved_on(db, action, audit, event)
+    moved_on(db, action, audit, event)
     return DONE
 
 
 def reopen_form(db: Session, action_id: int, slack_user_id: str) -> Outcome:
     """What the Reopen form shows: the action, and what its owner said was done."""
-    found = _manager(db, action_id, slack_user_id, "action_reopen", qa_admins=True)
+    found = as_team_manager(db, action_id, slack_user_id, "action_reopen", qa_admins=True)
     if isinstance(found, Outcome):
         return found
     _, action, audit = found
     if action.status != "done":
-        return _settled(db, action, audit)
-    return Outcome(ok=True, detail=_about(db, action, audit) | {"note": action.done_note, "link": action.evidence_link})
+        return settled(db, action, audit)
+    return Outcome(ok=True, detail=about(db, action, audit) | {"note": action.done_note, "link": action.evidence_link})
 
 
 def reopen(
@@ -408,12 +422,12 @@ def reopen(
 ) -> Outcome:
     """Not done yet: the action is open again for its owner, with the team manager's reason. Its due date stands
     (extending it is a separate, limited, step). Refusals name the field `reason`."""
-    found = _manager(db, action_id, slack_user_id, "action_reopen", qa_admins=True)
+    found = as_team_manager(db, action_id, slack_user_id, "action_reopen", qa_admins=True)
     if isinstance(found, Outcome):
         return found
     person, action, audit = found
     if action.status != "done":
-        return _settled(db, action, audit, field="reason")
+        return settled(db, action, audit, field="reason")
     reason = (reason or "").strip()
     if not reason:
         return refused("action_reopen_reason_needed", field="reason")
@@ -430,342 +444,11 @@ def reopen(
     ).rowcount
     db.refresh(action)
     if not won:
-        return _settled(db, action, audit, field="reason")
+        return settled(db, action, audit, field="reason")
     event = trail.record(db, "action.reopened", actor=person, subject=audit, action_id=action.id, reason=reason)
     db.flush()
     _show_decision(db, action, reason, person, moment)
-    _tell_owner(db, action, audit, event, "reopened", by=person.name, reason=reason, to=None)
+    tell_owner(db, action, audit, event, "reopened", by=person.name, reason=reason, to=None)
     digests.schedule_action(cal, settings, action)
-    _moved_on(db, action, audit, event)
-    return DONE
-
-
-# ----- extensions ---------------------------------------------------------------------------------------------------
-
-
-def _extension(db: Session, action: Action, number: int) -> ActionExtension | None:
-    return db.scalar(
-        select(ActionExtension).where(ActionExtension.action_id == action.id, ActionExtension.number == number)
-    )
-
-
-def _cannot_extend(db: Session, action: Action, audit: Audit, **extra: Any) -> Outcome | None:
-    if action.status == "done":
-        return refused("action_extend_done", qa_ref=audit.qa_ref, **extra)
-    if action.status != "open":
-        return _settled(db, action, audit, **extra)
-    second = _extension(db, action, 2)
-    if second is not None and second.status == "requested":
-        return refused(
-            "action_extension_pending",
-            qa_ref=audit.qa_ref,
-            asked=_name(db, second.asked_id),
-            at=second.requested_at,
-            **extra,
-        )
-    if second is not None and second.status == "refused":
-        return refused(
-            "action_extension_refused",
-            qa_ref=audit.qa_ref,
-            by=_name(db, second.decided_by_id),
-            at=second.decided_at,
-            **extra,
-        )
-    if action.extensions >= EXTENSIONS:
-        return refused("action_extension_limit", qa_ref=audit.qa_ref, due=action.due_at, **extra)
-    return None
-
-
-def _latest(cal: Calendar) -> date:
-    return cal.add_working_days(cal.local(now()).date(), EXTEND_AT_MOST)
-
-
-def extend_form(db: Session, cal: Calendar, action_id: int, slack_user_id: str) -> Outcome:
-    """What the Extend form shows: whether the team manager extends it, or asks the Service Manager."""
-    found = _manager(db, action_id, slack_user_id, "action_extend", qa_admins=False)
-    if isinstance(found, Outcome):
-        return found
-    _, action, audit = found
-    if problem := _cannot_extend(db, action, audit):
-        return problem
-    return Outcome(
-        ok=True,
-        detail=_about(db, action, audit)
-        | {
-            "second": action.extensions >= 1,
-            "service_manager": _name(db, _service_manager_id(audit)),
-            "latest": _latest(cal),
-        },
-    )
-
-
-def extend(
-    db: Session,
-    cal: Calendar,
-    settings: Settings,
-    action_id: int,
-    slack_user_id: str,
-    to: date | None,
-    reason: str | None,
-) -> Outcome:
-    """A later due date, with a reason: the team manager's first extension is granted at once; a second is asked
-    of the practitioner's Service Manager. Refusals name the field."""
-    found = _manager(db, action_id, slack_user_id, "action_extend", qa_admins=False)
-    if isinstance(found, Outcome):
-        return found
-    person, action, audit = found
-    if problem := _cannot_extend(db, action, audit, field="to"):
-        return problem
-    today = cal.local(now()).date()
-    latest = _latest(cal)
-    reason = (reason or "").strip()
-    errors = {}
-    if to is None or to <= today:
-        errors["to"] = "action_date_needed"
-    elif not cal.is_working_day(to):
-        errors["to"] = "action_date_not_working"
-    elif to > latest:
-        errors["to"] = "action_date_too_far"
-    elif cal.at(to, cal.end) <= action.due_at:
-        errors["to"] = "action_date_not_later"
-    if not reason:
-        errors["reason"] = "action_extend_reason_needed"
-    elif len(reason) > NOTE_LIMIT:
-        errors["reason"] = "action_note_too_long"
-    if errors:
-        return refused("action_errors", errors=errors, limit=EXTEND_AT_MOST, latest=latest, due=action.due_at)
-    if problem := guard.check(db, {"reason": reason}):
-        return problem
-    new_due = cal.at(to, cal.end)
-    if action.extensions == 0:
-        return _extend_now(db, cal, settings, person, action, audit, new_due, reason)
-    return _ask_service_manager(db, person, action, audit, new_due, reason)
-
-
-def _extend_now(
-    db: Session,
-    cal: Calendar,
-    settings: Settings,
-    person: Person,
-    action: Action,
-    audit: Audit,
-    new_due: datetime,
-    reason: str,
-) -> Outcome:
-    moment, was = now(), action.due_at
-    won = db.execute(
-        update(Action)
-        .where(Action.id == action.id, Action.status == "open", Action.extensions == 0)
-        .values(extensions=1, due_at=new_due)
-    ).rowcount
-    db.refresh(action)
-    if not won:
-        first = _extension(db, action, 1)
-        return _cannot_extend(db, action, audit, field="to") or refused(
-            "action_extended",
-            qa_ref=audit.qa_ref,
-            by=_name(db, first.requested_by_id if first else None),
-            due=action.due_at,
-            field="to",
-        )
-    db.add(
-        ActionExtension(
-            action_id=action.id,
-            number=1,
-            status="granted",
-            was_due=was,
-            to_due=new_due,
-            reason=reason,
-            requested_by_id=person.id,
-            requested_at=moment,
-            decided_by_id=person.id,
-            decided_at=moment,
-        )
-    )
-    event = trail.record(
-        db,
-        "action.extended",
-        actor=person,
-        subject=audit,
-        action_id=action.id,
-        number=1,
-        was=was.isoformat(),
-        to=new_due.isoformat(),
-        reason=reason,
-    )
-    db.flush()
-    _tell_owner(db, action, audit, event, "extended", by=person.name, reason=reason, to=new_due)
-    digests.schedule_action(cal, settings, action)
-    _moved_on(db, action, audit, event)
-    return DONE
-
-
-def _ask_service_manager(
-    db: Session, person: Person, action: Action, audit: Audit, new_due: datetime, reason: str
-) -> Outcome:
-    manager = in_line(audit, "service_manager")
-    if manager is None or not manager.active or not manager.slack_user_id:
-        return refused("action_no_service_manager", qa_ref=audit.qa_ref, field="to")
-    # One row per extension number: of two requests at once only one goes in.
-    asked = insert_once(
-        db,
-        ActionExtension,
-        ("action_id", "number"),
-        action_id=action.id,
-        number=2,
-        status="requested",
-        was_due=action.due_at,
-        to_due=new_due,
-        reason=reason,
-        requested_by_id=person.id,
-        requested_at=now(),
-        asked_id=manager.id,
-    )
-    if not asked:
-        return _cannot_extend(db, action, audit, field="to") or refused("unknown", field="to")
-    extension = _extension(db, action, 2)
-    event = trail.record(
-        db,
-        "action.extension_requested",
-        actor=person,
-        subject=audit,
-        action_id=action.id,
-        extension_id=extension.id,
-        asked_id=manager.id,
-        was=extension.was_due.isoformat(),
-        to=new_due.isoformat(),
-        reason=reason,
-    )
-    db.flush()
-    outbox.enqueue(
-        db, _request_key(extension), manager.slack_user_id, "action_extension_request", _request_ctx(db, extension)
-    )
-    outbox.enqueue_update(db, f"{_list_key(audit)}:{event.id}", _list_key(audit), "action_list", _list_ctx(db, audit))
-    return Outcome(ok=True, detail={"asked": manager.name})
-
-
-def _request_key(extension: ActionExtension) -> str:
-    return f"action_extension:{extension.id}:asked"
-
-
-def _request_ctx(db: Session, extension: ActionExtension) -> dict[str, Any]:
-    action = db.get(Action, extension.action_id)
-    audit = db.get(Audit, action.audit_id)
-    first = _extension(db, action, 1)
-    return {
-        "qa_ref": audit.qa_ref,
-        "description": action.description,
-        "owner": _name(db, action.owner_id),
-        "extension_id": extension.id,
-        "requested_by": _name(db, extension.requested_by_id),
-        "was": extension.was_due,
-        "to": extension.to_due,
-        "reason": extension.reason,
-        "first_reason": first.reason if first else None,
-        "status": extension.status,
-        "decided_by": _name(db, extension.decided_by_id),
-        "decided_at": extension.decided_at,
-    }
-
-
-# ----- the Service Manager's decision on a second extension ---------------------------------------------------------
-
-
-def _asked(
-    db: Session, extension_id: int, slack_user_id: str, what: str
-) -> tuple[Person, ActionExtension, Action, Audit] | Outcome:
-    person = by_slack_id(db, slack_user_id)
-    extension = db.get(ActionExtension, extension_id)
-    action = db.get(Action, extension.action_id) if extension else None
-    audit = db.get(Audit, action.audit_id) if action else None
-    if person is None or extension is None or extension.status == "granted":
-        trail.record(
-            db, f"refused.{what}", actor_slack_id=slack_user_id, subject=audit, reason="unknown", extension=extension_id
-        )
-        return refused("unknown")
-    holder = db.get(Person, extension.asked_id) if extension.asked_id else None
-    if not _is(person, holder):
-        trail.record(
-            db,
-            f"refused.{what}",
-            actor=person,
-            subject=audit,
-            reason="not the service manager asked",
-            action_id=action.id,
-        )
-        return refused("action_extension_not_yours", qa_ref=audit.qa_ref, holder=holder.name if holder else None)
-    if extension.status != "requested":
-        return _extension_decided(db, extension, audit)
-    return person, extension, action, audit
-
-
-def _extension_decided(db: Session, extension: ActionExtension, audit: Audit) -> Outcome:
-    return refused(
-        "action_extension_decided",
-        qa_ref=audit.qa_ref,
-        status=extension.status,
-        by=_name(db, extension.decided_by_id),
-        at=extension.decided_at,
-    )
-
-
-def approve_extension(db: Session, cal: Calendar, settings: Settings, extension_id: int, slack_user_id: str) -> Outcome:
-    return _decide_extension(db, cal, settings, extension_id, slack_user_id, "approved")
-
-
-def refuse_extension(db: Session, cal: Calendar, settings: Settings, extension_id: int, slack_user_id: str) -> Outcome:
-    return _decide_extension(db, cal, settings, extension_id, slack_user_id, "refused")
-
-
-def _decide_extension(
-    db: Session, cal: Calendar, settings: Settings, extension_id: int, slack_user_id: str, decision: str
-) -> Outcome:
-    what = "action_extension_approve" if decision == "approved" else "action_extension_refuse"
-    found = _asked(db, extension_id, slack_user_id, what)
-    if isinstance(found, Outcome):
-        return found
-    person, extension, action, audit = found
-    moment = now()
-    won = db.execute(
-        update(ActionExtension)
-        .where(ActionExtension.id == extension.id, ActionExtension.status == "requested")
-        .values(status=decision, decided_by_id=person.id, decided_at=moment)
-    ).rowcount
-    db.refresh(extension)
-    if not won:
-        return _extension_decided(db, extension, audit)
-    if decision == "approved":
-        # The date is the action's whatever it has come to meanwhile: reopened, it is due then.
-        action.due_at, action.extensions = extension.to_due, extension.number
-    event = trail.record(
-        db,
-        f"action.extension_{decision}",
-        actor=person,
-        subject=audit,
-        action_id=action.id,
-        extension_id=extension.id,
-        to=extension.to_due.isoformat(),
-    )
-    db.flush()
-    outbox.enqueue_update(
-        db,
-        f"{_request_key(extension)}:{decision}",
-        _request_key(extension),
-        "action_extension_request",
-        _request_ctx(db, extension),
-    )
-    requester = db.get(Person, extension.requested_by_id)
-    if requester.slack_user_id:
-        outbox.enqueue(
-            db,
-            f"action_extension:{extension.id}:{decision}",
-            requester.slack_user_id,
-            "action_extension_decided",
-            _about(db, action, audit)
-            | {"status": decision, "by": person.name, "to": extension.to_due, "was": extension.was_due},
-        )
-    if decision == "approved":
-        _tell_owner(db, action, audit, event, "extended", by=person.name, reason=extension.reason, to=extension.to_due)
-        digests.schedule_action(cal, settings, action)
-    _moved_on(db, action, audit, event)
+    moved_on(db, action, audit, event)
     return DONE

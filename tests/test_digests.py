@@ -287,7 +287,8 @@ def test_the_recipient_snoozes_an_item_and_it_comes_back_after(rt, standin, slac
         assert event.actor_slack_id == "U0PRAC" and event.detail["item_id"] == soon
     # The digest shows it snoozed, its Snooze gone; the other item keeps its own.
     shown = standin.message(digest.response["ts"])
-    assert "Snoozed until Thursday 18 March 2027" in shown["blocks"][2]["text"]["text"]
+    [snoozed] = [b for b in shown["blocks"] if "Snoozed until" in b.get("text", {}).get("text", "")]
+    assert "Snoozed until Thursday 18 March 2027" in snoozed["text"]["text"] and "Share" in snoozed["text"]["text"]
     assert [b["block_id"] for b in shown["blocks"] if "accessory" in b] == [f"snooze:action:{other}:2027-03-15"]
     assert standin.responses == []
     # Not on its due date (Wednesday): back on Thursday, overdue by then.
@@ -477,7 +478,7 @@ def test_every_reminder_to_one_person_on_one_day_is_one_digest(rt, settings, sta
         db.add(moderation)
         db.flush()
         accept_id, moderation_id = to_accept.id, moderation.id
-    _action(rt, audit_id, date(2027, 1, 19), at=_at(2027, 1, 19, 12))  # due Tuesday: overdue on Wednesday
+    action_id = _action(rt, audit_id, date(2027, 1, 19), at=_at(2027, 1, 19, 12))  # due Tuesday: overdue Wednesday
     _tick(rt, _at(2027, 1, 19))
     assert _digests(standin, "U0PRAC") == []
 
@@ -500,6 +501,7 @@ def test_every_reminder_to_one_person_on_one_day_is_one_digest(rt, settings, sta
         ("allocation_decline", str(accept_id)),
         ("self_assessment_open", str(audit_id)),
         ("moderation_open", str(moderation_id)),
+        ("action_done_open", str(action_id)),
     ]
     snoozable = [b["block_id"] for b in wednesday.args["blocks"] if "accessory" in b]
     assert [block_id.split(":")[1] for block_id in snoozable] == ["action"]

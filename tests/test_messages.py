@@ -361,6 +361,13 @@ def test_each_item_of_a_digest_has_the_buttons_that_answer_it() -> None:
         ("pathway_escalate", "1"),
         ("pathway_record", "2"),
         ("pathway_acknowledge", "3"),
+        ("action_done_open", "1"),
+        ("action_done_open", "2"),
+        ("action_done_open", "3"),
+        ("action_sign_off", "4"),
+        ("action_reopen_open", "4"),
+        ("action_sign_off", "5"),
+        ("action_reopen_open", "5"),
     ]
     assert "passed back by Alex Green" in text_of(render("action_digest", ctx))
     snoozable = [

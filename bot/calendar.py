@@ -89,6 +89,18 @@ class Calendar:
                 remaining -= 1
         return d
 
+    def new_date_problem(self, d: date | None, within: int) -> str | None:
+        """Why `d` cannot be a new deadline: "date_needed" (none, or not after today), "date_not_working", or
+        "date_too_far" (more than `within` working days ahead); None when it can be."""
+        today = self.local(now()).date()
+        if d is None or d <= today:
+            return "date_needed"
+        if not self.is_working_day(d):
+            return "date_not_working"
+        if d > self.add_working_days(today, within):
+            return "date_too_far"
+        return None
+
     def next_working_day(self, d: date) -> date:
         """The first working day strictly after d."""
         return self.add_working_days(d, 1)

@@ -272,3 +272,13 @@ def test_naive_datetimes_are_rejected():
     with pytest.raises(ValueError), clock_at(datetime(2027, 1, 1, 12, 0)):
         pass
     assert calendar._override is None
+
+
+def test_a_new_deadline_is_a_later_working_day_within_reach(cal):
+    # Thursday 25 March 2027: Good Friday and Easter Monday are not working days.
+    with freeze_time(utc(2027, 3, 25, 10)):
+        assert cal.new_date_problem(None, 5) == "date_needed"
+        assert cal.new_date_problem(date(2027, 3, 25), 5) == "date_needed"
+        assert cal.new_date_problem(date(2027, 3, 26), 5) == "date_not_working"
+        assert cal.new_date_problem(date(2027, 4, 5), 5) is None
+        assert cal.new_date_problem(date(2027, 4, 6), 5) == "date_too_far"

@@ -565,15 +565,10 @@ def extend(
     if isinstance(found, Outcome):
         return found
     person, escalation = found
-    today = cal.local(now()).date()
     reason = (reason or "").strip()
     errors = {}
-    if to is None or to <= today:
-        errors["to"] = "escalation_date_needed"
-    elif not cal.is_working_day(to):
-        errors["to"] = "escalation_date_not_working"
-    elif to > cal.add_working_days(today, EXTEND_AT_MOST):
-        errors["to"] = "escalation_date_too_far"
+    if problem := cal.new_date_problem(to, EXTEND_AT_MOST):
+        errors["to"] = f"escalation_{problem}"
     if not reason:
         errors["reason"] = "escalation_reason_needed"
     if errors:

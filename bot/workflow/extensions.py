@@ -98,16 +98,11 @@ def extend(
     person, action, audit = found
     if problem := _cannot_extend(db, action, audit, field="to"):
         return problem
-    today = cal.local(now()).date()
     latest = _latest(cal)
     reason = (reason or "").strip()
     errors = {}
-    if to is None or to <= today:
-        errors["to"] = "action_date_needed"
-    elif not cal.is_working_day(to):
-        errors["to"] = "action_date_not_working"
-    elif to > latest:
-        errors["to"] = "action_date_too_far"
+    if problem := cal.new_date_problem(to, EXTEND_AT_MOST):
+        errors["to"] = f"action_{problem}"
     elif cal.at(to, cal.end) <= action.due_at:
         errors["to"] = "action_date_not_later"
     if not reason:

@@ -347,6 +347,18 @@ class Nomination(Base):
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
 
 
+class Highlight(Base):
+    """A learning highlight a QA team member posted to the learning channel: a theme and what was learned."""
+
+    __tablename__ = "highlights"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme: Mapped[str] = mapped_column(String(120))
+    learned: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    posted_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class PathwayTask(Base):
     """A step of the Inadequate pathway asked of named people: the Reflective Practice & Action Meeting, the
     AD Safeguarding's escalation, the resolution by the Head of Service and Service Manager, the Executive

@@ -1338,7 +1338,8 @@ EXAMPLES["quarterly_report"] = [
     # Many services and themes: the first ten of each, the rest in the CSV.
     REPORT
     | {
-        "grades": REPORT["grades"] | {"services": [{"label": f"Service {n}", "counts": [1, 1, 0, 0]} for n in range(14)]},
+        "grades": REPORT["grades"]
+        | {"services": [{"label": f"Service {n}", "counts": [1, 1, 0, 0]} for n in range(14)]},
         "themes": [{"label": f"Theme {n}", "count": 1} for n in range(12)],
         "escalations": {"total": 1, "levels": [{"role": "service_manager", "count": 0}]},
     },

@@ -275,13 +275,22 @@ def _escalations(db: Session, start, end) -> dict[str, Any]:
 
 
 def _themes(db: Session, start, end) -> list[dict[str, Any]]:
-    """Learning highlights posted in the quarter, per theme (most first). Themes are compared case-blind."""
-    rows = db.execute(
-        select(func.min(Highlight.theme), func.count())
+    """Learning highlights posted in the quarter, per theme (most first). Themes typed apart only by case or
+    spacing are one theme, named as it was first written."""
+    label: dict[str, str] = {}
+    counts = Counter()
+    for theme in db.scalars(
+        select(Highlight.theme)
         .where(Highlight.posted_at >= start, Highlight.posted_at < end)
-        .group_by(func.lower(func.trim(Highlight.theme)))
-    ).all()
-    return [{"label": theme.strip(), "count": count} for theme, count in sorted(rows, key=lambda r: (-r[1], r[0]))]
+        .order_by(Highlight.posted_at, Highlight.id)
+    ):
+        words = " ".join(theme.split())
+        key = words.casefold()
+        label.setdefault(key, words)
+        counts[key] += 1
+    return [
+        {"label": label[key], "count": n} for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], label[kv[0]]))
+    ]
 
 
 # ----- posting ------------------------------------------------------------------------------------------------

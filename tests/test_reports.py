@@ -538,3 +538,18 @@ def test_the_manifest_asks_to_upload_files():
     from tests.test_manifest import MANIFEST
 
     assert "files:write" in MANIFEST["oauth_config"]["scopes"]["bot"]
+
+
+@freeze_time(REPORT_DAY)
+def test_a_months_report_for_the_demo(rt, standin, quarter):
+    january = reports.Month.parse("2027-01")
+    assert (january.months, january.words, january.shift(1)) == (("2027-01",), "January 2027", reports.Month(2027, 2))
+    with rt.database.unit_of_work() as db:
+        assert reports.post(db, rt.calendar, rt.settings, january, via="demo") == "report:2027-01:1"
+    rt.dispatcher.drain()
+    [message] = [c for c in standin.posted(QA_CHANNEL) if c.args["text"].startswith("QA report, January 2027")]
+    assert "2 of 2 allocated audits completed (100%)" in message.args["text"]
+    files = standin.files(QA_CHANNEL)
+    assert [f["name"] for f in files] == ["qa-report-2027-01.csv", "qa-report-2027-01-grades.png"]
+    with Image.open(io.BytesIO(files[1]["data"])) as image:
+        assert image.size == (800, 500)

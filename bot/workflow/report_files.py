@@ -27,8 +27,8 @@ VOICE = {"yes": "evident", "partly": "partly evident", "no": "not evident"}
 
 def file_names(quarter: str) -> tuple[str, str]:
     """The files' names: the quarter and nothing else (a file name is shown wherever the file goes)."""
-    if not re.fullmatch(r"\d{4}Q[1-4]", quarter):
-        raise ValueError(f"not a quarter: {quarter!r}")
+    if not re.fullmatch(r"\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))", quarter):
+        raise ValueError(f"not a quarter or a month: {quarter!r}")
     return f"qa-report-{quarter}.csv", f"qa-report-{quarter}-grades.png"
 
 
@@ -120,13 +120,16 @@ def csv_bytes(figures: dict[str, Any]) -> bytes:
 
 
 def chart_png(figures: dict[str, Any]) -> bytes:
-    """Stacked bars of the overall grades in each month of the quarter, and the quarter as a whole."""
+    """Stacked bars of the overall grades in each month of the quarter, and the quarter as a whole (a month's
+    report: the one bar)."""
     # Imported here: only the outbox, posting a report, draws; the rest of qabot never loads matplotlib.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     scale = figures["scale"]
-    bars = [*figures["grades"]["months"], {"label": "Quarter", "counts": figures["grades"]["overall"]}]
+    bars = figures["grades"]["months"]
+    if len(bars) > 1:
+        bars = [*bars, {"label": "Quarter", "counts": figures["grades"]["overall"]}]
     labels = [bar["label"] for bar in bars]
     figure = Figure(figsize=(8, 5), dpi=100)
     FigureCanvasAgg(figure)

@@ -95,6 +95,42 @@ class Quarter:
         return f"{first:%B} to {last:%B %Y}"
 
 
+@dataclass(frozen=True, order=True)
+class Month:
+    """One month reported on its own, e.g. a month's report in the demo: what a Quarter offers, for one month."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        if not months.is_month(text.strip()):
+            raise ValueError(f"a month looks like 2027-01, not {text!r}")
+        year, number = text.strip().split("-")
+        return cls(int(year), int(number))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.number:02d}"
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return (str(self),)
+
+    @property
+    def start(self) -> date:
+        return date(self.year, self.number, 1)
+
+    def shift(self, count: int) -> Month:
+        return Month.parse(months.shift(str(self), count))
+
+    @property
+    def words(self) -> str:
+        return months.words(str(self))
+
+
+Period = Quarter | Month
+
+
 def last_complete(day: date) -> Quarter:
     """The quarter before the one `day` is in: what `/qa report` reports when no quarter is named."""
     return Quarter.of(day).shift(-1)
@@ -133,8 +169,9 @@ def _counts(grades: Iterable[str | None], scale: Sequence[str]) -> list[int]:
     return [tally[code] for code in scale]
 
 
-def figures(db: Session, cal: Calendar, quarter: Quarter) -> dict[str, Any]:
-    """The quarter's figures, as the report message, CSV and chart show them (JSON-safe, for the outbox)."""
+def figures(db: Session, cal: Calendar, quarter: Period) -> dict[str, Any]:
+    """The quarter's (or a month's) figures, as the report message, CSV and chart show them (JSON-safe, for the
+    outbox)."""
     form = load_form(KIND)
     scale = list(form.scale.codes)
     overall_id = form.overall.id if form.overall else None
@@ -296,13 +333,13 @@ def _themes(db: Session, start, end) -> list[dict[str, Any]]:
 # ----- posting ------------------------------------------------------------------------------------------------
 
 
-def _has_audits(db: Session, quarter: Quarter) -> bool:
+def _has_audits(db: Session, quarter: Period) -> bool:
     return bool(
         db.scalar(select(func.count()).select_from(Audit).where(Audit.kind == KIND, Audit.month.in_(quarter.months)))
     )
 
 
-def _key(quarter: Quarter) -> str:
+def _key(quarter: Period) -> str:
     return f"report:{quarter}"
 
 
@@ -327,10 +364,11 @@ def post_due(db: Session, cal: Calendar, settings: Settings) -> int:
 
 
 def post(
-    db: Session, cal: Calendar, settings: Settings, quarter: Quarter, *, via: str, actor: Person | None = None
+    db: Session, cal: Calendar, settings: Settings, quarter: Period, *, via: str, actor: Person | None = None
 ) -> str:
-    """The report on demand (the command line, `/qa report`, the demo): queued every time it is asked for, under a
-    key of its own, and said to be a re-run when the quarter's report was posted before."""
+    """The report on demand (the command line, `/qa report`, the demo; a quarter, or a Month): queued every time it
+    is asked for, under a key of its own, and said to be a re-run when the period's report was posted before.
+    Returns the outbox key."""
     again = db.scalar(select(func.count()).where(OutboxMessage.key.like(f"{_key(quarter)}%")))
     key = f"{_key(quarter)}:{again + 1}"
     _queue(db, cal, settings, quarter, key, via=via, actor=actor, again=bool(again))
@@ -341,7 +379,7 @@ def _queue(
     db: Session,
     cal: Calendar,
     settings: Settings,
-    quarter: Quarter,
+    quarter: Period,
     key: str,
     *,
     via: str,

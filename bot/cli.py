@@ -322,6 +322,30 @@ def _draft_lines(ctx: dict) -> list[str]:
     return lines
 
 
+def cmd_report(settings: Settings, args) -> int:
+    from bot.calendar import now
+    from bot.workflow import report_files, reports
+
+    settings.require("SLACK_BOT_TOKEN", "QABOT_QA_CHANNEL")
+    rt = _runtime(settings)
+    try:
+        try:
+            quarter = reports.choose(args.quarter, rt.calendar.local(now()).date())
+        except ValueError as exc:
+            print(f"qabot: --quarter: {exc}", file=sys.stderr)
+            return 2
+        with rt.database.unit_of_work() as db:
+            reports.post(db, rt.calendar, settings, quarter, via=f"command line ({getuser()})")
+            figures = reports.figures(db, rt.calendar, quarter)
+        print(f"Quarterly QA report {quarter} ({figures['period']}):")
+        for section, item, measure, value in report_files.rows(figures):
+            print(f"  {section}, {item}: {measure} {value if value != '' else '(no figure)'}")
+        print(f"Delivery: {rt.dispatcher.drain()}")
+    finally:
+        rt.close()
+    return 0
+
+
 def cmd_demo(settings: Settings, args) -> int:
     from bot.demo import run
 
@@ -384,6 +408,9 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--remove", nargs="+", metavar="CASE_ID", help="leave these cases out")
     a.add_argument("--confirm", action="store_true", help="allocate the draft and tell everyone")
     a.set_defaults(func=cmd_allocate)
+    q = sub.add_parser("report", help="post the quarterly QA report, with its CSV and chart, to the QA team channel")
+    q.add_argument("--quarter", help="YYYYQn, e.g. 2027Q1 (default: the last complete quarter)")
+    q.set_defaults(func=cmd_report)
     d = sub.add_parser("demo", help="play a scripted slice of the workflow against a local Slack stand-in")
     d.add_argument("--keep", action="store_true", help="keep the demo database and print where it is")
     d.set_defaults(func=cmd_demo)

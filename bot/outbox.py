@@ -15,11 +15,12 @@ from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.calendar import Calendar, now
+from bot.workflow import report_files
 from messages import BlockKitError, render
 from store import Database
 from store.models import OutboxMessage
@@ -33,6 +34,9 @@ REFUSAL_HINTS = {
     "not_in_channel": " (invite the bot: /invite @qabot in that channel, then `qabot outbox --retry`)",
     "channel_not_found": " (check the channel ID, e.g. QABOT_QA_CHANNEL)",
 }
+
+# Files that go with a message, built from its context when it is sent: uploaded to the same channel after it.
+ATTACHMENTS = {"quarterly_report": report_files.attachments}
 
 
 def enqueue(
@@ -238,16 +242,25 @@ class Dispatcher:
             # Slack allows about one post a second per channel: wait for the slot rather than be refused.
             return self._reschedule(row_id, last + self.pace, None, count=False)
 
+        attach = ATTACHMENTS.get(row.template)
         try:
             payload = render(row.template, decode(row.context), tz=self.calendar.tz)
+            files = attach(decode(row.context)) if attach is not None else None
         except (BlockKitError, LookupError, ValueError) as exc:
             return self._fail(row_id, f"render {row.template}: {exc}")
 
         try:
-            if original is not None:
+            if row.ts is not None:
+                # Posted on an earlier try whose upload failed: only the files are still to go.
+                response = {"channel": row.channel, "ts": row.ts}
+            elif original is not None:
                 response = self.client.chat_update(channel=original.channel, ts=original.ts, **payload)
             else:
                 response = self.client.chat_postMessage(channel=row.recipient, **payload)
+                if files:
+                    self._posted(row_id, response.get("channel"), response.get("ts"))
+            if files:
+                self.client.files_upload_v2(channel=response.get("channel"), file_uploads=files)
         except SlackApiError as exc:
             status = exc.response.status_code
             if status == 429:
@@ -257,7 +270,8 @@ class Dispatcher:
                 return self._retry(row_id, f"Slack answered {status}")
             error = exc.response.get("error")
             return self._fail(row_id, f"Slack refused it: {error}{REFUSAL_HINTS.get(error, '')}")
-        except (TimeoutError, URLError, OSError) as exc:
+        except (TimeoutError, URLError, OSError, SlackRequestError) as exc:
+            # SlackRequestError: files_upload_v2's upload step answered other than 200.
             return self._retry(row_id, f"{exc.__class__.__name__}: {exc}")
 
         with self.database.unit_of_work() as db:
@@ -269,6 +283,12 @@ class Dispatcher:
             sent.claimed_until = None
             sent.last_error = None
         return DrainResult(sent=1, keys=[row.key])
+
+    def _posted(self, row_id: int, channel: str | None, ts: str | None) -> None:
+        """The message is out and its files are not yet: a retry must not post the message again."""
+        with self.database.unit_of_work() as db:
+            row = db.get(OutboxMessage, row_id)
+            row.channel, row.ts = channel, ts
 
     def _retry(self, row_id: int, error: str) -> DrainResult:
         with self.database.unit_of_work() as db:

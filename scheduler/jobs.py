@@ -22,6 +22,7 @@ from bot.workflow import (
     escalation,
     moderation,
     reaudits,
+    reports,
 )
 
 log = logging.getLogger("qabot.clock")
@@ -68,6 +69,12 @@ SWEEPS = [
         "reaudits",
         timedelta(minutes=5),
         _sweep(lambda db, rt: reaudits.allocate(db, rt.calendar, rt.settings)),
+    ),
+    # The quarterly QA report, once, from 09:00 on the first working day after each quarter.
+    Job(
+        "quarterly-report",
+        timedelta(minutes=5),
+        _sweep(lambda db, rt: reports.post_due(db, rt.calendar, rt.settings)),
     ),
     # Each person's one digest of the day: every reminder due to them (an allocation to accept, a meeting the next
     # working day, a self-assessment, a moderation, a step of the Inadequate pathway, their actions, what awaits

@@ -1275,3 +1275,78 @@ EXAMPLES["refusal"] += [
     {"reason": "action_extension_decided", "qa_ref": "QA-2027-01-017", "status": "approved", "by": "Sara", "at": AT},
     {"reason": "action_extension_decided", "qa_ref": "QA-2027-01-017", "status": "refused", "by": None, "at": None},
 ]
+
+SCALE = ["outstanding", "good", "requires_improvement", "inadequate"]
+REPORT = {
+    "quarter": "2027Q1",
+    "period": "January to March 2027",
+    "as_of": datetime(2027, 4, 1, 8, 0, tzinfo=UTC),
+    "scale": SCALE,
+    "audits": {
+        "allocated": 12,
+        "completed": 10,
+        "months": [
+            {"label": "January 2027", "allocated": 4, "completed": 4},
+            {"label": "February 2027", "allocated": 4, "completed": 4},
+            {"label": "March 2027", "allocated": 4, "completed": 2},
+        ],
+    },
+    "grades": {
+        "overall": [1, 5, 3, 1],
+        "months": [
+            {"label": "January 2027", "counts": [0, 2, 1, 1]},
+            {"label": "February 2027", "counts": [1, 2, 1, 0]},
+            {"label": "March 2027", "counts": [0, 1, 1, 0]},
+        ],
+        "domains": [
+            {"label": "Assessment", "counts": [1, 6, 3, 0]},
+            {"label": "Management Oversight & Supervision", "counts": [0, 0, 0, 0]},
+        ],
+        "services": [
+            {"label": "Children We Care For", "counts": [0, 2, 1, 0]},
+            {"label": "Family Support", "counts": [1, 3, 2, 1]},
+        ],
+    },
+    "moderation": {"audits": 8, "grades": 56, "changed": 6, "overall_changed": 2, "kappa": 0.636, "kappa_n": 8},
+    "voice": {"answered": 10, "yes": 6, "partly": 3, "no": 1},
+    "actions": {"due": 20, "on_time": 14, "late": 3, "overdue": 2, "not_yet_due": 1},
+    "escalations": {
+        "total": 3,
+        "levels": [
+            {"role": "service_manager", "count": 2},
+            {"role": "head_of_service", "count": 1},
+            {"role": "assistant_director", "count": 0},
+            {"role": "executive_director", "count": 0},
+        ],
+    },
+    "themes": [{"label": "Child's voice", "count": 3}, {"label": "Management oversight", "count": 1}],
+    "again": False,
+}
+NOTHING = {
+    "audits": {"allocated": 0, "completed": 0, "months": [{"label": "April 2027", "allocated": 0, "completed": 0}]},
+    "grades": {"overall": [0, 0, 0, 0], "months": [], "domains": [], "services": []},
+    "moderation": {"audits": 0, "grades": 0, "changed": 0, "overall_changed": 0, "kappa": None, "kappa_n": 0},
+    "voice": {"answered": 0, "yes": 0, "partly": 0, "no": 0},
+    "actions": {"due": 0, "on_time": 0, "late": 0, "overdue": 0, "not_yet_due": 0},
+    "escalations": {"total": 0, "levels": [{"role": "service_manager", "count": 0}]},
+    "themes": [],
+}
+EXAMPLES["quarterly_report"] = [
+    REPORT,
+    REPORT | {"again": True},
+    REPORT | NOTHING,
+    # Many services and themes: the first ten of each, the rest in the CSV.
+    REPORT
+    | {
+        "grades": REPORT["grades"]
+        | {"services": [{"label": f"Service {n}", "counts": [1, 1, 0, 0]} for n in range(14)]},
+        "themes": [{"label": f"Theme {n}", "count": 1} for n in range(12)],
+        "escalations": {"total": 1, "levels": [{"role": "service_manager", "count": 0}]},
+    },
+]
+EXAMPLES["report_queued"] = [{"quarter": "2027Q1"}]
+EXAMPLES["refusal"] += [
+    {"reason": "report_not_qa_team"},
+    {"reason": "report_bad_quarter", "problem": "a quarter looks like 2027Q1 (the year, Q, then 1 to 4), not '2027-1'"},
+    {"reason": "report_no_channel"},
+]

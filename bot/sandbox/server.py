@@ -38,7 +38,7 @@ __all__ = [
     "dm_channel",
 ]
 
-_JSON_ARGS = ("blocks", "view", "attachments")  # sent form-encoded as JSON strings, or as JSON values
+_JSON_ARGS = ("blocks", "view", "attachments", "files")  # sent form-encoded as JSON strings, or as JSON values
 
 Answer = tuple[int, dict[str, str], bytes, float]  # HTTP status, headers, body, seconds to wait first
 
@@ -84,6 +84,7 @@ class SlackStandIn(Workspace):
 
     def start(self) -> SlackStandIn:
         self._server = _Server(self)
+        self._upload_base = self._base_url + "/upload/"
         # A short poll interval: stop() waits up to one interval, once per test.
         serve = self._server.serve_forever
         threading.Thread(target=serve, args=(0.05,), name="slack-standin", daemon=True).start()
@@ -192,6 +193,13 @@ class SlackStandIn(Workspace):
             stored = self._messages.get(ts)
             return stored[0] if stored else None
 
+    def files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files completed with files.completeUploadExternal (to `channel`, if given): id, name, title, channel
+        and the bytes uploaded, in the order they were completed."""
+        with self._lock:
+            done = [copy.deepcopy(f) for f in self._files.values() if f["channel"] is not None]
+        return [f for f in done if channel is None or f["channel"] == channel]
+
     def view(self, view_id: str) -> dict[str, Any] | None:
         with self._lock:
             return copy.deepcopy(self._views.get(view_id))
@@ -263,6 +271,13 @@ class SlackStandIn(Workspace):
         except Refused as refused:
             return _error(refused.error, *refused.messages)
 
+    def _receive_upload(self, file_id: str, raw: bytes) -> Answer:
+        with self._lock:
+            taken = self._upload(file_id, raw)
+        if not taken:
+            return 404, {"Content-Type": "text/plain"}, b"not found", 0
+        return 200, {"Content-Type": "text/plain; charset=utf-8"}, f"OK - {len(raw)}".encode(), 0
+
     def _record(self, call: Call) -> None:
         with self._lock:
             self._calls.append(call)
@@ -309,6 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
             argument = args.pop("token", None) if args is not None else None
             token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip() or argument
             answer = self.server.standin._api(url.path.removeprefix("/api/"), args, token)
+        elif url.path.startswith("/upload/") and self.command == "POST":
+            answer = self.server.standin._receive_upload(url.path.removeprefix("/upload/"), raw)
         elif url.path.startswith("/respond/"):
             answer = self.server.standin._respond(url.path.removeprefix("/respond/"), raw)
         status, headers, body, delay = answer

@@ -50,6 +50,8 @@ class Workspace:
         self._exchanged: set[str] = set()
         self._views: dict[str, dict[str, Any]] = {}
         self._homes: dict[str, str] = {}  # user id -> view id of their App Home
+        self._files: dict[str, dict[str, Any]] = {}  # F… id -> the upload: name, length, bytes, where shared
+        self._upload_base = ""  # where upload URLs point: set by the server that serves them
         self._last_ts = 0
         self._ids = itertools.count(1)
 
@@ -156,6 +158,64 @@ class Workspace:
         stored = self._store_view(view, current["id"] if current else None)
         self._homes[args["user_id"]] = stored["id"]
         return {"view": stored}
+
+    def _web_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            length = int(args["length"])
+        except (TypeError, ValueError):
+            raise Refused("invalid_arguments", "[ERROR] length must be an integer") from None
+        if length <= 0:
+            raise Refused("invalid_arguments", "[ERROR] length must be positive")
+        file_id = f"F{next(self._ids):010d}"
+        self._files[file_id] = {
+            "id": file_id,
+            "name": str(args["filename"]),
+            "length": length,
+            "alt_txt": args.get("alt_txt"),
+            "data": None,
+            "title": None,
+            "channel": None,
+        }
+        return {"upload_url": self._upload_base + file_id, "file_id": file_id}
+
+    def _upload(self, file_id: str, data: bytes) -> bool:
+        """The bytes POSTed to an upload URL: taken once, for a file not yet completed."""
+        upload = self._files.get(file_id)
+        if upload is None or upload["channel"] is not None:
+            return False
+        upload["data"] = data
+        return True
+
+    def _web_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args["files"]
+        if not isinstance(files, list) or not all(isinstance(f, dict) and f.get("id") for f in files):
+            raise Refused("invalid_arguments", "[ERROR] files must be a JSON array of objects with an id")
+        channels = [c for c in str(args.get("channels") or args.get("channel_id") or "").split(",") if c]
+        if len(channels) > 1:
+            raise Refused("standin_not_implemented")  # qabot shares each file in one channel
+        channel = self._conversation(channels[0]) if channels else None
+        if channel in self._channels and channel not in self._joined:
+            raise Refused("not_in_channel")
+        uploads = [self._files.get(f["id"]) for f in files]
+        if any(u is None or u["data"] is None or u["channel"] is not None for u in uploads):
+            raise Refused("file_not_found")  # never issued, never uploaded to, or completed already
+        if any(len(u["data"]) != u["length"] for u in uploads):
+            raise Refused("file_size_mismatch")  # fewer or more bytes than getUploadURLExternal was told
+        shared = []
+        for upload, given in zip(uploads, files, strict=True):
+            upload["title"] = given.get("title") or upload["name"]
+            upload["channel"] = channel or ""  # "" private: completed but shared nowhere
+            shared.append(
+                {
+                    "id": upload["id"],
+                    "name": upload["name"],
+                    "title": upload["title"],
+                    "size": upload["length"],
+                    "user": BOT_USER_ID,
+                    "channels": [channel] if channel else [],
+                }
+            )
+        return {"files": shared}
 
     # -- helpers (lock held) ---------------------------------------------------------------------------
 

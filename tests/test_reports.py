@@ -97,6 +97,9 @@ def test_quarters():
     assert reports.choose("2027Q2", today) == Quarter(2027, 2)  # in progress: its figures so far
     with pytest.raises(ValueError, match="2027Q3 has not started yet"):
         reports.choose("2027Q3", today)
+    assert reports.choose("2027-02", today) == reports.Month(2027, 2)  # one month on its own
+    with pytest.raises(ValueError, match="2027-07 has not started yet"):
+        reports.choose("2027-07", today)
 
 
 # ----- a small seeded quarter -----------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ class Transcript:
                 buttons = _buttons(call.args.get("blocks"))
                 if buttons:
                     print("     buttons: " + "  ".join(f"[{b}]" for b in buttons))
+            elif call.method == "files.completeUploadExternal":
+                files = call.args["files"]
+                names = ", ".join(f["title"] for f in (json.loads(files) if isinstance(files, str) else files))
+                print(f"   → attached in {self._where(call.args.get('channel_id', ''))}: {names}")
             elif call.method == "views.open":
                 print(f"   → a form opens: {call.args['view']['title']['text']}")
         responses = self.standin.responses

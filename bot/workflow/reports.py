@@ -136,12 +136,12 @@ def last_complete(day: date) -> Quarter:
     return Quarter.of(day).shift(-1)
 
 
-def choose(text: str | None, today: date) -> Quarter:
-    """The quarter asked for (the last complete one when none is named); ValueError says what is wrong. The
-    quarter in progress may be reported (its figures so far), a quarter still to come may not."""
+def choose(text: str | None, today: date) -> Period:
+    """The quarter (or month, YYYY-MM) asked for, the last complete quarter when none is named; ValueError says
+    what is wrong. The period in progress may be reported (its figures so far), one still to come may not."""
     if not (text or "").strip():
         return last_complete(today)
-    quarter = Quarter.parse(text)
+    quarter = Month.parse(text) if months.is_month(text.strip()) else Quarter.parse(text)
     if quarter.start > today:
         raise ValueError(f"{quarter} has not started yet")
     return quarter

@@ -1,9 +1,10 @@
-"""The /qa slash command: `/qa allocate [YYYY-MM]`, `/qa group [YYYY-MM]`, and help for anything else."""
+"""The /qa slash command: `/qa allocate [YYYY-MM]`, `/qa group [YYYY-MM]`, `/qa highlight`, `/qa topten [YYYY-MM]`,
+and help for anything else."""
 
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import group_moderation
+from handlers import group_moderation, learning
 from handlers.allocation_run import open_review
 from messages import render
 
@@ -17,5 +18,9 @@ def register(app: App, rt: Runtime) -> None:
             return open_review(rt, body, respond, client, words[1] if len(words) > 1 else "")
         if words[:1] == ["group"]:
             return group_moderation.open_form(rt, body, respond, client, words[1] if len(words) > 1 else "")
+        if words[:1] == ["highlight"]:
+            return learning.open_highlight(rt, body, respond, client, body["user_id"])
+        if words[:1] == ["topten"]:
+            return learning.open_top_ten(rt, body, respond, client, words[1] if len(words) > 1 else "")
         payload = render("help", {})
         respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")

@@ -1318,5 +1318,6 @@ EXAMPLES["refusal"] += [
     {"reason": "topten_decided", "month": "January 2027", "by": "Hana Head", "at": AT},
     {"reason": "topten_decided", "month": "January 2027", "by": "someone", "at": None},
     {"reason": "topten_empty"},
+    {"reason": "topten_changed"},
     {"reason": "topten_too_long", "limit": 2900},
 ]

@@ -287,6 +287,10 @@ def test_edit_then_approve_once_posts_it_to_the_learning_channel(rt, standin, sl
         assert "at least one item" in slack.view_submission("U0HEAD", form, emptied).json()["errors"]["item-0"]
         assert _top_tens(rt)[0].items == topten.items
 
+        # Opened by a second editor before the first saves: its boxes no longer match once an item is dropped.
+        before = _views(standin)
+        slack.block_action("U0QA", "topten_edit", str(topten.id), message=message)
+        stale = _opened(standin, before)
         # Reworded, and the second highlight dropped by emptying its box.
         edited = {
             "item-0": {"answer": LESSON},
@@ -298,6 +302,12 @@ def test_edit_then_approve_once_posts_it_to_the_learning_channel(rt, standin, sl
         items = _top_tens(rt)[0].items
         assert [i["text"] for i in items] == [LESSON, "Plans in the child's words work."]
         assert len(_events(rt, "topten.edited")) == 1
+        stale_errors = slack.view_submission("U0QA", stale, {"item-0": {"answer": "Overwritten."}}).json()["errors"]
+        assert stale_errors == {
+            "item-0": "Someone changed this draft while you had it open, so nothing was saved. "
+            "Please close this form and press Edit again."
+        }
+        assert [i["text"] for i in _top_tens(rt)[0].items] == [LESSON, "Plans in the child's words work."]
         updated = [c for c in standin.calls if c.method == "chat.update" and c.args["ts"] == dm.response["ts"]]
         assert "Plans in the child's words work." in str(updated[-1].args["blocks"]) and "Supervision" not in str(
             updated[-1].args["blocks"]

@@ -308,6 +308,9 @@ def save_edit(db: Session, topten_id: int, slack_user_id: str, texts: dict[str, 
     if isinstance(found, Outcome):
         return found
     person, topten = found
+    if len([field for field in texts if field.startswith("item-")]) != len(topten.items):
+        # Someone else dropped or kept items since this form was opened: its boxes no longer match the items.
+        return refused("topten_changed", field="item-0")
     kept: dict[str, dict[str, Any]] = {}
     errors = {}
     for number, item in enumerate(topten.items):

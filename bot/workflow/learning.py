@@ -160,9 +160,13 @@ def _drawn(db: Session, cal: Calendar, month: str) -> list[dict[str, Any]]:
         {"source": "highlight", "source_id": h.id, "title": h.theme, "grade": None, "service": None, "text": h.learned}
         for h in highlights
     ]
-    alternated = [i for i in chain.from_iterable(zip_longest(from_nominations, from_highlights)) if i is not None]
-    clean = [i for i in alternated if guard.check(db, {"title": i["title"], "text": i["text"]}) is None]
-    return clean[:TOP]
+    drawn: list[dict[str, Any]] = []
+    for item in chain.from_iterable(zip_longest(from_nominations, from_highlights)):
+        if len(drawn) == TOP:
+            break
+        if item is not None and guard.check(db, {"title": item["title"], "text": item["text"]}) is None:
+            drawn.append(item)
+    return drawn
 
 
 def _approvers(db: Session) -> list[Person]:

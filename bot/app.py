@@ -20,6 +20,7 @@ from handlers import (
     group_moderation,
     home,
     inadequate,
+    learning,
     meeting,
     moderation,
     safeguarding,
@@ -68,6 +69,7 @@ def build_app(rt: Runtime) -> App:
         escalation,
         digests,
         actions,
+        learning,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -20,6 +20,7 @@ from bot.workflow import (
     allocation_run,
     digests,
     escalation,
+    learning,
     moderation,
     reaudits,
     reports,
@@ -76,6 +77,8 @@ SWEEPS = [
         timedelta(minutes=5),
         _sweep(lambda db, rt: reports.post_due(db, rt.calendar, rt.settings)),
     ),
+    # The previous month's top ten of learning, drafted on the first working day and sent to the QA Head to approve.
+    Job("top-ten", timedelta(minutes=5), _sweep(lambda db, rt: learning.sweep(db, rt.calendar, rt.settings))),
     # Each person's one digest of the day: every reminder due to them (an allocation to accept, a meeting the next
     # working day, a self-assessment, a moderation, a step of the Inadequate pathway, their actions, what awaits
     # their sign-off and the audits to discuss in supervision).

@@ -359,6 +359,22 @@ class Highlight(Base):
     posted_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class TopTen(Base):
+    """A month's top ten of learning, drafted from its highlights and good-practice nominations (anonymised),
+    edited and approved by the QA lead, then posted to the learning channel."""
+
+    __tablename__ = "top_tens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)
+    # draft -> approved (decided) -> posted (its post queued to the learning channel)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    # [{"title": ..., "text": ..., "source": "highlight" | "nomination", "source_id": ...}, ...] in order
+    items: Mapped[list[Any]] = mapped_column()
+    drafted_at: Mapped[datetime]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    approved_at: Mapped[datetime | None]
+
+
 class PathwayTask(Base):
     """A step of the Inadequate pathway asked of named people: the Reflective Practice & Action Meeting, the
     AD Safeguarding's escalation, the resolution by the Head of Service and Service Manager, the Executive

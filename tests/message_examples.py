@@ -1350,3 +1350,49 @@ EXAMPLES["refusal"] += [
     {"reason": "report_bad_quarter", "problem": "a quarter looks like 2027Q1 (the year, Q, then 1 to 4), not '2027-1'"},
     {"reason": "report_no_channel"},
 ]
+# Learning highlights and the month's top ten
+EXAMPLES["highlight_form"] = [{}]
+EXAMPLES["learning_highlight"] = [
+    {
+        "theme": "The child's voice in plans",
+        "learned": "Plans written with the child, in their words, were followed through.\nReviews noticed it.",
+        "link": "https://intranet.example/practice/voice-of-the-child",
+        "author": "Quinn QA",
+    },
+    {"theme": "Supervision", "learned": "Group supervision & reflection helped.", "link": None, "author": "Quinn QA"},
+]
+_TOPTEN_ITEMS = [
+    {"title": None, "grade": "outstanding", "service": "Children's Social Care", "text": "Direct work was creative."},
+    {"title": "The child's voice in plans", "grade": None, "service": None, "text": "Plans in the child's words."},
+    {"title": None, "grade": "good", "service": None, "text": "The chronology was kept up to date & used."},
+]
+_TOPTEN = {"topten_id": 3, "month": "January 2027", "items": _TOPTEN_ITEMS}
+EXAMPLES["topten_draft"] = [
+    _TOPTEN | {"status": "draft", "approved_by": None, "approved_at": None},
+    _TOPTEN | {"status": "posted", "approved_by": "Hana Head", "approved_at": AT},
+    _TOPTEN | {"items": [_TOPTEN_ITEMS[1]] * 10, "status": "draft", "approved_by": None, "approved_at": None},
+]
+EXAMPLES["topten_form"] = [
+    _TOPTEN | {"values": [item["text"] for item in _TOPTEN_ITEMS]},
+    _TOPTEN | {"items": [_TOPTEN_ITEMS[0]] * 10, "values": ["Direct work was creative."] * 10},
+]
+EXAMPLES["topten_post"] = [
+    {"month": "January 2027", "items": _TOPTEN_ITEMS},
+    {"month": "January 2027", "items": [_TOPTEN_ITEMS[1]] * 10},
+]
+EXAMPLES["refusal"] += [
+    {"reason": "learning_not_qa_team"},
+    {"reason": "learning_no_channel"},
+    {"reason": "highlight_theme_needed", "theme_limit": 120, "learned_limit": 2900},
+    {"reason": "highlight_theme_too_long", "theme_limit": 120, "learned_limit": 2900},
+    {"reason": "highlight_learned_needed", "theme_limit": 120, "learned_limit": 2900},
+    {"reason": "highlight_learned_too_long", "theme_limit": 120, "learned_limit": 2900},
+    {"reason": "highlight_bad_link", "theme_limit": 120, "learned_limit": 2900},
+    {"reason": "topten_nothing", "month": "January 2027"},
+    {"reason": "topten_not_approver", "month": "January 2027"},
+    {"reason": "topten_decided", "month": "January 2027", "by": "Hana Head", "at": AT},
+    {"reason": "topten_decided", "month": "January 2027", "by": "someone", "at": None},
+    {"reason": "topten_empty"},
+    {"reason": "topten_changed"},
+    {"reason": "topten_too_long", "limit": 2900},
+]

@@ -18,6 +18,9 @@ def test_the_app_answers_what_the_manifest_declares(slack, standin, world):
     for command in MANIFEST["features"]["slash_commands"]:
         assert slack.command("U0PRAC", command["command"], "help").status == 200
     assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    for shortcut in MANIFEST["features"]["shortcuts"]:
+        assert slack.shortcut("U0PRAC", shortcut["callback_id"]).status == 200
+    assert slack.shortcut("U0PRAC", "undeclared").status == 404
     assert slack.app_home_opened("U0PRAC").status == 200 and standin.home("U0PRAC") is not None
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True

@@ -30,12 +30,14 @@ VIEWS = {
     "good_practice_form",
     "group_moderation_form",
     "escalation_form",
+    "highlight_form",
     "home",
     "inadequate_form",
     "meeting_form",
     "moderation_form",
     "self_assessment_form",
     "self_assessment_view",
+    "topten_form",
 }
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]

@@ -236,6 +236,21 @@ class SignedSender:
         }
         return self._post(urlencode(fields), "application/x-www-form-urlencoded", fields, {}, **signing)
 
+    def shortcut(self, user_id: str, callback_id: str, **signing: Unpack[Signing]) -> Response:
+        """A global shortcut (the lightning-bolt menu): no channel, message or response_url."""
+        payload = {
+            "type": "shortcut",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": _fresh_ts(),
+            "team": _TEAM,
+            "user": _user(user_id),
+            "callback_id": callback_id,
+            "trigger_id": self._trigger_id(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        return self._post_form(payload, **signing)
+
     def app_home_opened(
         self,
         user_id: str,

@@ -131,5 +131,23 @@ def test_demo_plays_the_month_from_allocation_to_a_dispute(capsys):
     assert not any(grade in line for line in channel_lines for grade in ("Good", "Requires Improvement", "disput"))
     assert "WBRI" not in out and "Female" not in out
     assert out.count("accepted by Oliver Other on") == 1
+    # It ends with a learning highlight (a phone number in it refused first) and the report of the quarter so far.
+    for line in (
+        'the form answers "Please remove the phone number (07700 900456)',
+        "→ posted to #practice-learning: Learning highlight: Plans written with the family (shared by Quinn QA)",
+        "→ posted to #qa-team: Quarterly QA report, January to March 2027 (so far): 1 of 4 allocated audits completed",
+        "→ attached in #qa-team: QA report figures, January to March 2027 (so far), Overall grades by month,",
+        "Agreement between auditor and moderator on the overall grade (Cohen's kappa): 1.00 (n = 1).",
+        "1 escalation of overdue work; the highest level each reached: Assistant Director 1.",
+        "Learning highlights by theme: Plans written with the family 1.",
+    ):
+        assert line in out, line
+    assert "07700 900456" not in out.split("→ posted to #practice-learning")[1]
+    finale = out.split("Quinn QA picks the shortcut")[1].split("The trail")[0]
+    shared = [line for line in finale.splitlines() if "#practice-learning" in line or line.startswith("     ")]
+    assert len(shared) > 20
+    assert not any(re.search(r"QA-2027|\b100\d{3}\b|Priya|Oliver|Tom Teamlead", line) for line in shared)
+    assert any("learning highlight posted" in line and line.endswith("Quinn QA") for line in trail)
+    assert any("QA report posted to the QA channel" in line and line.endswith("Quinn QA") for line in trail)
     # What the child and family said is stored, and never reaches Slack in a message.
     assert "wants more time with dad" not in out and "07700 900123" not in out.split("The trail")[1]

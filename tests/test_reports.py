@@ -240,6 +240,8 @@ def _figures(rt, quarter):
 def test_the_figures_of_a_small_quarter(rt, quarter):
     figures = _figures(rt, quarter)
     assert figures["quarter"] == "2027Q1" and figures["period"] == "January to March 2027"
+    with freeze_time(REPORT_DAY - timedelta(days=1)):  # the quarter's last day: a report of it so far
+        assert _figures(rt, quarter)["period"] == "January to March 2027 (so far)"
     assert figures["audits"] == {
         "allocated": 4,
         "completed": 3,

@@ -31,6 +31,7 @@ __all__ = ["CASES", "STAFF", "run", "seed"]
 
 SIGNING_SECRET = "demo-signing-secret"
 QA_CHANNEL = "C0QATEAM"
+LEARNING_CHANNEL = "C0LEARN"
 TRAIL = {
     "directory.imported": "staff directory imported",
     "person.added": "person added to the directory",
@@ -80,6 +81,8 @@ TRAIL = {
     "reminder.unreachable": "reminder not sent: nobody to reach",
     "refused.digest_snooze": "snooze refused",
     "supervision.stopped": "supervision reminders stopped",
+    "highlight.posted": "learning highlight posted",
+    "report.queued": "QA report posted to the QA channel",
 }
 
 
@@ -88,6 +91,8 @@ def run(keep: bool = False) -> int:
     with SlackStandIn() as standin:
         standin.add_channel(QA_CHANNEL, "qa-team")
         standin.invite_bot(QA_CHANNEL)  # as the README's "/invite @qabot" step does
+        standin.add_channel(LEARNING_CHANNEL, "practice-learning")
+        standin.invite_bot(LEARNING_CHANNEL)
         for name, email, slack_id, *_ in STAFF + MORE_STAFF:
             standin.add_user(slack_id or LOOKED_UP[email], email, name)
         settings = Settings(
@@ -96,6 +101,7 @@ def run(keep: bool = False) -> int:
             slack_api_url=standin.api_url,
             database_url=f"sqlite:///{workdir / 'qabot.sqlite3'}",
             qa_channel=QA_CHANNEL,
+            learning_channel=LEARNING_CHANNEL,
             case_url="https://casesystem.example/person/{case_id}",
         )
         rt = Runtime.build(settings)
@@ -115,12 +121,12 @@ def run(keep: bool = False) -> int:
 
 def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: SignedSender, workdir: Path) -> None:
     print(
-        "qabot demo: a month of the QA Framework — allocation, an audit, its moderation, a dispute and an overdue"
-        " action escalated — played against a local Slack stand-in"
+        "qabot demo: a month of the QA Framework — allocation, an audit, its moderation, a dispute, an overdue"
+        " action escalated, a learning highlight and the report — played against a local Slack stand-in"
     )
     print(f"(database: a fresh SQLite file; Slack Web API: the stand-in at {standin.api_url})")
     names = {slack_id or LOOKED_UP[email]: name for name, email, slack_id, *_ in STAFF + MORE_STAFF}
-    out = Transcript(standin, names, {QA_CHANNEL: "#qa-team"})
+    out = Transcript(standin, names, {QA_CHANNEL: "#qa-team", LEARNING_CHANNEL: "#practice-learning"})
 
     staff_csv = write_staff_csv(workdir / "staff.csv")
     with clock_at(datetime(2026, 12, 31, 16, 0, tzinfo=LONDON)):
@@ -286,6 +292,7 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
 
     _moderation_and_dispute_steps(rt, standin, slack, out, click, oliver_audit, oliver_ref)
     _escalation_steps(rt, standin, slack, out, clock, click, oliver_ref)
+    _learning_steps(rt, standin, slack, out)
 
     print("\nThe trail (the events table an inspector would read):")
     with rt.database.unit_of_work() as db:
@@ -537,3 +544,36 @@ def _escalation_steps(rt: Runtime, standin: SlackStandIn, slack: SignedSender, o
         print(f'   Her note: "{note}"')
         print("   Everyone involved is told; the buttons are gone from every message of this escalation.")
     _deliver(rt, out, deciding + timedelta(minutes=5))
+
+
+def _learning_steps(rt: Runtime, standin: SlackStandIn, slack: SignedSender, out: Transcript) -> None:
+    """What the QA team makes of it: Quinn shares a learning highlight (first refused for a phone number in it),
+    then posts the report of the quarter so far — January's audits — with its CSV and chart, to the QA channel."""
+    sharing = datetime(2027, 2, 10, 14, 0, tzinfo=LONDON)
+    with clock_at(sharing):
+        out.step(sharing, 'Quinn QA picks the shortcut "Post a learning highlight": its form opens.')
+        slack.shortcut("U0QA", "qa_highlight")
+        out.slack()
+        form = standin.last("views.open").response["view"]
+        theme = "Plans written with the family"
+        learned = (
+            "Where the plan was written with the family, in their words, actions were done on time and the school"
+            " knew its part. Team managers: ask for the family's words in supervision."
+        )
+        refused = slack.view_submission(
+            "U0QA", form, {"theme": {"answer": theme}, "learned": {"answer": learned + " Dad: 07700 900456."}}
+        )
+        print(f'   Her first try keeps a phone number in: the form answers "{refused.json()["errors"]["learned"]}"')
+        answers = {"theme": {"answer": theme}, "learned": {"answer": learned}}
+        assert slack.view_submission("U0QA", form, answers).body == ""
+        rt.dispatcher.drain()
+        out.slack()
+    reporting = sharing + timedelta(minutes=30)
+    with clock_at(reporting):
+        out.step(reporting, "Quinn types /qa report 2027Q1: the quarter so far, January's month, for the QA team.")
+        slack.command("U0QA", "/qa", "report 2027Q1")
+        rt.dispatcher.drain()
+        out.slack()
+        report = standin.posted(QA_CHANNEL)[-1]
+        for line in section_lines(report.args.get("blocks")):
+            print(f"     {line}")

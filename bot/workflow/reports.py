@@ -243,7 +243,8 @@ def figures(db: Session, cal: Calendar, quarter: Period) -> dict[str, Any]:
     all_overall = [g for grades in overall_by_month.values() for g in grades]
     return {
         "quarter": str(quarter),
-        "period": quarter.words,
+        # A period still running is reported as far as it has gone, and says so.
+        "period": quarter.words + (" (so far)" if end > now() else ""),
         "as_of": now(),
         "scale": scale,
         "audits": {

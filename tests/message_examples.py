@@ -1275,3 +1275,13 @@ EXAMPLES["refusal"] += [
     {"reason": "action_extension_decided", "qa_ref": "QA-2027-01-017", "status": "approved", "by": "Sara", "at": AT},
     {"reason": "action_extension_decided", "qa_ref": "QA-2027-01-017", "status": "refused", "by": None, "at": None},
 ]
+EXAMPLES["export_made"] = [
+    {
+        "by": "Quinn QA",
+        "reason": "Ofsted self-evaluation",
+        "start": date(2027, 1, 1),
+        "end": date(2027, 3, 31),
+        "person": False,
+    },
+    {"by": "Quinn QA", "reason": "SAR <ref 12>", "start": date(2026, 1, 1), "end": AT, "person": True},
+]

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot import cli
-from bot.workflow import actions, allocation, exports
+from bot.workflow import actions, allocation, exports, restricted
 from store.models import Action, Case, Event, OutboxMessage, Person
 from tests.test_disputes import _moderated
 from tests.test_moderation import (
@@ -30,7 +30,8 @@ QUINN = ["--by", "U0QA", "--reason", "Ofsted self-evaluation"]
 @pytest.fixture
 def audits(rt, slack, standin, world, audit_id, moderators, cli_env):  # noqa: F811
     """January: Priya's audit by Amira, moderated Good, its action done by Priya and reopened by Tom; Priya's
-    second case, restricted, allocated to Oliver (whose directory name is a formula). February: a third audit."""
+    second case, restricted (Amira granted access), allocated to Oliver (whose directory name is a formula).
+    February: a third audit."""
     with freeze_time(MONDAY_10, tick=True):
         _moderated(rt, slack, standin, audit_id, "good")
         with rt.database.unit_of_work() as db:
@@ -41,8 +42,8 @@ def audits(rt, slack, standin, world, audit_id, moderators, cli_env):  # noqa: F
         with rt.database.unit_of_work() as db:
             oliver = db.get(Person, world.people["oliver"])
             oliver.name = FORMULA_NAME
+            restricted.set_restricted(db, "CS-100871", True, ["amira@council.example"], via="test")
             case = db.scalar(select(Case).where(Case.case_ref == "CS-100871"))
-            case.restricted = True
             allocation.allocate(db, rt.calendar, rt.settings, case, oliver, "2027-01")
     with freeze_time(datetime(2027, 2, 2, 9, 0, tzinfo=LONDON)), rt.database.unit_of_work() as db:
         case = db.scalar(select(Case).where(Case.case_ref == "CS-100512"))
@@ -96,9 +97,10 @@ def test_a_period_export_holds_the_months_audits_actions_and_events(rt, standin,
     assert second["qa_ref"] == "QA-2027-01-002"
     assert (second["case_system_id"], second["case_note"]) == ("", "restricted")
     assert second["auditor"] == "'" + FORMULA_NAME
-    # Family feedback is the family's: nowhere in the files.
+    # Family feedback is the family's, and a restricted record's ID stays out of the trail too.
     for name in exports.FILES:
-        assert "Happier at school" not in (out / f"{name}.csv").read_text("utf-8-sig")
+        written = (out / f"{name}.csv").read_text("utf-8-sig")
+        assert "Happier at school" not in written and "CS-100871" not in written
 
     [action] = _read(out, "actions")
     assert (action["qa_ref"], action["owner"], action["status"], action["overdue"]) == (
@@ -157,8 +159,10 @@ def test_a_persons_export_holds_theirs_only_and_withholds_others_words(
     amira = files / "amira"
     assert [a["qa_ref"] for a in _read(amira, "audits")] == ["QA-2027-01-001", "QA-2027-02-001"]
     assert _read(amira, "actions") == []  # Priya's action, not hers
-    subjects = {e["subject"] for e in _read(amira, "events")}
-    assert "audit QA-2027-01-002" not in subjects and "audit QA-2027-01-001" in subjects
+    events = _read(amira, "events")
+    assert {e["subject"] for e in events} == {"audit QA-2027-01-001", "audit QA-2027-02-001", "case (restricted)"}
+    # Not on that audit, but the trail names her: she was given access to its record.
+    assert [e["kind"] for e in events if e["subject"] == "case (restricted)"] == ["case.access_granted"]
 
     first, second = _exports(rt)
     assert (first.subject_type, first.subject_id) == ("people", world.people["priya"])

@@ -31,7 +31,7 @@ from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import guard, trail
-from bot.workflow.forms import grade_scale, grade_scale_versions, load_form
+from bot.workflow.forms import form_kinds, grade_scale, grade_scale_versions, load_form
 from store.models import Action, Audit, Case, Dispute, Event, Moderation, Person, Service, Team
 
 EXPORTERS = frozenset({"qa_team", "qa_head_of_service"})
@@ -41,6 +41,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Event detail written by a person rather than the bot: withheld from one person's export when someone else wrote it.
 FREE_TEXT = frozenset({"note", "reason", "rationale", "link", "why"})
 WITHHELD = "withheld: written by someone else"
+# Where the trail names a person by id: a single id, or a list of ids or of {"person_id": …}.
+PERSON_KEYS = ("person_id", "to", "auditor_id", "previous_auditor_id", "moderator_id")
+PERSON_LISTS = ("asked", "heads", "chain", "alerted", "attendees")
 DECIDED = ("upheld", "changed")
 
 # The audits file: these, a grade column per domain and the overall grade, then AUDIT_AFTER.
@@ -120,7 +123,6 @@ class Made:
     folder: Path
     staging: Path
     counts: dict[str, int] = field(default_factory=dict)
-    person: str | None = None  # whose records, for a subject-access request
 
 
 def make(db: Session, cal: Calendar, settings: Settings, request: Request) -> Made:
@@ -150,7 +152,7 @@ def make(db: Session, cal: Calendar, settings: Settings, request: Request) -> Ma
     staging = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    made = Made(folder, staging, person=subject.name if subject else None)
+    made = Made(folder, staging)
     try:
         made.counts = {
             "audits": _write(staging / "audits.csv", *tables.audits()),
@@ -347,7 +349,7 @@ class _Tables:
             or (event.subject_type == "people" and event.subject_id == me)
             or (event.subject_type == "audits" and event.subject_id in audits)
             or event.detail.get("action_id") in actions
-            or me in (event.detail.get("person_id"), event.detail.get("to"))
+            or me in _people_named(event.detail)
         )
 
     def _detail(self, event: Event) -> dict[str, Any]:
@@ -377,10 +379,19 @@ class _Tables:
         return self.cal.local(value).isoformat(timespec="minutes") if value else ""
 
 
+def _people_named(detail: dict[str, Any]) -> set[int]:
+    """The person ids an event's detail names: who was asked, alerted, escalated to, given access, reminded."""
+    ids = {detail.get(key) for key in PERSON_KEYS}
+    for key in PERSON_LISTS:
+        for item in detail.get(key) or []:
+            ids.add(item.get("person_id") if isinstance(item, dict) else item)
+    return {i for i in ids if isinstance(i, int)}
+
+
 def _domains(audits: list[Audit]) -> dict[str, str]:
     """Domain question id -> label: the current form's, then any older form's an exported audit was graded on."""
     labels = {q.id: q.label for q in load_form("collaborative").domains}
-    for kind in sorted({a.kind for a in audits} - {"collaborative"}):
+    for kind in sorted({a.kind for a in audits} & set(form_kinds()) - {"collaborative"}):
         labels.update({q.id: q.label for q in load_form(kind).domains if q.id not in labels})
     for audit in audits:
         labels.update({qid: qid.replace("_", " ").capitalize() for qid in audit.grades if qid not in labels})

@@ -234,6 +234,36 @@ def cmd_restrict(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_export(settings: Settings, args) -> int:
+    from bot.workflow import exports
+
+    settings.require("QABOT_QA_CHANNEL")
+    try:
+        request = exports.Request.parse(args.start, args.end, args.by, args.reason, args.person, args.out)
+    except exports.ExportError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    rt = _runtime(settings)
+    made = None
+    try:
+        with rt.database.unit_of_work() as db:
+            made = exports.make(db, rt.calendar, settings, request)
+        exports.publish(made)
+        for name in exports.FILES:
+            print(f"{made.folder / f'{name}.csv'}: {made.counts[name]} row(s)")
+        print("The export is recorded on the trail and the QA channel is told.")
+        if settings.slack_bot_token:
+            print(f"Delivery: {rt.dispatcher.drain()}")
+    except exports.ExportError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if made is not None:
+            exports.discard(made)
+        rt.close()
+    return 0
+
+
 def cmd_allocate(settings: Settings, args) -> int:
     from bot import months
     from bot.workflow import allocation_run, caselist
@@ -411,6 +441,14 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("report", help="post the quarterly QA report, with its CSV and chart, to the QA team channel")
     q.add_argument("--quarter", help="YYYYQn, e.g. 2027Q1 (default: the last complete quarter)")
     q.set_defaults(func=cmd_report)
+    e = sub.add_parser("export", help="write CSV files of audits, actions and events for a period or one person")
+    e.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD", help="the period's first day")
+    e.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="the period's last day")
+    e.add_argument("--person", metavar="SLACK_ID_OR_EMAIL", help="only what is about or by this person (a SAR)")
+    e.add_argument("--by", required=True, metavar="SLACK_ID_OR_EMAIL", help="who makes the export (QA team)")
+    e.add_argument("--reason", help='why, e.g. "Ofsted self-evaluation" (required; posted to the QA channel)')
+    e.add_argument("--out", metavar="DIR", help="the folder to write (default: qabot-export-<period> here)")
+    e.set_defaults(func=cmd_export)
     d = sub.add_parser("demo", help="play a scripted slice of the workflow against a local Slack stand-in")
     d.add_argument("--keep", action="store_true", help="keep the demo database and print where it is")
     d.set_defaults(func=cmd_demo)

@@ -1396,3 +1396,13 @@ EXAMPLES["refusal"] += [
     {"reason": "topten_changed"},
     {"reason": "topten_too_long", "limit": 2900},
 ]
+EXAMPLES["export_made"] = [
+    {
+        "by": "Quinn QA",
+        "reason": "Ofsted self-evaluation",
+        "start": date(2027, 1, 1),
+        "end": date(2027, 3, 31),
+        "person": False,
+    },
+    {"by": "Quinn QA", "reason": "SAR <ref 12>", "start": date(2026, 1, 1), "end": AT, "person": True},
+]

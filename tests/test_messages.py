@@ -86,6 +86,8 @@ ENUM_KEYS = {
     "eligible",
     "period",
     "chair_user",
+    "step",
+    "state",
 }
 
 
@@ -414,15 +416,27 @@ def test_home_says_plainly_when_nothing_is_waiting() -> None:
 def test_home_caps_long_lists() -> None:
     long = EXAMPLES["home"][-1]
     payload = render_view("home", long)
-    assert len(payload["blocks"]) < 100
-    assert text_of(payload).count("…and 175 more") == 2
+    assert len(payload["blocks"]) <= 100
+    text = text_of(payload)
+    sections = long["waiting"] + long["watching"]
+    assert text.count(" more\"") == len(sections)  # every list says how many it leaves out
+    assert "*Allocations to accept* (60)" in text and "…and 50 more" in text  # the first list: ten shown
 
 
-def test_home_shows_waiting_before_watching() -> None:
+def test_home_shows_waiting_before_watching_and_each_section_once() -> None:
     payload = text_of(render_view("home", EXAMPLES["home"][2]))
-    assert payload.index("Waiting for you") < payload.index("Audits you are watching")
-    assert "QA-2026-12-004* — Alex Green is auditing" in payload
-    assert "Arrange the audit meeting with the practitioner and their team manager" in payload
+    assert payload.index("Waiting for you") < payload.index("What you are watching")
+    for title in ("Allocations to accept", "Your moderation queue", "Your team's audits", "Your audits"):
+        assert payload.count(f"*{title}*") == 1
+    assert "QA-2027-01-017* — Alex Green is auditing" in payload
+    assert "*QA-2027-01-018* — restricted — contact the QA team." in payload
+
+
+def test_home_shows_the_qa_team_the_month() -> None:
+    payload = text_of(render_view("home", EXAMPLES["home"][3]))
+    assert "*This month: January 2027*" in payload
+    assert "*Moderations late*\\n1" in payload and "*Safeguarding alerts open*\\n1" in payload
+    assert "3 waiting in the learning queue" in payload
 
 
 def test_home_for_someone_not_in_the_directory() -> None:

@@ -86,9 +86,9 @@ def _capped(db: Session, query: Select) -> tuple[list[Any], int]:
 
 
 def _item(audit: Audit, case_row: Case, hidden, **detail: Any) -> dict[str, Any]:
-    """An item about an audit: on a restricted record only its QA reference, whatever else was asked."""
+    """An item about an audit: on a restricted record only its QA reference (and what its buttons need)."""
     if hidden(case_row):
-        return {"qa_ref": audit.qa_ref, "restricted": True, **{k: v for k, v in detail.items() if k == "id"}}
+        return {"qa_ref": audit.qa_ref, "restricted": True, **{k: v for k, v in detail.items() if k in ("id", "state")}}
     return {"qa_ref": audit.qa_ref, "restricted": False, **detail}
 
 
@@ -371,4 +371,9 @@ def _progress(db: Session, month: str, moment: datetime) -> dict[str, Any]:
         )
     ).one()
     keys = ("allocated", "accepted", "audited", "moderated", "unaccepted", "late_moderations", "safeguarding")
-    return {"month": month, "month_words": months.words(month), **dict(zip(keys, row[:7], strict=True)), "learning_queue": row[7]}
+    return {
+        "month": month,
+        "month_words": months.words(month),
+        **dict(zip(keys, row[:7], strict=True)),
+        "learning_queue": row[7],
+    }

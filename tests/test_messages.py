@@ -419,7 +419,7 @@ def test_home_caps_long_lists() -> None:
     assert len(payload["blocks"]) <= 100
     text = text_of(payload)
     sections = long["waiting"] + long["watching"]
-    assert text.count(" more\"") == len(sections)  # every list says how many it leaves out
+    assert text.count(' more"') == len(sections)  # every list says how many it leaves out
     assert "*Allocations to accept* (60)" in text and "…and 50 more" in text  # the first list: ten shown
 
 

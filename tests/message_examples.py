@@ -1287,7 +1287,7 @@ HOME_WAITING = [
         "pathway",
         [
             {**_HOME_AUDIT, "step": step, "due": AT}
-            for step in ("reflective_meeting", "resolution", "ad_escalation", "final_escalation")
+            for step in ("reflective_meeting", "resolution", "ad_escalation", "executive")
         ],
     ),
     _home_section("extensions", [{**_HOME_AUDIT, "by": "Jo Brown", "was_due": AT, "to_due": AT}]),

@@ -430,3 +430,26 @@ def test_a_refused_click_in_home_is_answered_in_the_dm(rt, standin, slack, peopl
     refusals = [c for c in standin.calls if c.method == "chat.postEphemeral"]
     assert len(refusals) == 2 and all(c.ok and c.args["channel"] == "DU0MAX" for c in refusals)
     assert "already" in refusals[0].args["text"]
+
+
+@freeze_time(MONDAY, tick=True)
+def test_the_ad_safeguarding_and_the_executive_director_take_their_pathway_steps_from_home(
+    rt, standin, slack, people, world
+):
+    fill(rt, people, world.case_id, 1)
+    with rt.database.unit_of_work() as db:
+        audit_id = db.scalar(select(Audit.id).where(Audit.status == "moderated"))
+        for kind, user in (("ad_escalation", "U0ANN"), ("executive", "U0ED")):
+            asked = [people[user]]
+            db.add(PathwayTask(audit_id=audit_id, kind=kind, asked=asked, created_at=MONDAY, due_at=DUE, detail={}))
+    for user, action_id, words in (
+        ("U0ANN", "pathway_escalate", "escalate it to the Assistant Director responsible"),
+        ("U0ED", "pathway_acknowledge", "acknowledge the final escalation to the Executive Director"),
+    ):
+        assert words in _home(slack, standin, user)
+        view = standin.home(user)
+        [button] = [b for b in _buttons(view) if b["action_id"] == action_id]
+        container = {"type": "view", "view_id": view["id"]}
+        assert slack.block_action(user, action_id, button["value"], container=container).status == 200
+        assert "Inadequate pathway" not in _home(slack, standin, user)  # done: it leaves the Home
+    assert not [c for c in standin.calls if c.method == "chat.postEphemeral"]

@@ -478,15 +478,9 @@ def test_dates_in_local_time() -> None:
     ctx = {"qa_ref": "QA-1", "audit_id": 1, "by_name": "A", "at": summer}
     assert "on 2 Jul 2027, 00:30" in render("allocation_accepted", ctx)["text"]
     assert "on 1 Jul 2027, 23:30" in render("allocation_accepted", ctx, tz=UTC)["text"]
-    item = {
-        "qa_ref": "QA-1",
-        "task": "accept_allocation",
-        "due": summer,
-        "auditor": "A",
-        "practitioner": None,
-        "team_manager": None,
-    }
-    home = {"name": "A", "waiting": [item], "watching": [], "learning_queue": None}
+    item = {"qa_ref": "QA-1", "restricted": False, "id": 1, "status": "allocated", "due": summer}
+    waiting = [{"kind": "accept", "items": [item], "count": 1}]
+    home = {"name": "A", "waiting": waiting, "watching": [], "progress": None, "learning_queue": None}
     assert "Friday 2 July 2027" in text_of(render_view("home", home))
     digest = render("action_digest", EXAMPLES["action_digest"][2])
     assert "Wednesday 6 January 2027" in text_of(digest)

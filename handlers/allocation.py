@@ -13,22 +13,23 @@ REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
 
 def register(app: App, rt: Runtime) -> None:
     @app.action("allocation_accept")
-    def accept(ack, body, respond):
+    def accept(ack, body, respond, client):
         ack()
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
-            return answer_refusal(respond, refused("unknown"))
-        answer_refusal(respond, act(rt, body, lambda db: allocation.accept(db, audit_id, body["user"]["id"])))
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        outcome = act(rt, body, lambda db: allocation.accept(db, audit_id, body["user"]["id"]))
+        answer_refusal(respond, outcome, client=client, body=body)
 
     @app.action("allocation_decline")
     def decline(ack, body, respond, client):
         ack()
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
-            return answer_refusal(respond, refused("unknown"))
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
         outcome = act(rt, body, lambda db: allocation.may_decide(db, audit_id, body["user"]["id"]))
         if outcome is None or not outcome.ok:
-            return answer_refusal(respond, outcome)
+            return answer_refusal(respond, outcome, client=client, body=body)
         # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
         view = render_view("allocation_decline_form", {"qa_ref": outcome.detail["qa_ref"], "audit_id": audit_id})
         client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -213,43 +213,6 @@ EXAMPLES: dict[str, list[dict]] = {
     "notice": [
         {"text": "Already accepted by Alex Green."},
     ],
-    "home": [
-        {"name": "Alex Green", "waiting": [], "watching": []},
-        {"name": None, "waiting": [], "watching": []},
-        {
-            "name": "Alex Green",
-            "waiting": [
-                {"qa_ref": "QA-2027-01-017", "task": "accept_allocation", "due": ACCEPT_BY, **PEOPLE},
-                {"qa_ref": "QA-2027-01-019", "audit_id": 19, "task": "complete_audit", "due": ACCEPT_BY, **PEOPLE},
-                {
-                    "qa_ref": "QA-2027-01-009",
-                    "task": "arrange_meeting",
-                    "due": None,
-                    "auditor": "Alex Green",
-                    "practitioner": None,
-                    "team_manager": None,
-                },
-            ],
-            "watching": [
-                {"qa_ref": "QA-2026-12-004", "status": "accepted", **PEOPLE},
-                {
-                    "qa_ref": "QA-2026-12-005",
-                    "status": "awaiting_moderation",
-                    "auditor": None,
-                    "practitioner": None,
-                    "team_manager": None,
-                },
-            ],
-        },
-        {
-            "name": "Pat Quinn",
-            "waiting": [
-                {"qa_ref": f"QA-2027-01-{n:03}", "task": "arrange_meeting", "due": ACCEPT_BY, **PEOPLE}
-                for n in range(1, 201)
-            ],
-            "watching": [{"qa_ref": f"QA-2026-12-{n:03}", "status": "allocated", **PEOPLE} for n in range(1, 201)],
-        },
-    ],
     "help": [{}],
 }
 
@@ -585,21 +548,6 @@ EXAMPLES["refusal"] += [
     {"reason": "self_assessment_not_done", "qa_ref": "QA-2027-01-017"},
     {"reason": "self_assessment_restricted", "qa_ref": "QA-2027-01-017"},
 ]
-# App Home with a button per waiting task that has one (the long list stays last: a test reads it there)
-EXAMPLES["home"] = [
-    *EXAMPLES["home"][:-1],
-    {
-        "name": "Sam Patel",
-        "waiting": [
-            {"qa_ref": "QA-2027-01-017", "audit_id": 17, "task": "self_assessment", "due": ACCEPT_BY, **PEOPLE},
-            {"qa_ref": "QA-2027-01-018", "audit_id": 18, "task": "self_assessment", "due": None, **PEOPLE},
-            {"qa_ref": "QA-2027-01-009", "audit_id": 9, "task": "arrange_meeting", "due": ACCEPT_BY, **PEOPLE},
-            {"qa_ref": "QA-2027-01-010", "audit_id": 10, "task": "accept_allocation", "due": ACCEPT_BY, **PEOPLE},
-        ],
-        "watching": [],
-    },
-    EXAMPLES["home"][-1],
-]
 EXAMPLES["refusal"] += [{"reason": "form_unreadable"}]
 EXAMPLES["refusal"] += [
     {"reason": "not_the_auditor", "qa_ref": "QA-2027-01-017"},
@@ -921,9 +869,6 @@ EXAMPLES["refusal"] += [
     {"reason": "good_practice_not_ticked"},
     {"reason": "good_practice_too_long", "limit": 2900, "length": 3001},
 ]
-# (the long list stays last: a test reads it there)
-EXAMPLES["home"] = [ctx | {"learning_queue": None} for ctx in EXAMPLES["home"]]
-EXAMPLES["home"][-1:-1] = [EXAMPLES["home"][0] | {"learning_queue": 0}, EXAMPLES["home"][2] | {"learning_queue": 3}]
 # Group moderation meetings
 _GROUP_ITEMS = [
     {"moderation_id": 5, "qa_ref": "QA-2027-01-018", "overall": "inadequate", "urgent": True},
@@ -1405,4 +1350,115 @@ EXAMPLES["export_made"] = [
         "person": False,
     },
     {"by": "Quinn QA", "reason": "SAR <ref 12>", "start": date(2026, 1, 1), "end": AT, "person": True},
+]
+
+# --- App Home by role ----------------------------------------------------------------------------------------------
+
+
+def _home_section(kind: str, items: list[dict], count: int | None = None) -> dict:
+    return {"kind": kind, "items": items, "count": len(items) if count is None else count}
+
+
+_HOME_AUDIT = {"qa_ref": "QA-2027-01-017", "restricted": False, "id": 17, **PEOPLE}
+_HOME_HIDDEN = {"qa_ref": "QA-2027-01-018", "restricted": True, "id": 18}
+HOME_PROGRESS = {
+    "month": "2027-01",
+    "month_words": "January 2027",
+    "allocated": 12,
+    "accepted": 10,
+    "audited": 6,
+    "moderated": 4,
+    "unaccepted": 2,
+    "late_moderations": 1,
+    "safeguarding": 1,
+    "learning_queue": 3,
+}
+HOME_WAITING = [
+    _home_section("accept", [_HOME_AUDIT | {"status": "allocated", "due": ACCEPT_BY}, _HOME_HIDDEN]),
+    _home_section("meeting", [_HOME_AUDIT | {"status": "accepted", "due": ACCEPT_BY}]),
+    _home_section("feedback", [_HOME_AUDIT | {"status": "in_progress", "due": None}]),
+    _home_section("complete", [_HOME_AUDIT | {"status": "in_progress", "due": ACCEPT_BY}]),
+    _home_section(
+        "self_assessment",
+        [
+            _HOME_AUDIT | {"status": "accepted", "due": ACCEPT_BY, "meeting": AT},
+            _HOME_AUDIT | {"status": "accepted", "due": None, "meeting": None, "auditor": None},
+        ],
+    ),
+    _home_section(
+        "actions",
+        [
+            {**_HOME_AUDIT, "state": "open", "due": AT, "overdue": True, "description": "Visit <@U1> & agree\nplan"},
+            {**_HOME_AUDIT, "state": "open", "due": AT, "overdue": False, "description": "Update the plan"},
+            {**_HOME_AUDIT, "state": "done", "due": AT, "overdue": False, "description": "Chronology"},
+        ],
+    ),
+    _home_section("sign_off", [{**_HOME_AUDIT, "owner": "Sam Patel", "done_at": AT, "description": "Chronology"}]),
+    _home_section(
+        "moderations",
+        [
+            {**_HOME_AUDIT, "due": AT, "overdue": False, "overall": "good", "held_on": ACCEPT_BY},
+            {**_HOME_AUDIT, "due": AT, "overdue": True, "overall": None, "held_on": None},
+        ],
+    ),
+    _home_section(
+        "escalations",
+        [
+            {**_HOME_AUDIT, "policy": policy, "top": top, "respond_by": AT}
+            for policy, top in (
+                ("overdue_action", False),
+                ("overdue_moderation", True),
+                ("overdue_pathway_step", False),
+                ("safeguarding", False),
+            )
+        ],
+    ),
+    _home_section(
+        "pathway",
+        [
+            {**_HOME_AUDIT, "step": step, "due": AT}
+            for step in ("reflective_meeting", "resolution", "ad_escalation", "executive")
+        ],
+    ),
+    _home_section("extensions", [{**_HOME_AUDIT, "by": "Jo Brown", "was_due": AT, "to_due": AT}]),
+    _home_section(
+        "disputes",
+        [
+            {**_HOME_AUDIT, "by": "Sam Patel", "grade": "good", "state": "open", "meeting": None},
+            {**_HOME_AUDIT, "by": "Jo Brown", "grade": "inadequate", "state": "meeting_arranged", "meeting": AT},
+        ],
+    ),
+]
+HOME_WATCHING = [
+    _home_section("mine", [_HOME_AUDIT | {"status": s} for s in ("allocated", "accepted", "moderated")]),
+    _home_section("team", [_HOME_AUDIT | {"status": "awaiting_moderation"}, _HOME_HIDDEN]),
+    _home_section("audited", [_HOME_AUDIT | {"status": "awaiting_moderation", "auditor": None}]),
+    _home_section("team_overdue", [{**_HOME_AUDIT, "owner": "Sam Patel", "due": AT}]),
+]
+EXAMPLES["home"] = [
+    {"name": "Alex Green", "waiting": [], "watching": [], "progress": None, "learning_queue": None},
+    {"name": None, "waiting": [], "watching": [], "progress": None, "learning_queue": None},
+    {
+        "name": "Alex Green",
+        "waiting": HOME_WAITING,
+        "watching": HOME_WATCHING,
+        "progress": None,
+        "learning_queue": None,
+    },
+    {"name": "Quinn QA", "waiting": [], "watching": [], "progress": HOME_PROGRESS, "learning_queue": 3},
+    {
+        "name": "Quinn QA",
+        "waiting": [],
+        "watching": HOME_WATCHING,
+        "progress": HOME_PROGRESS | {"learning_queue": 0},
+        "learning_queue": 0,
+    },
+    # (the long list stays last: a test reads it there) ten of each kind shown of 60
+    {
+        "name": "Pat Quinn",
+        "waiting": [_home_section(s["kind"], [s["items"][0]] * 10, 60) for s in HOME_WAITING],
+        "watching": [_home_section(s["kind"], [s["items"][0]] * 10, 60) for s in HOME_WATCHING],
+        "progress": HOME_PROGRESS,
+        "learning_queue": 3,
+    },
 ]

@@ -88,6 +88,8 @@ ENUM_KEYS = {
     "eligible",
     "period",
     "chair_user",
+    "step",
+    "state",
 }
 
 
@@ -416,15 +418,27 @@ def test_home_says_plainly_when_nothing_is_waiting() -> None:
 def test_home_caps_long_lists() -> None:
     long = EXAMPLES["home"][-1]
     payload = render_view("home", long)
-    assert len(payload["blocks"]) < 100
-    assert text_of(payload).count("…and 175 more") == 2
+    assert len(payload["blocks"]) <= 100
+    text = text_of(payload)
+    sections = long["waiting"] + long["watching"]
+    assert text.count(' more"') == len(sections)  # every list says how many it leaves out
+    assert "*Allocations to accept* (60)" in text and "…and 50 more" in text  # the first list: ten shown
 
 
-def test_home_shows_waiting_before_watching() -> None:
+def test_home_shows_waiting_before_watching_and_each_section_once() -> None:
     payload = text_of(render_view("home", EXAMPLES["home"][2]))
-    assert payload.index("Waiting for you") < payload.index("Audits you are watching")
-    assert "QA-2026-12-004* — Alex Green is auditing" in payload
-    assert "Arrange the audit meeting with the practitioner and their team manager" in payload
+    assert payload.index("Waiting for you") < payload.index("What you are watching")
+    for title in ("Allocations to accept", "Your moderation queue", "Your team's audits", "Your audits"):
+        assert payload.count(f"*{title}*") == 1
+    assert "QA-2027-01-017* — Alex Green is auditing" in payload
+    assert "*QA-2027-01-018* — restricted — contact the QA team." in payload
+
+
+def test_home_shows_the_qa_team_the_month() -> None:
+    payload = text_of(render_view("home", EXAMPLES["home"][3]))
+    assert "*This month: January 2027*" in payload
+    assert "*Moderations late*\\n1" in payload and "*Safeguarding alerts open*\\n1" in payload
+    assert "3 waiting in the learning queue" in payload
 
 
 def test_home_for_someone_not_in_the_directory() -> None:
@@ -466,15 +480,9 @@ def test_dates_in_local_time() -> None:
     ctx = {"qa_ref": "QA-1", "audit_id": 1, "by_name": "A", "at": summer}
     assert "on 2 Jul 2027, 00:30" in render("allocation_accepted", ctx)["text"]
     assert "on 1 Jul 2027, 23:30" in render("allocation_accepted", ctx, tz=UTC)["text"]
-    item = {
-        "qa_ref": "QA-1",
-        "task": "accept_allocation",
-        "due": summer,
-        "auditor": "A",
-        "practitioner": None,
-        "team_manager": None,
-    }
-    home = {"name": "A", "waiting": [item], "watching": [], "learning_queue": None}
+    item = {"qa_ref": "QA-1", "restricted": False, "id": 1, "status": "allocated", "due": summer}
+    waiting = [{"kind": "accept", "items": [item], "count": 1}]
+    home = {"name": "A", "waiting": waiting, "watching": [], "progress": None, "learning_queue": None}
     assert "Friday 2 July 2027" in text_of(render_view("home", home))
     digest = render("action_digest", EXAMPLES["action_digest"][2])
     assert "Wednesday 6 January 2027" in text_of(digest)

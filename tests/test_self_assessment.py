@@ -420,8 +420,8 @@ def test_app_home_shows_the_task_and_its_button_opens_the_form(rt, standin, slac
     home = standin.home("U0PRAC")
     [task] = [b for b in home["blocks"] if b.get("accessory", {}).get("action_id") == "self_assessment_open"]
     assert task["text"]["text"] == (
-        f"*{REF}* — Complete your self-assessment, ready for the audit meeting with Amira Auditor"
-        " — by *Wednesday 6 January 2027*"
+        f"*{REF}* — Complete your self-assessment — by *Wednesday 6 January 2027*, ready for the audit meeting on"
+        " 7 Jan 2027, 10:00 with Amira Auditor"
     )
     assert task["accessory"]["value"] == str(audit_id)
 

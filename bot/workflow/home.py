@@ -1,17 +1,39 @@
-"""What a person's App Home shows: first what is waiting for them, then the audits they are watching; for the QA
-team, how many good-practice nominations wait in the learning queue."""
+"""What a person's App Home shows, by every role they hold: first what is waiting for them (allocations to accept,
+meetings to arrange, family feedback to record, audits to complete, self-assessments, their actions, sign-offs,
+moderations, escalations, Inadequate-pathway steps, second-extension requests, disputes), then what they watch
+(their audits, their team's, their team's overdue actions); for the QA team, the month's progress.
 
+Each kind of item is one query however many there are (the lists are capped at `CAP`, most urgent first, with the
+full count), so opening Home costs the same for three items as for sixty. A restricted record shows only its QA
+reference to anyone not granted access (bot/workflow/restricted.py); Home never shows a case-system ID."""
+
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
+from bot import months
 from bot.calendar import Calendar, now
 from bot.framework import Framework
-from bot.workflow import good_practice, self_assessment
+from bot.workflow import disputes, escalation, family_feedback, good_practice, safeguarding, self_assessment
 from bot.workflow.directory import by_slack_id
-from store.models import Audit, Case
+from store.models import (
+    Action,
+    ActionExtension,
+    Audit,
+    Case,
+    CaseAccess,
+    Dispute,
+    Escalation,
+    Moderation,
+    ModerationSession,
+    Nomination,
+    PathwayTask,
+    Person,
+)
 
+CAP = 10  # items shown per list; the rest are counted ("…and N more")
 CLOSED = ("declined", "cancelled")
 
 
@@ -19,41 +41,339 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framewor
     framework = framework or Framework()
     person = by_slack_id(db, slack_user_id)
     if person is None:
-        return {"name": None, "waiting": [], "watching": [], "learning_queue": None}
-    audits = db.scalars(
-        select(Audit)
+        return {"name": None, "waiting": [], "watching": [], "progress": None, "learning_queue": None}
+    moment = now()
+    local = cal.local(moment).date()
+    month = months.of(local)
+    # Whose decisions this person may take: their own, and those of anyone who made them their delegate.
+    covering = {person.id, *db.scalars(select(Person.id).where(Person.delegate_id == person.id))}
+    access = set(db.scalars(select(CaseAccess.case_id).where(CaseAccess.person_id == person.id)))
+
+    def hidden(case_row: Case) -> bool:
+        return case_row.restricted and case_row.id not in access
+
+    audits = _audits(db, cal, framework, person, month, hidden)
+    waiting = [
+        *audits["waiting"],
+        _section("actions", *_my_actions(db, person, moment, hidden)),
+        _section("sign_off", *_sign_offs(db, covering, hidden)),
+        _section("moderations", *_moderations(db, person, moment, hidden)),
+        _section("escalations", _escalations(db, covering, hidden)),
+        _section("pathway", _pathway(db, covering, hidden)),
+        _section("extensions", *_extensions(db, covering, hidden)),
+        _section("disputes", *(_disputes(db, hidden) if disputes.HEAD in person.roles else ([], 0))),
+    ]
+    watching = [*audits["watching"], _section("team_overdue", *_team_overdue(db, person, moment, hidden))]
+    progress = _progress(db, month, moment) if person.roles & good_practice.QA_TEAM else None
+    return {
+        "name": person.name,
+        "waiting": [s for s in waiting if s["count"]],
+        "watching": [s for s in watching if s["count"]],
+        "progress": progress,
+        "learning_queue": progress["learning_queue"] if progress else None,
+    }
+
+
+def _section(kind: str, items: list[dict[str, Any]], count: int | None = None) -> dict[str, Any]:
+    """A list as Home shows it: at most CAP items and how many there are in all."""
+    return {"kind": kind, "items": items[:CAP], "count": len(items) if count is None else count}
+
+
+def _capped(db: Session, query: Select) -> tuple[list[Any], int]:
+    """The first CAP rows and the number of rows in all, in one query (a window count beside each row)."""
+    rows = db.execute(query.add_columns(func.count().over().label("total")).limit(CAP)).all()
+    return rows, rows[0].total if rows else 0
+
+
+def _item(audit: Audit, case_row: Case, hidden, **detail: Any) -> dict[str, Any]:
+    """An item about an audit: on a restricted record only its QA reference (and what its buttons need)."""
+    if hidden(case_row):
+        return {"qa_ref": audit.qa_ref, "restricted": True, **{k: v for k, v in detail.items() if k in ("id", "state")}}
+    return {"qa_ref": audit.qa_ref, "restricted": False, **detail}
+
+
+# ----- audits: the auditor's work, the practitioner's self-assessment, and the audits people watch --------------
+
+
+def _audits(db: Session, cal: Calendar, framework: Framework, person: Person, month: str, hidden) -> dict[str, list]:
+    """One query for every audit the person is on (finished ones until their month is over), sorted into the
+    auditor's tasks, the practitioner's self-assessments, and the audits they watch as practitioner, team manager
+    or auditor."""
+    auditor, practitioner, manager = aliased(Person), aliased(Person), aliased(Person)
+    rows = db.execute(
+        select(Audit, Case, auditor.name, practitioner.name, manager.name)
+        .join(Case, Audit.case_id == Case.id)
+        .outerjoin(auditor, Audit.auditor_id == auditor.id)
+        .outerjoin(practitioner, Audit.practitioner_id == practitioner.id)
+        .outerjoin(manager, Audit.team_manager_id == manager.id)
         .where(
             or_(Audit.auditor_id == person.id, Audit.practitioner_id == person.id, Audit.team_manager_id == person.id),
             Audit.status.not_in(CLOSED),
-        )
-        .options(
-            selectinload(Audit.auditor),
-            selectinload(Audit.practitioner),
-            selectinload(Audit.team_manager),
-            selectinload(Audit.case).selectinload(Case.team),
+            or_(Audit.status != "moderated", Audit.month >= month),
         )
         .order_by(Audit.accept_by, Audit.id)
     ).all()
-    local = cal.local(now()).date()
-    month_end = cal.last_working_day(local.year, local.month)
-    waiting, watching = [], []
-    for audit in audits:
-        people = {
-            "auditor": audit.auditor.name if audit.auditor else None,
-            "practitioner": audit.practitioner.name if audit.practitioner else None,
-            "team_manager": audit.team_manager.name if audit.team_manager else None,
-        }
-        item = {"qa_ref": audit.qa_ref, "audit_id": audit.id, **people}
-        if audit.auditor_id == person.id and audit.status == "allocated":
-            waiting.append({**item, "task": "accept_allocation", "due": audit.accept_by})
-        elif audit.auditor_id == person.id and audit.status == "accepted":
-            waiting.append({**item, "task": "arrange_meeting", "due": month_end})
-        elif audit.auditor_id == person.id and audit.status == "in_progress":
-            waiting.append({**item, "task": "complete_audit", "due": month_end})
+    lists: dict[str, list] = {
+        k: [] for k in ("accept", "meeting", "feedback", "complete", "self_assessment", "mine", "team", "audited")
+    }
+    for audit, case_row, auditor_name, practitioner_name, manager_name in rows:
+        names = {"auditor": auditor_name, "practitioner": practitioner_name, "team_manager": manager_name}
+        item = _item(audit, case_row, hidden, id=audit.id, status=audit.status, **names)
+        due = cal.local(audit.due_at).date() if audit.due_at else None
+        mine_to_audit = audit.auditor_id == person.id
+        if mine_to_audit and audit.status == "allocated":
+            lists["accept"].append(item | {"due": audit.accept_by})
+        elif mine_to_audit and audit.status == "accepted":
+            lists["meeting"].append(item | {"due": due})
+        elif mine_to_audit and audit.status in family_feedback.OPEN and audit.family_feedback is None:
+            lists["feedback"].append(item | {"due": due})
+        elif mine_to_audit and audit.status == "in_progress":
+            lists["complete"].append(item | {"due": due})
         elif audit.practitioner_id == person.id and self_assessment.is_waiting(audit):
-            due = self_assessment.due_day(cal, framework, audit.meeting_at)
-            waiting.append({**item, "task": "self_assessment", "due": due})
+            lists["self_assessment"].append(
+                item | {"due": self_assessment.due_day(cal, framework, audit.meeting_at), "meeting": audit.meeting_at}
+            )
         else:
-            watching.append({"qa_ref": audit.qa_ref, "status": audit.status, **people})
-    learning_queue = len(good_practice.queue(db)) if person.roles & good_practice.QA_TEAM else None
-    return {"name": person.name, "waiting": waiting, "watching": watching, "learning_queue": learning_queue}
+            watched = (
+                "mine" if audit.practitioner_id == person.id else "team" if audit.team_manager_id == person.id else ""
+            )
+            lists[watched or "audited"].append(item)
+    # The soonest self-assessment first (those with no meeting yet last).
+    lists["self_assessment"].sort(key=lambda i: (i.get("due") is None, i.get("due") or date.min))
+    for kind in ("meeting", "feedback", "complete"):
+        lists[kind].sort(key=lambda i: (i.get("due") is None, i.get("due") or date.min))
+    waiting = [_section(k, lists[k]) for k in ("accept", "meeting", "feedback", "complete", "self_assessment")]
+    return {"waiting": waiting, "watching": [_section(k, lists[k]) for k in ("mine", "team", "audited")]}
+
+
+# ----- actions ------------------------------------------------------------------------------------------------------
+
+
+def _my_actions(db: Session, person: Person, moment: datetime, hidden) -> tuple[list, int]:
+    """The person's own open actions, most overdue first, then those done and waiting for sign-off."""
+    rows, count = _capped(
+        db,
+        select(Action, Audit, Case)
+        .join(Audit, Action.audit_id == Audit.id)
+        .join(Case, Audit.case_id == Case.id)
+        .where(Action.owner_id == person.id, Action.status.in_(("open", "done")))
+        .order_by(case((Action.status == "open", 0), else_=1), Action.due_at, Action.id),
+    )
+    items = [
+        _item(
+            audit,
+            case_row,
+            hidden,
+            id=action.id,
+            state=action.status,
+            due=action.due_at,
+            overdue=action.status == "open" and action.due_at < moment,
+            description=action.description,
+        )
+        for action, audit, case_row, _ in rows
+    ]
+    return items, count
+
+
+def _sign_offs(db: Session, covering: set[int], hidden) -> tuple[list, int]:
+    """Actions marked done on audits whose team manager is this person (or one they cover for)."""
+    owner = aliased(Person)
+    rows, count = _capped(
+        db,
+        select(Action, Audit, Case, owner.name)
+        .join(Audit, Action.audit_id == Audit.id)
+        .join(Case, Audit.case_id == Case.id)
+        .join(owner, Action.owner_id == owner.id)
+        .where(Action.status == "done", Audit.team_manager_id.in_(covering))
+        .order_by(Action.done_at, Action.id),
+    )
+    items = [
+        _item(audit, case_row, hidden, id=action.id, owner=name, done_at=action.done_at, description=action.description)
+        for action, audit, case_row, name, _ in rows
+    ]
+    return items, count
+
+
+def _team_overdue(db: Session, person: Person, moment: datetime, hidden) -> tuple[list, int]:
+    """Open actions past their due date on the audits this person manages, the longest overdue first."""
+    owner = aliased(Person)
+    rows, count = _capped(
+        db,
+        select(Action, Audit, Case, owner.name)
+        .join(Audit, Action.audit_id == Audit.id)
+        .join(Case, Audit.case_id == Case.id)
+        .join(owner, Action.owner_id == owner.id)
+        .where(Action.status == "open", Action.due_at < moment, Audit.team_manager_id == person.id)
+        .order_by(Action.due_at, Action.id),
+    )
+    return [_item(a, c, hidden, id=action.id, owner=name, due=action.due_at) for action, a, c, name, _ in rows], count
+
+
+def _extensions(db: Session, covering: set[int], hidden) -> tuple[list, int]:
+    """Second extensions the Service Manager (this person, or one they cover for) is asked to approve."""
+    asker = aliased(Person)
+    rows, count = _capped(
+        db,
+        select(ActionExtension, Audit, Case, asker.name)
+        .join(Action, ActionExtension.action_id == Action.id)
+        .join(Audit, Action.audit_id == Audit.id)
+        .join(Case, Audit.case_id == Case.id)
+        .join(asker, ActionExtension.requested_by_id == asker.id)
+        .where(ActionExtension.status == "requested", ActionExtension.asked_id.in_(covering))
+        .order_by(ActionExtension.requested_at, ActionExtension.id),
+    )
+    items = [
+        _item(audit, case_row, hidden, id=ext.id, by=name, was_due=ext.was_due, to_due=ext.to_due)
+        for ext, audit, case_row, name, _ in rows
+    ]
+    return items, count
+
+
+# ----- moderation, disputes -----------------------------------------------------------------------------------------
+
+
+def _moderations(db: Session, person: Person, moment: datetime, hidden) -> tuple[list, int]:
+    """The moderator's queue, soonest due first: their own, and those they chair at a group moderation meeting."""
+    rows, count = _capped(
+        db,
+        select(Moderation, Audit, Case, ModerationSession.held_on)
+        .join(Audit, Moderation.audit_id == Audit.id)
+        .join(Case, Audit.case_id == Case.id)
+        .outerjoin(ModerationSession, Moderation.session_id == ModerationSession.id)
+        .where(Moderation.status == "pending", Moderation.moderator_id == person.id)
+        .order_by(Moderation.due_at, Moderation.id),
+    )
+    items = [
+        _item(
+            audit,
+            case_row,
+            hidden,
+            id=moderation.id,
+            due=moderation.due_at,
+            overdue=moderation.due_at < moment,
+            overall=audit.overall_grade,
+            held_on=held_on,
+        )
+        for moderation, audit, case_row, held_on, _ in rows
+    ]
+    return items, count
+
+
+def _disputes(db: Session, hidden) -> tuple[list, int]:
+    """Disputed grades for a QA Head of Service to decide, oldest first."""
+    raiser = aliased(Person)
+    rows, count = _capped(
+        db,
+        select(Dispute, Audit, Case, raiser.name, Moderation.grade)
+        .join(Audit, Dispute.audit_id == Audit.id)
+        .join(Case, Audit.case_id == Case.id)
+        .join(raiser, Dispute.raised_by_id == raiser.id)
+        .join(Moderation, Dispute.moderation_id == Moderation.id)
+        .where(Dispute.status.in_(disputes.OPEN))
+        .order_by(Dispute.raised_at, Dispute.id),
+    )
+    items = [
+        _item(audit, c, hidden, id=d.id, by=name, grade=grade, state=d.status, meeting=d.meeting_at)
+        for d, audit, c, name, grade, _ in rows
+    ]
+    return items, count
+
+
+# ----- escalations and the Inadequate pathway -----------------------------------------------------------------------
+
+
+def _deciders(row: Escalation) -> set[int]:
+    """Whose decision an open escalation waits on, as escalation._asked decides it, from its loaded steps: the person
+    at the current level; for an acknowledged safeguarding concern whoever acknowledged it, and the people at the
+    level reached once it has climbed past their reminder; for an alert nobody has acknowledged, nobody."""
+    at_level = [e["person_id"] for e in row.chain if e["level"] == row.level]
+    if row.status == "pending":
+        return set() if row.policy == safeguarding.POLICY else set(at_level[:1])
+    acknowledged = next((s for s in row.steps if s.what == "acknowledged"), None)
+    if acknowledged is None:
+        return set()
+    since = [s for s in row.steps if s.id > acknowledged.id]
+    return {acknowledged.person_id, *(at_level if len(since) > 1 else [])}
+
+
+def _escalations(db: Session, covering: set[int], hidden) -> list[dict[str, Any]]:
+    """Open escalations waiting on this person's decision (or a decision of someone they cover for), the soonest
+    deadline first. Who is asked lives in each row's frozen chain, so the open escalations are read (one query, their
+    steps a second) and the audits they concern fetched with one query per kind of subject."""
+    rows = db.scalars(
+        select(Escalation)
+        .where(Escalation.status.in_(escalation.OPEN), Escalation.policy.in_(escalation.POLICIES))
+        .options(selectinload(Escalation.steps))
+        .order_by(Escalation.respond_by, Escalation.id)
+    ).all()
+    mine = [row for row in rows if _deciders(row) & covering]
+    audits: dict[tuple[str, int], tuple[Audit, Case]] = {}
+    for policy in {row.policy for row in mine}:
+        subject = escalation.POLICIES[policy].subject
+        ids = [row.subject_id for row in mine if row.policy == policy]
+        query = select(subject.id, Audit, Case)
+        if subject is not Audit:
+            query = query.join(Audit, subject.audit_id == Audit.id)
+        query = query.join(Case, Audit.case_id == Case.id).where(subject.id.in_(ids))
+        for subject_id, audit, case_row in db.execute(query):
+            audits[(policy, subject_id)] = (audit, case_row)
+    items = []
+    for row in mine:
+        audit, case_row = audits[(row.policy, row.subject_id)]
+        top = row.level >= max(e["level"] for e in row.chain)
+        items.append(
+            _item(audit, case_row, hidden, id=row.id) | {"policy": row.policy, "top": top, "respond_by": row.respond_by}
+        )
+    return items
+
+
+def _pathway(db: Session, covering: set[int], hidden) -> list[dict[str, Any]]:
+    """Steps of the Inadequate pathway this person (or someone they cover for) was asked to take, soonest due first.
+    Who was asked is a frozen list on each task, so the pending tasks are read in one query and sorted here."""
+    rows = db.execute(
+        select(PathwayTask, Audit, Case)
+        .join(Audit, PathwayTask.audit_id == Audit.id)
+        .join(Case, Audit.case_id == Case.id)
+        .where(PathwayTask.status == "pending")
+        .order_by(PathwayTask.due_at, PathwayTask.id)
+    ).all()
+    return [
+        _item(audit, case_row, hidden, id=task.id) | {"step": task.kind, "due": task.due_at}
+        for task, audit, case_row in rows
+        if covering & set(task.asked)
+    ]
+
+
+# ----- the QA team's month ------------------------------------------------------------------------------------------
+
+
+def _progress(db: Session, month: str, moment: datetime) -> dict[str, Any]:
+    """The month's figures, in one query: audits allocated, accepted, audited and moderated; allocations not yet
+    accepted; moderations past their deadline; safeguarding concerns still open; the learning queue."""
+    audits = and_(Audit.month == month, Audit.status.not_in(CLOSED))
+
+    row = db.execute(
+        select(
+            select(func.count()).where(audits).scalar_subquery(),
+            select(func.count()).where(audits, Audit.accepted_at.is_not(None)).scalar_subquery(),
+            select(func.count()).where(audits, Audit.submitted_at.is_not(None)).scalar_subquery(),
+            select(func.count()).where(audits, Audit.status == "moderated").scalar_subquery(),
+            select(func.count()).where(audits, Audit.status == "allocated").scalar_subquery(),
+            select(func.count())
+            .select_from(Moderation)
+            .where(Moderation.status == "pending", Moderation.due_at < moment)
+            .scalar_subquery(),
+            select(func.count())
+            .select_from(Escalation)
+            .where(Escalation.policy == safeguarding.POLICY, Escalation.status.in_(escalation.OPEN))
+            .scalar_subquery(),
+            select(func.count()).select_from(Nomination).where(Nomination.status == "queued").scalar_subquery(),
+        )
+    ).one()
+    keys = ("allocated", "accepted", "audited", "moderated", "unaccepted", "late_moderations", "safeguarding")
+    return {
+        "month": month,
+        "month_words": months.words(month),
+        **dict(zip(keys, row[:7], strict=True)),
+        "learning_queue": row[7],
+    }

@@ -24,6 +24,7 @@ from handlers import (
     moderation,
     safeguarding,
     self_assessment,
+    thematic,
 )
 from messages import render
 
@@ -68,6 +69,7 @@ def build_app(rt: Runtime) -> App:
         escalation,
         digests,
         actions,
+        thematic,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

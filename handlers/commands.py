@@ -1,9 +1,9 @@
-"""The /qa slash command: `/qa allocate [YYYY-MM]`, `/qa group [YYYY-MM]`, and help for anything else."""
+"""The /qa slash command: `/qa allocate [YYYY-MM]`, `/qa group [YYYY-MM]`, `/qa theme`, and help for anything else."""
 
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import group_moderation
+from handlers import group_moderation, thematic
 from handlers.allocation_run import open_review
 from messages import render
 
@@ -17,5 +17,7 @@ def register(app: App, rt: Runtime) -> None:
             return open_review(rt, body, respond, client, words[1] if len(words) > 1 else "")
         if words[:1] == ["group"]:
             return group_moderation.open_form(rt, body, respond, client, words[1] if len(words) > 1 else "")
+        if words[:1] == ["theme"]:
+            return thematic.open_form(rt, body, respond, client)
         payload = render("help", {})
         respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")

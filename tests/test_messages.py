@@ -36,6 +36,9 @@ VIEWS = {
     "moderation_form",
     "self_assessment_form",
     "self_assessment_view",
+    "thematic_define_form",
+    "thematic_loop_form",
+    "thematic_report_form",
 }
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
@@ -86,6 +89,8 @@ ENUM_KEYS = {
     "eligible",
     "period",
     "chair_user",
+    "stage",
+    "categories",
 }
 
 

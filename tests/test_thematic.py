@@ -10,6 +10,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from bot.workflow import allocation_run
 from bot.workflow.directory import add_person
 from scheduler.jobs import tick
 from store.models import Action, Audit, Case, Event, LoopCheck, Person, Recommendation, Theme
@@ -283,3 +284,15 @@ def test_the_lead_may_ask_for_the_findings_so_far(rt, standin, slack, world):
     rt.dispatcher.drain()
     [findings] = [c for c in standin.posted("U0QA") if c.args["text"].startswith("Findings of")]
     assert "1 of 2 audits complete" in findings.args["text"] and "Outstanding: 1" in str(findings.args["blocks"])
+
+
+@freeze_time(MONDAY, tick=True)
+def test_a_thematic_audit_leaves_the_months_collaborative_sample_alone(rt, standin, slack, world):
+    assert _define(rt, slack, standin, picked="CS-100234\nCS-100871\nCS-100512").body == ""
+    with rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-01", rt.settings.framework, seed=1)
+        # Not "recently audited": the team's quota of two is drawn from the three thematically audited cases.
+        assert len(run.drawn) == 2
+        db.get(Case, run.drawn[0]).reaudit_due = "2027-01"
+    with rt.database.unit_of_work() as db:
+        assert allocation_run.draw(db, "2027-01", rt.settings.framework, seed=1).drawn[0] == run.drawn[0]

@@ -10,8 +10,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.workflow import allocation_run
+from bot.workflow import allocation_run, thematic
 from bot.workflow.directory import add_person
+from bot.workflow.forms import FormError, questions_form
 from scheduler.jobs import tick
 from store.models import Action, Audit, Case, Event, LoopCheck, Person, Recommendation, Theme
 from tests.test_disputes import _opened
@@ -296,3 +297,26 @@ def test_a_thematic_audit_leaves_the_months_collaborative_sample_alone(rt, stand
         db.get(Case, run.drawn[0]).reaudit_due = "2027-01"
     with rt.database.unit_of_work() as db:
         assert allocation_run.draw(db, "2027-01", rt.settings.framework, seed=1).drawn[0] == run.drawn[0]
+
+
+def test_a_themes_questions_make_a_checked_form_in_as_many_modals_as_they_need():
+    rows = [{"id": f"q{n}", "kind": ("grade", "yes_no", "text")[n % 3], "label": f"Question {n}"} for n in range(20)]
+    form = questions_form("thematic", "TH-2027-01", "Thematic audit", "ofsted-2023", rows)
+    assert [s.title for s in form.steps] == ["Thematic audit 1/3", "Thematic audit 2/3", "Thematic audit 3/3"]
+    assert form.ref == "thematic@TH-2027-01" and form.overall is None and form.concern is None
+    assert [o.label for o in form.question("q0").options] == [
+        "Outstanding",
+        "Good",
+        "Requires Improvement",
+        "Inadequate",
+    ]
+    with pytest.raises(FormError, match="unknown kind 'essay'"):
+        questions_form(
+            "thematic", "TH-2027-01", "Thematic audit", "ofsted-2023", [{"id": "q1", "kind": "essay", "label": "x"}]
+        )
+    assert thematic.parse_questions("grade: A\n\nyes/no: B\ntext: C")[0] == [
+        {"id": "q1", "kind": "grade", "label": "A"},
+        {"id": "q2", "kind": "yes_no", "label": "B"},
+        {"id": "q3", "kind": "text", "label": "C"},
+    ]
+    assert thematic.parse_questions("grade:")[1] == {"code": "theme_question_length", "line": 1}

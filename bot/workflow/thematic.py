@@ -292,7 +292,7 @@ def _theme_ctx(theme: Theme, *keys: str) -> dict[str, Any]:
 def form_of(theme: Theme) -> FormDefinition:
     """The theme's questions as an audit form, on the grade scale it was defined with."""
     try:
-        return questions_form("thematic", theme.ref, theme.title, theme.grade_scale, theme.questions)
+        return questions_form("thematic", theme.ref, "Thematic audit", theme.grade_scale, theme.questions)
     except FormError as e:  # the define form's checks keep to the form's rules: this is a bug, not bad input
         raise RuntimeError(f"theme {theme.ref}: {e}") from e
 

@@ -328,7 +328,8 @@ def _packaged_form(kind: str) -> FormDefinition:
 
 def questions_form(kind: str, version: str, title: str, scale_version: str, rows: list[dict]) -> FormDefinition:
     """A form that is not a file: a thematic audit's own questions (`{"id", "label", "kind"}` each), checked as a
-    file's would be, in steps of at most `per_step` questions under the title."""
+    file's would be, in as many modals as they need, each titled by `title` (with its number when there are
+    several)."""
     where = f"{kind} form {version}"
     scale = grade_scale(scale_version)
     questions = tuple(_read_question(dict(row), scale, f"{where}, question {n}") for n, row in enumerate(rows, 1))
@@ -339,7 +340,7 @@ def questions_form(kind: str, version: str, title: str, scale_version: str, rows
     steps = tuple(
         Step(
             id=f"part{n}",
-            title=f"Thematic audit {n}/{len(chunks)}" if len(chunks) > 1 else "Thematic audit",
+            title=f"{title} {n}/{len(chunks)}" if len(chunks) > 1 else title,
             questions=chunk,
         )
         for n, chunk in enumerate(chunks, 1)

@@ -160,3 +160,29 @@ def test_the_sponsor_closes_the_loop_and_is_escalated_when_silent(rt, standin, s
     channel = [c for c in standin.posted("C0QATEAM") if "close-the-loop check" in c.args["text"]]
     assert len(channel) == 2
     assert not any("Started in two" in str(c.args["blocks"]) or "quote the child" in str(c.args) for c in channel)
+
+
+def test_a_new_date_from_the_escalation_moves_the_sponsors_reminders(rt, standin, slack, council):  # noqa: F811
+    _signed_off(rt, slack, standin)
+    for day in (30, 31):
+        tick(rt, _at(2027, 3, day, 9))
+    # Five working days after Tuesday 30 March (Good Friday and Easter Monday were before it): Tuesday 6 April.
+    tick(rt, _at(2027, 4, 6, 9))
+    with rt.database.unit_of_work() as db:
+        [escalation] = db.scalars(select(Escalation)).all()
+    with freeze_time(_at(2027, 4, 6, 11), tick=True):
+        slack.block_action("U0HOS", "escalation_extend", str(escalation.id))
+        assert "is with Ada Director now" in standin.responses[-1].body["text"]
+        view = _opened(slack, standin, "U0ADA", "escalation_extend", escalation.id)
+        reason = {"to": {"day": "2027-04-20"}, "reason": {"answer": "Waiting for the service plan review."}}
+        assert slack.view_submission("U0ADA", view, reason).body == ""
+        rt.dispatcher.drain()
+    check = _check(rt, "six_weeks")
+    assert check.due_at == rt.calendar.at(date(2027, 4, 20), rt.calendar.end)
+    assert check.next_reminder_at == rt.calendar.at(date(2027, 4, 20), rt.settings.framework.reminder_time)
+    before = len(_digests(standin))
+    for day in range(7, 21):
+        tick(rt, _at(2027, 4, day, 9))
+    # Not asked again until the new date, then asked that morning.
+    assert len(_digests(standin)) == before + 1
+    assert "20 April" in str(_digests(standin)[-1].args["blocks"])

@@ -25,6 +25,7 @@ from handlers import (
     moderation,
     safeguarding,
     self_assessment,
+    thematic,
 )
 from messages import render
 
@@ -70,6 +71,7 @@ def build_app(rt: Runtime) -> App:
         digests,
         actions,
         learning,
+        thematic,
     ):
         feature.register(app, rt)
     app.error(_answer_failure)

@@ -236,15 +236,97 @@ class Audit(Base):
     reaudit_of_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"))
     # While the audit's actions are open, the team manager is reminded to discuss it in supervision at this moment.
     supervision_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A thematic audit (kind "thematic"): the theme whose sample the case is in, and whose questions it answers.
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id"), index=True)
 
     case: Mapped[Case] = relationship()
     auditor: Mapped[Person | None] = relationship(foreign_keys=[auditor_id])
     practitioner: Mapped[Person | None] = relationship(foreign_keys=[practitioner_id])
     team_manager: Mapped[Person | None] = relationship(foreign_keys=[team_manager_id])
+    theme: Mapped[Theme | None] = relationship()
 
     __table_args__ = (
         Index("ix_audits_status_next_reminder_at", "status", "next_reminder_at"),
         Index("ix_audits_auditor_id", "auditor_id"),
+    )
+
+
+class Theme(Base):
+    """A thematic audit (Key Areas 3 and 6): what the QA team set out to look at, for which sponsor (a Head of
+    Service), on which sample, with which questions; then the overview report the sponsor signs off, after which
+    the loop is closed by the sponsor's checks at six weeks and three months (LoopCheck)."""
+
+    __tablename__ = "themes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(150))
+    trigger: Mapped[str] = mapped_column(String(30))
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    # How the sample was chosen: {"month", "categories", "team_id", "size", "seed"} or {"picked": [case refs]}.
+    sample: Mapped[dict[str, Any]] = mapped_column()
+    # The form: [{"id": "q1", "kind": "grade" | "yes_no" | "text", "label": ...}], on `grade_scale`.
+    questions: Mapped[list[Any]] = mapped_column()
+    grade_scale: Mapped[str] = mapped_column(String(40))
+    audits_by: Mapped[date] = mapped_column(Date)
+    report_by: Mapped[date] = mapped_column(Date)
+    # auditing -> awaiting_sign_off -> signed_off -> closed (both checks recorded)
+    status: Mapped[str] = mapped_column(String(20), default="auditing", index=True)
+    created_at: Mapped[datetime]
+    findings_sent_at: Mapped[datetime | None]
+    summary: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None]
+    signed_off_at: Mapped[datetime | None]
+    signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    sponsor: Mapped[Person] = relationship(foreign_keys=[sponsor_id])
+    lead: Mapped[Person] = relationship(foreign_keys=[lead_id])
+    recommendations: Mapped[list[Recommendation]] = relationship(order_by="Recommendation.number")
+
+    @property
+    def qa_ref(self) -> str:
+        """What messages about the theme name it by (as an audit's QA reference)."""
+        return self.ref
+
+
+class Recommendation(Base):
+    """One of a theme's recommendations, from the overview report the sponsor signed off."""
+
+    __tablename__ = "recommendations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("theme_id", "number", name="uq_recommendations_theme_number"),)
+
+
+class LoopCheck(Base):
+    """Close the loop: the sponsor records, at six weeks, how far each recommendation is implemented and, at three
+    months, the progress against the audit's goals. Reminded in their digest each working day from `due_at`'s day;
+    escalated up their line (overdue_loop_check) when silent."""
+
+    __tablename__ = "loop_checks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id"))
+    # six_weeks or three_months
+    stage: Mapped[str] = mapped_column(String(20))
+    # pending -> recorded
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    due_at: Mapped[datetime]
+    next_reminder_at: Mapped[datetime | None]
+    last_reminded_at: Mapped[datetime | None]
+    # Per recommendation number: {"status": "done" | "partly" | "not_yet", "note": ...}; and "impact" at three months.
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recorded_at: Mapped[datetime | None]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    theme: Mapped[Theme] = relationship()
+
+    __table_args__ = (
+        Index("ix_loop_checks_status_next_reminder_at", "status", "next_reminder_at"),
+        UniqueConstraint("theme_id", "stage", name="uq_loop_checks_theme_stage"),
     )
 
 

@@ -1462,3 +1462,178 @@ EXAMPLES["home"] = [
         "learning_queue": 3,
     },
 ]
+# Thematic audits: defined, allocated, completed, reported, signed off, and the loop closed by the sponsor.
+_THEME = {
+    "theme_id": 4,
+    "ref": "TH-2027-01",
+    "title": "Neglect: is the child's lived experience understood?",
+    "trigger": "Ofsted findings / action plan",
+    "sponsor": "Helen Head",
+    "lead": "Quinn QA",
+    "audits_by": date(2027, 2, 12),
+    "report_by": date(2027, 2, 26),
+}
+_FIGURES = {
+    "completed": 3,
+    "sampled": 4,
+    "questions": [
+        {
+            "label": "How well is the child's lived experience understood?",
+            "kind": "grade",
+            "split": [
+                {"label": "Outstanding", "count": 0},
+                {"label": "Good", "count": 2},
+                {"label": "Requires Improvement", "count": 1},
+                {"label": "Inadequate", "count": 0},
+            ],
+        },
+        {
+            "label": "Is the plan up to date?",
+            "kind": "yes_no",
+            "split": [{"label": "Yes", "count": 2}, {"label": "No", "count": 1}],
+        },
+        {"label": "What would have made the difference?", "kind": "text", "split": [{"label": "Answered", "count": 3}]},
+    ],
+}
+EXAMPLES["thematic_define_form"] = [
+    {
+        "triggers": {"ofsted": "Ofsted findings / action plan", "reaudit": "Previous audits that need re-auditing"},
+        "categories": ["CP", "CIN", "care_leaver"],
+        "teams": [{"id": 1, "name": "Family Support North"}],
+        "month": "2027-01",
+    },
+    {"triggers": {"ofsted": "Ofsted findings / action plan"}, "categories": ["CP"], "teams": [], "month": "2027-01"},
+]
+EXAMPLES["thematic_defined"] = [
+    _THEME | {"audits": 4, "held_back": 0, "questions": 3, "role": "lead"},
+    _THEME | {"audits": 1, "held_back": 2, "questions": 1, "role": "sponsor"},
+]
+
+
+def _about(*keys: str) -> dict:
+    return {k: _THEME[k] for k in ("ref", "title", *keys)}
+
+
+EXAMPLES["thematic_findings"] = [
+    _about("theme_id", "sponsor", "report_by") | _FIGURES | {"open": open_} for open_ in (True, False)
+]
+EXAMPLES["thematic_report_form"] = [_about("theme_id", "sponsor")]
+_REPORT = (
+    _about("theme_id", "lead")
+    | _FIGURES
+    | {
+        "summary": "Most plans were current.\nThe child's voice was not always recorded.",
+        "recommendations": ["Record the child's words in every visit.", "Review plans monthly."],
+    }
+)
+EXAMPLES["thematic_report"] = [
+    _REPORT | {"signed_by": None, "signed_at": None},
+    _REPORT | {"signed_by": "Helen Head", "signed_at": AT},
+]
+EXAMPLES["thematic_signed_off"] = [
+    _about("sponsor")
+    | {"by": "Helen Head", "recommendations": 2, "six_weeks": date(2027, 4, 9), "three_months": date(2027, 5, 26)}
+]
+_RECS = [{"number": 1, "text": "Record the child's words in every visit."}, {"number": 2, "text": "Review plans."}]
+EXAMPLES["thematic_loop_form"] = [
+    _about() | {"check_id": 2, "stage": stage, "recommendations": _RECS} for stage in ("six_weeks", "three_months")
+]
+_LOOP = _about() | {"by": "Helen Head", "counts": {"done": 1, "partly": 1, "not_yet": 0}}
+EXAMPLES["thematic_loop_recorded"] = [
+    _LOOP
+    | {
+        "stage": "six_weeks",
+        "items": [
+            {"text": "Record the child's words in every visit.", "status": "done", "note": "In supervision."},
+            {"text": "Review plans.", "status": "partly", "note": None},
+        ],
+        "impact": None,
+    },
+    _LOOP
+    | {
+        "stage": "three_months",
+        "items": [{"text": "Review plans.", "status": "not_yet", "note": None}],
+        "impact": "Children's words now lead their plans.",
+    },
+    _LOOP | {"stage": "three_months", "items": [], "impact": None, "channel": True},
+]
+EXAMPLES["allocation_request"] += [
+    ALLOCATION | {"theme": "Neglect: is the child's lived experience understood?", "cro_required": False}
+]
+EXAMPLES["allocation_accepted"] += [
+    {"qa_ref": "QA-2027-01-017", "audit_id": 17, "by_name": "Alex Green", "at": AT, "thematic": True}
+]
+EXAMPLES["audit_received"] += [
+    {"qa_ref": "QA-2027-01-017", "overall": None, "actions": 1, "inadequate": False, "theme": "Neglect"}
+]
+_LOOP_ESCALATION = {
+    "policy": "overdue_loop_check",
+    "qa_ref": "TH-2027-01",
+    "what": "Neglect: is the child's lived experience understood?",
+    "owner": "Helen Head",
+    "stage": "six_weeks",
+    "role": "assistant_director",
+    "asked": "Ada Director",
+}
+EXAMPLES["escalation_request"] += [
+    ESCALATION | _LOOP_ESCALATION | {"came": "started", "by": None},
+    ESCALATION | _LOOP_ESCALATION | {"came": "closed", "by": None, "stage": "three_months"},
+]
+EXAMPLES["escalation_notice"] += [
+    _NOTICE | _LOOP_ESCALATION | {"what_happened": "started", "decided_by": None, "yours": True},
+]
+EXAMPLES["escalation_form"] += [_ABOUT | _LOOP_ESCALATION | {"form": "resolve", "escalation_id": 3}]
+EXAMPLES["escalation_qa"] += [{"kind": "nobody", "qa_ref": "TH-2027-01", "policy": "overdue_loop_check"}]
+_LOOP_ITEM = {
+    "kind": "loop_check",
+    "id": 2,
+    "qa_ref": "TH-2027-01",
+    "title": "Neglect",
+    "stage": "six_weeks",
+    "due": AT,
+    "overdue": False,
+    "decided": None,
+}
+EXAMPLES["action_digest"] += [
+    {
+        "on": date(2027, 1, 6),
+        "items": [
+            _LOOP_ITEM,
+            _LOOP_ITEM | {"id": 3, "stage": "three_months", "overdue": True},
+            _LOOP_ITEM | {"id": 4, "decided": {"by": "Helen Head", "at": AT}},
+        ],
+        "snooze_days": _SNOOZE_DAYS,
+    }
+]
+EXAMPLES["refusal"] += [
+    {"reason": "theme_qa_only"},
+    {"reason": "theme_title_needed", "title_limit": 150},
+    {"reason": "theme_trigger_needed"},
+    {"reason": "theme_sponsor_not_hos"},
+    {"reason": "theme_question_prefix", "line": 2, "text": "how: is the plan current?"},
+    {"reason": "theme_question_length", "line": 3, "question_limit": 300},
+    {"reason": "theme_questions_needed"},
+    {"reason": "theme_questions_too_many", "questions_most": 20},
+    {"reason": "theme_date_needed"},
+    {"reason": "theme_date_not_working"},
+    {"reason": "theme_date_too_far", "within": 65},
+    {"reason": "theme_report_before_audits"},
+    {"reason": "theme_unknown_cases", "unknown": "CS-999, CS-998"},
+    {"reason": "theme_cases_unmatched", "unmatched": "CS-100990"},
+    {"reason": "theme_sample_too_big", "sample_most": 30},
+    {"reason": "theme_month_unknown", "month": "2027-13"},
+    {"reason": "theme_month_unknown", "month": ""},
+    {"reason": "theme_size_needed", "sample_most": 30},
+    {"reason": "theme_sample_empty"},
+    {"reason": "theme_not_lead", "ref": "TH-2027-01", "lead": "Quinn QA"},
+    {"reason": "theme_reported", "ref": "TH-2027-01", "status": "awaiting_sign_off"},
+    {"reason": "theme_summary_needed", "limit": 2900},
+    {"reason": "theme_recommendations_needed", "most": 10},
+    {"reason": "theme_not_sponsor", "ref": "TH-2027-01", "sponsor": "Helen Head"},
+    {"reason": "theme_signed_already", "ref": "TH-2027-01", "by": "Helen Head", "at": AT},
+    {"reason": "theme_signed_already", "ref": "TH-2027-01", "by": None, "at": None},
+    {"reason": "theme_progress_needed"},
+    {"reason": "theme_note_too_long", "limit": 900},
+    {"reason": "theme_impact_needed"},
+    {"reason": "theme_loop_recorded", "ref": "TH-2027-01", "stage": "six_weeks", "by": "Helen Head", "at": AT},
+]

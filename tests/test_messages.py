@@ -38,6 +38,9 @@ VIEWS = {
     "self_assessment_form",
     "self_assessment_view",
     "topten_form",
+    "thematic_define_form",
+    "thematic_loop_form",
+    "thematic_report_form",
 }
 CASES = [(name, ctx) for name, contexts in EXAMPLES.items() for ctx in contexts]
 CASE_IDS = [f"{name}-{i}" for name, contexts in EXAMPLES.items() for i in range(len(contexts))]
@@ -90,6 +93,8 @@ ENUM_KEYS = {
     "chair_user",
     "step",
     "state",
+    "stage",
+    "categories",
 }
 
 

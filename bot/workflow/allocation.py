@@ -16,7 +16,7 @@ from bot.workflow import audit_people, auditors, caselist, guard, reminders, tra
 from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder
-from store.models import Audit, Case, CaseAccess, Event, Person
+from store.models import Audit, Case, CaseAccess, Event, Person, Theme
 
 # Child-protection and looked-after children's audits need a Conference & Reviewing Officer at the meeting.
 CRO_CATEGORIES = {"CP", "CLA"}
@@ -42,8 +42,10 @@ def allocate(
     month: str,
     *,
     by: Person | None = None,
+    theme: Theme | None = None,
 ) -> Audit:
-    """Allocate `case` to `auditor` for `month`; `by` is the QA team member who confirmed it (None: the bot)."""
+    """Allocate `case` to `auditor` for `month`; `by` is the QA team member who confirmed it (None: the bot).
+    With `theme`, a thematic audit: due by the theme's deadline, on the theme's form."""
     moment = now()
     # The case as the month's list gives it: the practitioner and category the QA team reviewed.
     as_listed = caselist.listed(db, month, [case])[case.id]
@@ -65,7 +67,9 @@ def allocate(
         # The QAF: every audit is moderated by the end of the calendar month.
         due_at=cal.at(cal.last_working_day(*map(int, month.split("-"))), cal.end),
     )
-    if case.reaudit_due == month and (previous := previous_audit(db, case, month)) is not None:
+    if theme is not None:
+        audit.kind, audit.theme, audit.due_at = "thematic", theme, cal.at(theme.audits_by, cal.end)
+    elif case.reaudit_due == month and (previous := previous_audit(db, case, month)) is not None:
         audit.cycle, audit.reaudit_of_id = previous.cycle + 1, previous.id
     db.add(audit)
     db.flush()
@@ -137,6 +141,7 @@ def _request_context(db: Session, cal: Calendar, settings: Settings, audit: Audi
         "accept_by": audit.accept_by,
         "restricted": not can_see_record(db, case, auditor),
         "reaudit_of": db.get(Audit, audit.reaudit_of_id).qa_ref if audit.reaudit_of_id else None,
+        "theme": audit.theme.title if audit.theme else None,
     }
     if ctx["restricted"]:
         return ctx
@@ -166,7 +171,13 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
     db.refresh(audit)
     if not won:
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
-    done = {"qa_ref": audit.qa_ref, "audit_id": audit.id, "by_name": person.name, "at": moment}
+    done = {
+        "qa_ref": audit.qa_ref,
+        "audit_id": audit.id,
+        "by_name": person.name,
+        "at": moment,
+        "thematic": audit.kind == "thematic",
+    }
     outbox.enqueue_update(db, f"{_request_key(audit)}:{status}", _request_key(audit), template, done)
     decided = {"status": status, "by": person.name, "at": moment}
     reminders.show_everywhere(db, person, audit, "accept", audit.id, f"accept:{audit.id}:{status}", decided=decided)
@@ -257,7 +268,8 @@ def reallocate(db: Session, cal: Calendar, settings: Settings, audit: Audit, dec
             "allocation_request",
             _request_context(db, cal, settings, audit, chosen),
         )
-    tell_people_on_the_case(db, [audit], batch=f"reallocated-{audit.id}-{chosen.id}", changed=True)
+    if audit.kind != "thematic":  # a thematic audit reads the record: the practitioner is not asked to meet
+        tell_people_on_the_case(db, [audit], batch=f"reallocated-{audit.id}-{chosen.id}", changed=True)
     return chosen
 
 

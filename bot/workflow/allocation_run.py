@@ -21,6 +21,9 @@ from bot.workflow.outcome import Outcome, refused
 from store.models import CATEGORIES, AllocationRun, Audit, Case, CaseListEntry, Event, Person
 
 CLOSED = ("declined", "cancelled")
+# The month's collaborative cycle: a thematic audit of a case (thematic.py) neither takes its place in the sample
+# nor keeps it out.
+CYCLE = Audit.kind != "thematic"
 
 
 @dataclass
@@ -40,11 +43,13 @@ def draw(db: Session, month: str, fw: Framework, *, seed: int | None = None, by:
     recent_from = months.shift(month, -(fw.recently_audited_months - 1))
     recently = set(
         db.scalars(
-            select(Audit.case_id).where(Audit.month >= recent_from, Audit.month <= month, Audit.status.not_in(CLOSED))
+            select(Audit.case_id).where(
+                Audit.month >= recent_from, Audit.month <= month, Audit.status.not_in(CLOSED), CYCLE
+            )
         )
     )
     # A re-audit the clock has already allocated this month is not drawn again.
-    allocated = select(Audit.case_id).where(Audit.month == month, Audit.status.not_in(CLOSED))
+    allocated = select(Audit.case_id).where(Audit.month == month, Audit.status.not_in(CLOSED), CYCLE)
     reaudits = list(
         db.scalars(select(Case).where(Case.reaudit_due == month, Case.id.not_in(allocated)).order_by(Case.case_ref))
     )
@@ -155,7 +160,7 @@ def held_back(db: Session, month: str) -> list[int]:
         select(AllocationRun.selected).where(AllocationRun.month == month, AllocationRun.status == "confirmed")
     )
     wanted = {case_id for selected in confirmed for case_id in selected}
-    audited = set(db.scalars(select(Audit.case_id).where(Audit.month == month)))
+    audited = set(db.scalars(select(Audit.case_id).where(Audit.month == month, CYCLE)))
     return sorted(wanted - audited)
 
 
@@ -262,7 +267,7 @@ def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
         "recent_months": run.parameters["recently_audited_months"],
         "top_up": bool(run.parameters.get("top_up")),
         "allocated": db.scalar(
-            select(func.count()).select_from(Audit).where(Audit.month == run.month, Audit.status.not_in(CLOSED))
+            select(func.count()).select_from(Audit).where(Audit.month == run.month, Audit.status.not_in(CLOSED), CYCLE)
         ),
         "held_back_drawn": run.parameters.get("held_back_drawn", 0),
         "teams": [{"name": name, "cases": cases} for name, cases in teams.items()],

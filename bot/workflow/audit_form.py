@@ -1,5 +1,8 @@
 """Step 4, the collaborative audit: the form (one modal per step, a draft kept between steps and if the modal
-is closed), then the SMART actions, then submission for moderation."""
+is closed), then the SMART actions, then submission for moderation.
+
+A thematic audit (thematic.py) is completed the same way on its theme's own questions, from the record: no
+meeting or family feedback is needed first, and once submitted it is complete (not moderated)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, digests, guard, moderation, safeguarding, supervision, trail
+from bot.workflow import audit_people, digests, guard, moderation, safeguarding, supervision, thematic, trail
 from bot.workflow.actions import announce
 from bot.workflow.directory import by_slack_id, line_chain
 from bot.workflow.forms import FormDefinition, load_form
@@ -26,7 +29,7 @@ NEEDS_ACTIONS = {"requires_improvement", "inadequate"}
 
 
 def _form(audit: Audit) -> FormDefinition:
-    return load_form(audit.kind)
+    return thematic.form_of(audit.theme) if audit.kind == "thematic" else load_form(audit.kind)
 
 
 def _open(db: Session, audit_id: int, slack_user_id: str, action: str) -> tuple[Any, Audit] | Outcome:
@@ -165,9 +168,10 @@ def submit(
         return found
     auditor, audit = found
     form = _form(audit)
-    if audit.meeting_at is None or audit.meeting_at > now():
+    themed = audit.kind == "thematic"
+    if not themed and (audit.meeting_at is None or audit.meeting_at > now()):
         return refused("audit_before_meeting", field="action_1")
-    if audit.family_feedback is None:
+    if not themed and audit.family_feedback is None:
         return refused("audit_needs_feedback", field="action_1", qa_ref=audit.qa_ref)
     answers = dict(audit.draft.get("answers", {}))
     missing = form.validate_answers(answers)
@@ -209,7 +213,9 @@ def submit(
 
     # One conditional UPDATE: of two submissions at once (two devices), only one goes through.
     won = db.execute(
-        update(Audit).where(Audit.id == audit.id, Audit.status.in_(OPEN)).values(status="awaiting_moderation")
+        update(Audit)
+        .where(Audit.id == audit.id, Audit.status.in_(OPEN))
+        .values(status="complete" if themed else "awaiting_moderation")
     ).rowcount
     db.refresh(audit)
     if not won:
@@ -246,6 +252,11 @@ def submit(
         actions=len(created),
         immediate_concern=concern,
     )
+    if themed:
+        announce(db, audit, auditor, [action for action, _ in created])
+        _tell_auditor(db, audit, len(created), themed=True)
+        thematic.completed(db, audit)
+        return Outcome(ok=True, detail={"qa_ref": audit.qa_ref})
     if overall == form.scale.worst:
         # Inadequate is moderated at once (the moderation step picks this up).
         trail.record(db, "audit.inadequate_flagged", subject=audit)
@@ -277,7 +288,12 @@ def _tell(db: Session, audit: Audit, form: FormDefinition, auditor, created: lis
                 db, f"audit:{audit.id}:submitted:{person.id}", person.slack_user_id, "audit_submitted", summary
             )
     announce(db, audit, auditor, [action for action, _ in created])
-    if auditor.slack_user_id:
+    _tell_auditor(db, audit, len(created), inadequate=audit.overall_grade == form.scale.worst)
+
+
+def _tell_auditor(db: Session, audit: Audit, actions: int, *, inadequate: bool = False, themed: bool = False) -> None:
+    auditor = audit.auditor
+    if auditor is not None and auditor.slack_user_id:
         outbox.enqueue(
             db,
             f"audit:{audit.id}:submitted:auditor",
@@ -286,7 +302,8 @@ def _tell(db: Session, audit: Audit, form: FormDefinition, auditor, created: lis
             {
                 "qa_ref": audit.qa_ref,
                 "overall": audit.overall_grade,
-                "actions": len(created),
-                "inadequate": audit.overall_grade == form.scale.worst,
+                "actions": actions,
+                "inadequate": inadequate,
+                "theme": audit.theme.title if themed else None,
             },
         )

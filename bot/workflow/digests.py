@@ -19,7 +19,8 @@ Besides their actions (and, for a team manager, the actions awaiting their sign-
 supervision), every other reminder to a person is an item of it, each source keeping its own rule of when, in its
 own columns (see reminders.py): an allocation to accept (allocation.py), a meeting the next working day
 (meeting.py), a self-assessment missing (self_assessment.py), a moderation due (moderation.py), a step of the
-Inadequate pathway not done (inadequate.py); each item carries the buttons that answer it. Once the digest is
+Inadequate pathway not done (inadequate.py), a thematic audit's close-the-loop check for its sponsor (thematic.py);
+each item carries the buttons that answer it. Once the digest is
 queued each item's source is stamped and moved on to its next point. Anything due on a weekend or bank holiday, or
 after that day's digest went (to anyone it is for), waits for the next working day's digest.
 
@@ -40,7 +41,17 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import allocation, inadequate, meeting, moderation, reminders, self_assessment, supervision, trail
+from bot.workflow import (
+    allocation,
+    inadequate,
+    meeting,
+    moderation,
+    reminders,
+    self_assessment,
+    supervision,
+    thematic,
+    trail,
+)
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder, digest_key, reachable
@@ -52,6 +63,7 @@ SNOOZE_AT_MOST = 10  # working days: a snooze is a pause, not a way to stop hear
 # self-assessment, a moderation), then own actions, most urgent first; then what the team manager is asked for.
 ORDER = (
     "pathway",
+    "loop_check",
     "accept",
     "meeting",
     "self_assessment",
@@ -140,6 +152,7 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
         *self_assessment.due_reminders(db, cal, settings, moment),
         *moderation.due_reminders(db, cal, moment),
         *inadequate.due_reminders(db, cal, settings, moment),
+        *thematic.due_reminders(db, cal, settings, moment),
     ]
     everyone = {p.id: p for reminder in due for p in reminder.to if reachable(p)}
     keys = {digest_key(p, today) for p in everyone.values()}

@@ -36,11 +36,21 @@ from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.framework import Framework
-from bot.workflow import digests, guard, safeguarding, trail
+from bot.workflow import digests, guard, safeguarding, thematic, trail
 from bot.workflow.audit_people import in_line
 from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
-from store.models import Action, Audit, Escalation, EscalationStep, Moderation, OutboxMessage, PathwayTask, Person
+from store.models import (
+    Action,
+    Audit,
+    Escalation,
+    EscalationStep,
+    LoopCheck,
+    Moderation,
+    OutboxMessage,
+    PathwayTask,
+    Person,
+)
 
 LEVELS = ("service_manager", "head_of_service", "assistant_director", "executive_director")
 # The Inadequate pathway's steps asked of the Service Manager and Head of Service; the AD Safeguarding's and the
@@ -103,6 +113,13 @@ def _line_beyond_those_asked(db: Session, task: PathwayTask) -> dict[str, Person
     return {role: person for role, person in line.items() if person is None or person.id not in task.asked}
 
 
+def _sponsors_line(db: Session, check: LoopCheck) -> dict[str, Person | None]:
+    """A close-the-loop check the sponsor (a Head of Service) has not recorded goes up their line: AD, then
+    Executive Director."""
+    sponsor = check.theme.sponsor
+    return {role: manager_with_role(sponsor, role) for role in LEVELS}
+
+
 def _move_task(task: PathwayTask, to: datetime) -> None:
     task.due_at = task.next_reminder_at = to
 
@@ -153,6 +170,20 @@ POLICIES = {
             chain_of=_line_beyond_those_asked,
             extend=_move_task,
             waiting_on=lambda db, t: [db.get(Person, person_id) for person_id in t.asked],
+        ),
+        Policy(
+            name="overdue_loop_check",
+            subject=LoopCheck,
+            start_after=lambda fw: fw.action_escalate_after_days,
+            due=lambda c: c.due_at,
+            is_open=lambda c: c.status == "pending",
+            open_rows=LoopCheck.status == "pending",
+            # A theme is named by its reference, as an audit is by its QA reference.
+            audit_of=lambda db, c: c.theme,
+            window=_days_window,
+            chain_of=_sponsors_line,
+            extend=_move_due,
+            waiting_on=lambda db, c: [c.theme.sponsor],
         ),
         Policy(
             name=safeguarding.POLICY,
@@ -406,6 +437,8 @@ def context(db: Session, escalation: Escalation) -> dict[str, Any]:
         ctx |= {"what": subject.description, "owner": owner.name if owner else None}
     elif escalation.policy == "overdue_pathway_step":
         ctx |= {"what": None, "owner": subject.kind}
+    elif escalation.policy == "overdue_loop_check":
+        ctx |= {"what": subject.theme.title, "owner": subject.theme.sponsor.name, "stage": subject.stage}
     elif escalation.policy == safeguarding.POLICY:
         acknowledged = safeguarding.acknowledgement(db, escalation)
         by = db.get(Person, acknowledged.person_id) if acknowledged else None
@@ -581,6 +614,8 @@ def extend(
         POLICIES[escalation.policy].extend(subject, cal.at(to, cal.end))
         if isinstance(subject, Action):  # its reminders follow the new date
             digests.schedule_action(cal, settings, subject)
+        elif isinstance(subject, LoopCheck):
+            thematic.reschedule(cal, settings, subject)
     return outcome
 
 

@@ -25,7 +25,8 @@ def allocate(db: Session, cal: Calendar, settings: Settings) -> int:
     month = months.of(local.date())
     if now() < cal.at(cal.first_working_day(local.year, local.month), settings.framework.reminder_time):
         return 0
-    taken = select(Audit.case_id).where(Audit.month == month, Audit.status.not_in(CLOSED))
+    # A thematic audit of the case this month does not stand in for its re-audit.
+    taken = select(Audit.case_id).where(Audit.month == month, Audit.status.not_in(CLOSED), Audit.kind != "thematic")
     cases = db.scalars(select(Case).where(Case.reaudit_due == month, Case.id.not_in(taken)).order_by(Case.id)).all()
     fw = settings.framework
     load = auditors.monthly_load(db, month)

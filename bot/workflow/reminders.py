@@ -1,9 +1,10 @@
 """What a reminder is to the daily digest (digests.py), and how a digest already sent is shown changed.
 
 Each source of reminders (actions, supervision, allocations, meetings, self-assessments, moderations, the
-Inadequate pathway's steps) keeps its own rule of when something is due, in its own stored columns, and offers the
-digest sweep a `Reminder` for each item due now; the sweep sends each person one message a day and, once queued,
-calls `sent` so the source stamps and moves its columns on as it always did."""
+Inadequate pathway's steps, a thematic audit's close-the-loop checks) keeps its own rule of when something is due,
+in its own stored columns, and offers the digest sweep a `Reminder` for each item due now; the sweep sends each
+person one message a day and, once queued, calls `sent` so the source stamps and moves its columns on as it always
+did."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from store.models import Audit, Event, OutboxMessage, Person
+from store.models import Audit, Event, OutboxMessage, Person, Theme
 
 
 @dataclass
 class Reminder:
     item: dict[str, Any]  # what the digest shows: its "kind" (digests.ORDER), "id", "qa_ref" and the words' facts
     to: list[Person | None]  # everyone it is for (the same item in each one's digest)
-    subject: Audit  # the audit it is about, for the trail
+    subject: Audit | Theme  # the audit (or a thematic audit's theme) it is about, for the trail
     sent: Callable[[datetime], None]  # once queued for them all (or nobody can be told): stamp the source, move on
 
 

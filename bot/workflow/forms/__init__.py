@@ -326,6 +326,29 @@ def _packaged_form(kind: str) -> FormDefinition:
     return _read_form(kind, _FOLDER.joinpath(f"{kind}.toml").read_text("utf-8"), f"{kind}.toml")
 
 
+def questions_form(kind: str, version: str, title: str, scale_version: str, rows: list[dict]) -> FormDefinition:
+    """A form that is not a file: a thematic audit's own questions (`{"id", "label", "kind"}` each), checked as a
+    file's would be, in as many modals as they need, each titled by `title` (with its number when there are
+    several)."""
+    where = f"{kind} form {version}"
+    scale = grade_scale(scale_version)
+    questions = tuple(_read_question(dict(row), scale, f"{where}, question {n}") for n, row in enumerate(rows, 1))
+    if not questions:
+        raise FormError(f"{where}: needs at least one question")
+    per_step = MAX_STEP_QUESTIONS // 2  # a grade question is two inputs (and its guide)
+    chunks = [questions[i : i + per_step] for i in range(0, len(questions), per_step)]
+    steps = tuple(
+        Step(
+            id=f"part{n}",
+            title=f"{title} {n}/{len(chunks)}" if len(chunks) > 1 else title,
+            questions=chunk,
+        )
+        for n, chunk in enumerate(chunks, 1)
+    )
+    _check_unique(steps, where)
+    return FormDefinition(kind=kind, version=version, title=title, grade_scale=scale.version, steps=steps)
+
+
 def _read_form(kind: str, source: str, where: str) -> FormDefinition:
     data = _parse(source, where)
     _keys(data, where, required=("kind", "version", "title", "grade_scale", "steps"), optional=())

@@ -365,9 +365,13 @@ def cmd_report(settings: Settings, args) -> int:
             print(f"qabot: --quarter: {exc}", file=sys.stderr)
             return 2
         with rt.database.unit_of_work() as db:
+            if not reports.has_audits(db, quarter):
+                print(f"qabot: nothing was allocated in {quarter}, so there is no report to post", file=sys.stderr)
+                return 2
             reports.post(db, rt.calendar, settings, quarter, via=f"command line ({getuser()})")
             figures = reports.figures(db, rt.calendar, quarter)
-        print(f"Quarterly QA report {quarter} ({figures['period']}):")
+        title = "Quarterly QA report" if len(quarter.months) > 1 else "QA report"
+        print(f"{title} {quarter} ({figures['period']}):")
         for section, item, measure, value in report_files.rows(figures):
             print(f"  {section}, {item}: {measure} {value if value != '' else '(no figure)'}")
         print(f"Delivery: {rt.dispatcher.drain()}")
@@ -439,7 +443,9 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--confirm", action="store_true", help="allocate the draft and tell everyone")
     a.set_defaults(func=cmd_allocate)
     q = sub.add_parser("report", help="post the quarterly QA report, with its CSV and chart, to the QA team channel")
-    q.add_argument("--quarter", help="YYYYQn, e.g. 2027Q1 (default: the last complete quarter)")
+    q.add_argument(
+        "--quarter", help="YYYYQn, e.g. 2027Q1, or one month as YYYY-MM (default: the last complete quarter)"
+    )
     q.set_defaults(func=cmd_report)
     e = sub.add_parser("export", help="write CSV files of audits, actions and events for a period or one person")
     e.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD", help="the period's first day")

@@ -19,6 +19,7 @@ from bot import cli
 from bot.demo import STAFF
 from bot.runtime import Runtime
 from bot.workflow import report_files, reports
+from bot.workflow.directory import add_person
 from bot.workflow.forms import load_form
 from bot.workflow.reports import Quarter, kappa
 from scheduler.jobs import tick
@@ -508,6 +509,13 @@ def test_qabot_report(rt, standin, quarter, cli_env, capsys):
         err = capsys.readouterr().err
         assert err.startswith(f"qabot: --quarter: {says}") and err.count("\n") == 1
     assert _report_rows(rt) == ["report:2027Q1:1"]
+    # A period with nothing allocated has no report: said in one line, nothing posted.
+    assert cli.main(["report", "--quarter", "2026Q4"]) == 2
+    err = capsys.readouterr().err
+    assert err == "qabot: nothing was allocated in 2026Q4, so there is no report to post\n"
+    assert cli.main(["report", "--quarter", "2027-02"]) == 0
+    assert capsys.readouterr().out.startswith("QA report 2027-02 (February 2027):\n")
+    assert _report_rows(rt) == ["report:2027Q1:1", "report:2027-02:1"]
 
 
 @freeze_time(REPORT_DAY + timedelta(days=5), tick=True)
@@ -537,6 +545,19 @@ def test_qa_report_for_the_qa_team_only(rt, standin, slack, quarter):
         asked = db.scalars(select(Event).where(Event.kind == "report.queued")).all()
         assert {e.detail["via"] for e in asked} == {"slash command"}
         assert db.scalar(select(func.count()).select_from(Event).where(Event.kind == "refused.report")) == 1
+
+    slack.command("U0QA", "/qa", "report 2026Q4")  # before anything was allocated
+    assert standin.responses[-1].body["text"] == "Nothing was allocated in 2026Q4, so there is no report to post."
+    with rt.database.unit_of_work() as db:  # the QA Head of Service leads the QA team: theirs to post too
+        add_person(
+            db, name="Hana Head", email="hana@council.example", slack_user_id="U0HEAD", roles=["qa_head_of_service"]
+        )
+    standin.add_user("U0HEAD", "hana@council.example", "Hana Head")
+    slack.command("U0HEAD", "/qa", "report 2027-02")
+    assert standin.responses[-1].body["text"] == (
+        "The QA report for 2027-02 is on its way to the QA team channel, with its CSV and chart."
+    )
+    assert _report_rows(rt)[-1] == "report:2027-02:1"
 
 
 def test_the_manifest_asks_to_upload_files():

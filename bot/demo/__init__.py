@@ -341,7 +341,7 @@ def _audit_steps(
 
     clock(
         datetime(2027, 1, 8, 9, 0, tzinfo=LONDON),
-        "Friday, four working days on: two allocations are still not accepted.",
+        "Friday, four working days on: three allocations (one passed back on Monday) are still not accepted.",
     )
 
     feedback = datetime(2027, 1, 8, 11, 30, tzinfo=LONDON)

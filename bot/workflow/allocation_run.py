@@ -16,7 +16,7 @@ from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.framework import Framework
 from bot.workflow import allocation, auditors, caselist, trail
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import QA_TEAM, by_slack_id
 from bot.workflow.outcome import Outcome, refused
 from store.models import CATEGORIES, AllocationRun, Audit, Case, CaseListEntry, Event, Person
 
@@ -213,7 +213,7 @@ def latest(db: Session, month: str) -> AllocationRun | None:
 def may_allocate(db: Session, slack_user_id: str | None) -> Outcome:
     """Only the QA team allocates. A refusal is on the trail."""
     person = by_slack_id(db, slack_user_id) if slack_user_id else None
-    if person is None or "qa_team" not in person.roles:
+    if person is None or not person.roles & QA_TEAM:
         trail.record(db, "refused.allocate", actor=person, actor_slack_id=slack_user_id, reason="not the QA team")
         return refused("not_qa_team")
     return Outcome(ok=True, detail={"person": person})

@@ -7,6 +7,9 @@ from sqlalchemy.orm import Session
 
 from store.models import ROLES, Person, PersonRole, Service, Team
 
+# Who may do the QA team's work: its members and the QA Head of Service who leads it.
+QA_TEAM = frozenset({"qa_team", "qa_head_of_service"})
+
 
 def team_named(db: Session, name: str, service: str | None = None) -> Team:
     team = db.scalar(select(Team).where(Team.name == name))

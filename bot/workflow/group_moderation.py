@@ -15,7 +15,7 @@ from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import moderation, trail
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import QA_TEAM, by_slack_id
 from bot.workflow.outcome import Outcome, refused
 from store.models import Audit, Moderation, ModerationSession, Person
 
@@ -28,7 +28,7 @@ MAX_AUDITS = 40
 def may_arrange(db: Session, slack_user_id: str | None) -> Person | Outcome:
     """Only the QA team arranges a group meeting. A refusal is on the trail."""
     person = by_slack_id(db, slack_user_id) if slack_user_id else None
-    if person is None or "qa_team" not in person.roles:
+    if person is None or not person.roles & QA_TEAM:
         trail.record(
             db, "refused.group_moderation", actor=person, actor_slack_id=slack_user_id, reason="not the QA team"
         )

@@ -18,13 +18,12 @@ from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import good_practice, guard, trail
-from bot.workflow.directory import by_slack_id, everyone_with
+from bot.workflow.directory import QA_TEAM, by_slack_id, everyone_with
 from bot.workflow.forms import load_form
 from bot.workflow.outcome import Outcome, refused
 from store.models import Audit, Highlight, Nomination, OutboxMessage, Person, TopTen
 from store.writes import insert_once
 
-QA_TEAM = good_practice.QA_TEAM
 HEAD = "qa_head_of_service"
 THEME_LIMIT = 120  # the highlights.theme column
 TEXT_LIMIT = 2900  # a section block holds 3000 characters

@@ -27,7 +27,7 @@ from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import escalation, trail
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import QA_TEAM, by_slack_id
 from bot.workflow.forms import load_form
 from bot.workflow.good_practice import DECIDED
 from bot.workflow.outcome import Outcome, refused
@@ -334,7 +334,7 @@ def _themes(db: Session, start, end) -> list[dict[str, Any]]:
 # ----- posting ------------------------------------------------------------------------------------------------
 
 
-def _has_audits(db: Session, quarter: Period) -> bool:
+def has_audits(db: Session, quarter: Period) -> bool:
     return bool(
         db.scalar(select(func.count()).select_from(Audit).where(Audit.kind == KIND, Audit.month.in_(quarter.months)))
     )
@@ -359,7 +359,7 @@ def post_due(db: Session, cal: Calendar, settings: Settings) -> int:
     if local < cal.local(cal.at(cal.first_working_day(opens.year, opens.month), POSTED_AT)):
         return 0
     key = _key(quarter)
-    if _queued(db, key) or not _has_audits(db, quarter):
+    if _queued(db, key) or not has_audits(db, quarter):
         return 0
     return int(_queue(db, cal, settings, quarter, key, via="schedule"))
 
@@ -398,7 +398,7 @@ def ask(db: Session, cal: Calendar, settings: Settings, slack_user_id: str, text
     """`/qa report [2027Q1]`: the QA team's, for the quarter named or the last complete one. Others are refused
     (on the trail)."""
     person = by_slack_id(db, slack_user_id)
-    if person is None or "qa_team" not in person.roles:
+    if person is None or not person.roles & QA_TEAM:
         trail.record(db, "refused.report", actor=person, actor_slack_id=slack_user_id, reason="not the QA team")
         return refused("report_not_qa_team")
     try:
@@ -407,5 +407,7 @@ def ask(db: Session, cal: Calendar, settings: Settings, slack_user_id: str, text
         return refused("report_bad_quarter", problem=str(exc))
     if not settings.qa_channel:
         return refused("report_no_channel")
+    if not has_audits(db, quarter):
+        return refused("report_nothing", quarter=str(quarter))
     post(db, cal, settings, quarter, via="slash command", actor=person)
     return Outcome(ok=True, detail={"quarter": str(quarter)})

@@ -40,7 +40,20 @@ class _SameToken(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+class _NoBody(logging.Filter):
+    """Bolt logs a refused request's whole body, which can hold what someone typed (a rationale, feedback): the log
+    keeps that a request was refused, not its text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Invalid request signature detected"):
+            record.msg, record.args = "Invalid request signature detected: the request was refused", ()
+        return True
+
+
 def build_app(rt: Runtime) -> App:
+    verification_log = logging.getLogger("slack_bolt.RequestVerification")
+    if not any(isinstance(f, _NoBody) for f in verification_log.filters):
+        verification_log.addFilter(_NoBody())
     bolt_log = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _SameToken) for f in bolt_log.filters):
         bolt_log.addFilter(_SameToken())

@@ -469,6 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING if args.command == "demo" else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # A one-off command says in one line what failed; slack_sdk's error for each retried attempt would bury it.
+    if args.command not in ("serve", "socket", "clock"):
+        logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
     settings = Settings()
     try:
         settings = config.load() if args.command != "demo" else settings

@@ -54,6 +54,15 @@ def test_bad_or_stale_signature_gets_401_and_writes_nothing(slack, rt, world, ta
     assert (_count(rt, Event), _count(rt, IdempotencyKey)) == before
 
 
+def test_a_refused_request_is_logged_without_what_was_typed(slack, caplog):
+    caplog.set_level(logging.INFO, logger="slack_bolt.RequestVerification")  # as `qabot serve` logs
+    response = slack.command("U0QA", "/qa", "highlight Dad on 07700 900456", secret="not-the-secret")
+    assert response.status == 401
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Invalid request signature detected: the request was refused" in logged
+    assert "07700" not in logged and "highlight" not in logged
+
+
 def test_every_web_api_call_goes_to_slack_api_url(slack, standin, world):
     slack.app_home_opened("U0AUD")
     assert [c.method for c in standin.calls if c.method != "auth.test"] == ["views.publish"]

@@ -18,7 +18,8 @@ def register(app: App, rt: Runtime) -> None:
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
             return answer_refusal(respond, refused("unknown"), client=client, body=body)
-        outcome = act(rt, body, lambda db: allocation.accept(db, audit_id, body["user"]["id"]))
+        user = body["user"]["id"]
+        outcome = act(rt, body, lambda db: allocation.accept(db, rt.calendar, rt.settings, audit_id, user))
         answer_refusal(respond, outcome, client=client, body=body)
 
     @app.action("allocation_decline")

@@ -279,6 +279,10 @@ class Theme(Base):
     reported_at: Mapped[datetime | None]
     signed_off_at: Mapped[datetime | None]
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # The lead's digest: the overview report's next reminder (until it is written), and the one notice of the
+    # audits still open after `audits_by` (None once given).
+    report_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+    overdue_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
 
     sponsor: Mapped[Person] = relationship(foreign_keys=[sponsor_id])
     lead: Mapped[Person] = relationship(foreign_keys=[lead_id])

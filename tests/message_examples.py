@@ -1638,3 +1638,20 @@ EXAMPLES["refusal"] += [
     {"reason": "theme_impact_needed"},
     {"reason": "theme_loop_recorded", "ref": "TH-2027-01", "stage": "six_weeks", "by": "Helen Head", "at": AT},
 ]
+# A thematic audit's deadlines (thematic_due.py): the auditor's audit, the lead's report, the audits still open.
+_THEME_AUDIT = {"kind": "theme_audit", "id": 7, "qa_ref": "QA-2027-0007", "title": "Neglect"}
+_THEME_REPORT = {"kind": "theme_report", "id": 1, "qa_ref": "TH-2027-01", "title": "Neglect"}
+EXAMPLES["action_digest"] += [
+    {
+        "on": date(2027, 2, 10),
+        "items": [
+            _THEME_AUDIT | {"due": date(2027, 2, 12), "overdue": False},
+            _THEME_AUDIT | {"id": 8, "qa_ref": "QA-2027-0008", "due": date(2027, 2, 12), "overdue": True},
+            _THEME_REPORT | {"due": date(2027, 2, 19), "overdue": False, "open": 0},
+            _THEME_REPORT | {"id": 2, "due": date(2027, 2, 19), "overdue": True, "open": 2},
+            {"kind": "theme_overdue", "id": 1, "qa_ref": "TH-2027-01", "title": "Neglect", "due": date(2027, 2, 12)}
+            | {"refs": ["QA-2027-0007", "QA-2027-0008"]},
+        ],
+        "snooze_days": _SNOOZE_DAYS,
+    }
+]

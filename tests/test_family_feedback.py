@@ -36,7 +36,7 @@ def _meeting(rt, world, *, restricted=False) -> int:
         )
         audit_id = audit.id
     with rt.database.unit_of_work() as db:
-        assert allocation.accept(db, audit_id, "U0AUD").ok
+        assert allocation.accept(db, rt.calendar, rt.settings, audit_id, "U0AUD").ok
     with rt.database.unit_of_work() as db:
         roles = {"practitioner", "team_manager", "cro"}
         assert meeting.record(db, rt.calendar, rt.settings, audit_id, "U0AUD", date(2027, 1, 6), time(10), roles, []).ok

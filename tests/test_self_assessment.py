@@ -57,7 +57,7 @@ def _meeting(rt, world, *, restricted=False) -> int:
         )
         audit_id = audit.id
     with rt.database.unit_of_work() as db:
-        assert allocation.accept(db, audit_id, "U0AUD").ok
+        assert allocation.accept(db, rt.calendar, rt.settings, audit_id, "U0AUD").ok
     with rt.database.unit_of_work() as db:
         roles = {"practitioner", "team_manager"}
         assert meeting.record(db, rt.calendar, rt.settings, audit_id, "U0AUD", date(2027, 1, 7), time(10), roles, []).ok
@@ -455,7 +455,7 @@ def test_app_home_offers_the_auditor_the_meeting_form(rt, standin, slack, world)
     slack.app_home_opened("U0AUD")
     assert "meeting_open" not in _json(standin.home("U0AUD"))  # an allocation is answered from its DM
     with rt.database.unit_of_work() as db:
-        assert allocation.accept(db, audit_id, "U0AUD").ok
+        assert allocation.accept(db, rt.calendar, rt.settings, audit_id, "U0AUD").ok
     slack.app_home_opened("U0AUD")
     home = standin.home("U0AUD")
     [task] = [b for b in home["blocks"] if b.get("accessory", {}).get("action_id") == "meeting_open"]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import audit_people, auditors, caselist, guard, reminders, trail
+from bot.workflow import audit_people, auditors, caselist, guard, reminders, thematic_due, trail
 from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder
@@ -184,7 +184,7 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
     return DONE
 
 
-def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
+def accept(db: Session, cal: Calendar, settings: Settings, audit_id: int, slack_user_id: str) -> Outcome:
     found = audit_people.require(db, audit_id, slack_user_id, "auditor", "allocation_accept", "not_your_allocation")
     if isinstance(found, Outcome):
         return found
@@ -192,6 +192,8 @@ def accept(db: Session, audit_id: int, slack_user_id: str) -> Outcome:
     outcome = _decide(db, person, audit, "accepted", "allocation_accepted", accepted_at=now())
     if outcome.ok:
         trail.record(db, "audit.accepted", actor=person, subject=audit)
+        if audit.theme is not None:
+            thematic_due.schedule_audit(cal, settings, audit)
     return outcome
 
 

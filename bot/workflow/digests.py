@@ -19,10 +19,11 @@ Besides their actions (and, for a team manager, the actions awaiting their sign-
 supervision), every other reminder to a person is an item of it, each source keeping its own rule of when, in its
 own columns (see reminders.py): an allocation to accept (allocation.py), a meeting the next working day
 (meeting.py), a self-assessment missing (self_assessment.py), a moderation due (moderation.py), a step of the
-Inadequate pathway not done (inadequate.py), a thematic audit's close-the-loop check for its sponsor (thematic.py);
-each item carries the buttons that answer it. Once the digest is
-queued each item's source is stamped and moved on to its next point. Anything due on a weekend or bank holiday, or
-after that day's digest went (to anyone it is for), waits for the next working day's digest.
+Inadequate pathway not done (inadequate.py), a thematic audit's close-the-loop check for its sponsor (thematic.py),
+a thematic audit's deadlines for its auditor and its lead (thematic_due.py); each item carries the buttons that
+answer it. Once the digest is queued each item's source is stamped and moved on to its next point. Anything due
+on a weekend or bank holiday, or after that day's digest went (to anyone it is for), waits for the next working
+day's digest.
 
 An action or a supervision reminder can be snoozed by its recipient until one of the next `SNOOZE_AT_MOST` working
 days (two clicks: the list, the day): it leaves the digests until then, and the digest message shows it snoozed.
@@ -50,6 +51,7 @@ from bot.workflow import (
     self_assessment,
     supervision,
     thematic,
+    thematic_due,
     trail,
 )
 from bot.workflow.directory import by_slack_id
@@ -64,7 +66,10 @@ SNOOZE_AT_MOST = 10  # working days: a snooze is a pause, not a way to stop hear
 ORDER = (
     "pathway",
     "loop_check",
+    "theme_overdue",
+    "theme_report",
     "accept",
+    "theme_audit",
     "meeting",
     "self_assessment",
     "moderation",
@@ -153,6 +158,7 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
         *moderation.due_reminders(db, cal, moment),
         *inadequate.due_reminders(db, cal, settings, moment),
         *thematic.due_reminders(db, cal, settings, moment),
+        *thematic_due.due_reminders(db, cal, settings, moment),
     ]
     everyone = {p.id: p for reminder in due for p in reminder.to if reachable(p)}
     keys = {digest_key(p, today) for p in everyone.values()}

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
-from bot.workflow import allocation, auditors, caselist, guard, reminders, trail
+from bot.workflow import allocation, auditors, caselist, guard, reminders, thematic_due, trail
 from bot.workflow.directory import by_slack_id
 from bot.workflow.forms import FormDefinition, FormError, grade_scale, questions_form
 from bot.workflow.outcome import DONE, Outcome, refused
@@ -162,6 +162,7 @@ def define(db: Session, cal: Calendar, settings: Settings, slack_user_id: str, v
         status="auditing",
         created_at=now(),
     )
+    thematic_due.schedule_theme(cal, settings, theme)
     db.add(theme)
     db.flush()
     form_of(theme)  # the questions make a valid form (the checks above keep to its rules)
@@ -300,6 +301,7 @@ def form_of(theme: Theme) -> FormDefinition:
 def completed(db: Session, audit: Audit) -> None:
     """A sampled audit was submitted: once every one is, the lead gets the findings."""
     theme = audit.theme
+    audit.next_reminder_at = None  # its deadline's reminders end (thematic_due.py)
     open_ = db.scalar(
         select(func.count())
         .select_from(Audit)
@@ -401,7 +403,7 @@ def report(db: Session, theme_id: int, slack_user_id: str, summary: str, recomme
     won = db.execute(
         update(Theme)
         .where(Theme.id == theme.id, Theme.status == "auditing")
-        .values(status="awaiting_sign_off", summary=summary, reported_at=moment)
+        .values(status="awaiting_sign_off", summary=summary, reported_at=moment, report_reminder_at=None)
     ).rowcount
     db.refresh(theme)
     if not won:

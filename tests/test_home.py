@@ -1,7 +1,8 @@
 """App Home by role, through /slack/events as Slack sends it: each role sees what waits for it and what it watches,
 each section once however many roles a person holds; a restricted record shows only its QA reference; every button
 opens the same modal (or takes the same decision) as the DM that asks for it; and Home costs the same number of
-queries for three items of every kind as for sixty."""
+queries for three items of every kind as for sixty. Thematic audits (the auditor's, the lead's, the sponsor's) and the
+top ten of learning show to whoever the DM or digest asks, and to nobody else."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,7 @@ from sqlalchemy import event, select
 
 from bot.workflow import home
 from bot.workflow.directory import add_person
+from bot.workflow.forms import grade_scale
 from store.models import (
     Action,
     ActionExtension,
@@ -20,11 +22,15 @@ from store.models import (
     CaseAccess,
     Dispute,
     Escalation,
+    LoopCheck,
     Moderation,
     ModerationSession,
     Nomination,
     PathwayTask,
     Person,
+    Recommendation,
+    Theme,
+    TopTen,
 )
 from tests.test_inadequate_walk import council  # noqa: F401 (a fixture)
 
@@ -41,20 +47,32 @@ DECISIONS = {
     "action_extension_approve",
     "action_extension_refuse",
     "dispute_uphold",
+    "thematic_sign_off",
+    "thematic_findings",
+    "topten_approve",
 }
 
 
 @pytest.fixture
 def people(rt, council):  # noqa: F811
     """The council's directory plus Max, who holds every role Home has a section for (auditor, practitioner, team
-    manager, moderator, service manager, QA Head of Service), so one Home shows every kind of item."""
+    manager, moderator, service manager, Head of Service, QA Head of Service), so one Home shows every kind of
+    item."""
     with rt.database.unit_of_work() as db:
         add_person(
             db,
             name="Max Multi",
             email="max@council.example",
             slack_user_id="U0MAX",
-            roles=["auditor", "practitioner", "team_manager", "moderator", "service_manager", "qa_head_of_service"],
+            roles=[
+                "auditor",
+                "practitioner",
+                "team_manager",
+                "moderator",
+                "service_manager",
+                "head_of_service",
+                "qa_head_of_service",
+            ],
             team="Family Support North",
         )
         return {p.slack_user_id: p.id for p in db.scalars(select(Person))}
@@ -80,10 +98,41 @@ def _audit(db, n: int, case_id: int, status: str, auditor: int, practitioner: in
     return audit
 
 
+def _theme(db, n: int, lead: int, sponsor: int, status: str = "auditing", **extra) -> Theme:
+    theme = Theme(
+        ref=f"TH-2027-{n:03d}",
+        title=f"Neglect {n}",
+        trigger="ofsted",
+        sponsor_id=sponsor,
+        lead_id=lead,
+        month="2027-01",
+        sample={"picked": []},
+        questions=[{"id": "q1", "kind": "yes_no", "label": "Is the child's plan up to date?"}],
+        grade_scale=grade_scale().version,
+        audits_by=date(2027, 1, 29),
+        report_by=date(2027, 2, 12),
+        status=status,
+        created_at=MONDAY - timedelta(days=30),
+        **extra,
+    )
+    db.add(theme)
+    db.flush()
+    if status != "auditing":
+        db.add(Recommendation(theme_id=theme.id, number=1, text="Record the child's words at every visit."))
+    return theme
+
+
+def _month(n: int) -> str:
+    """A month of its own for each top ten (one a month)."""
+    return f"{2000 + n // 12}-{n % 12 + 1:02d}"
+
+
 def fill(rt, ids: dict[str, int], case_id: int, count: int, start: int = 1) -> None:
     """`count` items of every kind waiting for (or watched by) Max: as auditor, as practitioner and team manager,
-    as moderator (half of them at a group meeting Max chairs), as the Service Manager asked (escalations, extensions,
-    pathway steps) and as QA Head of Service (disputes)."""
+    as moderator (half of them at a group meeting Max chairs), as the Service Manager asked (escalations, every other
+    one about a close-the-loop check; extensions, pathway steps), as QA Head of Service (disputes, top tens to
+    approve), as the lead of thematic audits (one with its findings in, one still auditing) and as the sponsor of
+    others (a report to sign off, a close-the-loop check due)."""
     max_, amira, priya, tom = ids["U0MAX"], ids["U0AUD"], ids["U0PRAC"], ids["U0TM"]
     numbers = iter(range(start * 100, start * 100 + 100 * count))
     with freeze_time(MONDAY), rt.database.unit_of_work() as db:
@@ -124,13 +173,32 @@ def fill(rt, ids: dict[str, int], case_id: int, count: int, start: int = 1) -> N
                     asked_id=max_,
                 )
             )
-            chain = [{"level": 0, "role": "service_manager", "person_id": max_}]
+            n = start * 100 + i
+            _theme(db, 4 * n, max_, ids["U0HOS"], findings_sent_at=MONDAY)
+            _theme(db, 4 * n + 1, max_, ids["U0HOS"])
+            summary = {"summary": "Voices were not always heard.", "reported_at": MONDAY}
+            _theme(db, 4 * n + 2, ids["U0QA"], max_, "awaiting_sign_off", **summary)
+            signed = _theme(db, 4 * n + 3, ids["U0QA"], max_, "signed_off", **summary, signed_off_at=PAST)
+            checks = [
+                LoopCheck(theme_id=signed.id, stage="six_weeks", due_at=PAST, answers={}),
+                LoopCheck(theme_id=signed.id, stage="three_months", due_at=DUE + timedelta(days=40), answers={}),
+            ]
+            db.add_all(checks)
+            item = {"source": "highlight", "source_id": n, "title": "Voice", "grade": None, "service": None}
+            db.add(TopTen(month=_month(n), status="draft", items=[item | {"text": "Listen."}], drafted_at=MONDAY))
+            db.flush()
+            if i % 2:  # the three-month check, not recorded: Max is first in its chain
+                policy, subject_type, subject_id = "overdue_loop_check", "loop_checks", checks[1].id
+                chain = [{"level": 0, "role": "assistant_director", "person_id": max_}]
+            else:
+                policy, subject_type, subject_id = "overdue_action", "action", late.id
+                chain = [{"level": 0, "role": "service_manager", "person_id": max_}]
             chain.append({"level": 1, "role": "head_of_service", "person_id": ids["U0HOS"]})
             db.add(
                 Escalation(
-                    policy="overdue_action",
-                    subject_type="action",
-                    subject_id=late.id,
+                    policy=policy,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
                     chain=chain,
                     started_at=MONDAY + timedelta(seconds=i),
                     respond_by=DUE,
@@ -244,6 +312,10 @@ def test_a_delegate_sees_the_decisions_they_cover(rt, standin, slack, people, wo
         db.get(Person, people["U0MAX"]).delegate_id = people["U0SM"]
     text = _home(slack, standin, "U0SM")
     assert "*Escalations awaiting your decision* (1)" in text and "*Second extensions to approve* (1)" in text
+    # Max sponsors thematic audits: his delegate signs off their reports and records their checks too.
+    assert "*Overview reports awaiting your sign-off* (1)" in text and "*Close-the-loop checks to record* (1)" in text
+    # What is Max's own as their lead (or as an approver of the top ten) is not delegated.
+    assert "*Overview reports to write*" not in text and "*Top ten of learning to approve*" not in text
 
 
 @freeze_time(MONDAY, tick=True)
@@ -358,6 +430,12 @@ def test_every_home_button_opens_its_modal_or_decides_through_the_same_handler(r
         "dispute_uphold",
         "dispute_change",
         "dispute_meeting",
+        "thematic_report_open",
+        "thematic_sign_off",
+        "thematic_loop_open",
+        "thematic_findings",
+        "topten_edit",
+        "topten_approve",
     }
     container = {"type": "view", "view_id": view["id"]}
     # Forms first: a decision taken on a record would close the form on the same record.
@@ -375,6 +453,15 @@ def test_every_home_button_opens_its_modal_or_decides_through_the_same_handler(r
         assert db.scalar(select(Audit.status).where(Audit.qa_ref == "QA-2027-01-100")) == "accepted"
         assert db.scalar(select(Dispute.status)) == "upheld"
         assert db.scalar(select(Action.status).where(Action.description == "Chronology")) == "signed_off"
+        assert db.scalar(select(Theme.status).where(Theme.ref == "TH-2027-402")) == "signed_off"
+        assert db.scalar(select(TopTen.status)) == "posted"
+    # The modals each opened: the thematic report, the close-the-loop check and the top ten's editor among them.
+    opened = {c.args["view"]["callback_id"] for c in standin.calls if c.method == "views.open" and c.ok}
+    assert opened >= {"thematic_report", "thematic_loop", "topten_form"}
+    rt.dispatcher.drain()
+    assert [
+        c for c in standin.posted("U0MAX") if c.args["text"].startswith("Findings of the thematic audit TH-2027-401")
+    ]
 
 
 # ----- cost and size ------------------------------------------------------------------------------------------------
@@ -400,12 +487,18 @@ def test_home_costs_the_same_queries_for_three_items_of_every_kind_as_for_sixty(
     fill(rt, people, world.case_id, 3)
     few, ctx = _queries(rt, "U0MAX")
     assert {s["count"] for s in ctx["waiting"]} == {3}
+    kinds = {s["kind"] for s in ctx["waiting"] + ctx["watching"]}
+    assert kinds >= {"theme_report", "theme_sign_off", "loop_checks", "topten", "themes"}
+    [escalations] = [s for s in ctx["waiting"] if s["kind"] == "escalations"]
+    assert {e["policy"] for e in escalations["items"]} == {"overdue_action", "overdue_loop_check"}
     fill(rt, people, world.case_id, 57, start=10)
     many, ctx = _queries(rt, "U0MAX")
     assert many == few, (few, many)
     assert all(len(s["items"]) == home.CAP for s in ctx["waiting"] + ctx["watching"])
     by_kind = {s["kind"]: s["count"] for s in ctx["waiting"] + ctx["watching"]}
     assert by_kind["accept"] == by_kind["moderations"] == by_kind["escalations"] == by_kind["disputes"] == 60
+    assert by_kind["theme_report"] == by_kind["theme_sign_off"] == by_kind["loop_checks"] == by_kind["topten"] == 60
+    assert by_kind["themes"] == 60
     # The view stays within Slack's 100 blocks, validated as Slack would (render_view checks with slack_sdk).
     assert slack.app_home_opened("U0MAX").status == 200
     published = standin.home("U0MAX")

@@ -32,7 +32,10 @@ from store.models import (
     Theme,
     TopTen,
 )
-from tests.test_inadequate_walk import council  # noqa: F401 (a fixture)
+from tests.test_inadequate_walk import _at, council  # noqa: F401 (a fixture)
+from tests.test_thematic import _audits as _thematic_audits
+from tests.test_thematic import _complete, _define
+from tests.test_thematic import _theme as _theme_row
 
 MONDAY = datetime(2027, 1, 11, 10, 0, tzinfo=UTC)  # Monday 11 January 2027, 10:00 in London
 DUE = datetime(2027, 1, 20, 17, 30, tzinfo=UTC)
@@ -546,3 +549,168 @@ def test_the_ad_safeguarding_and_the_executive_director_take_their_pathway_steps
         assert slack.block_action(user, action_id, button["value"], container=container).status == 200
         assert "Inadequate pathway" not in _home(slack, standin, user)  # done: it leaves the Home
     assert not [c for c in standin.calls if c.method == "chat.postEphemeral"]
+
+
+# ----- thematic audits and the top ten of learning ------------------------------------------------------------------
+
+
+def _click(slack, standin, user: str, action_id: str, value: str | None = None) -> dict:
+    """Click the Home button `action_id` (the one with `value`, when given) as Slack sends it from the Home view;
+    the modal it opened, if it opened one."""
+    view = standin.home(user)
+    [button] = [b for b in _buttons(view) if b["action_id"] == action_id and value in (None, b["value"])]
+    before = len([c for c in standin.calls if c.method == "views.open" and c.ok])
+    container = {"type": "view", "view_id": view["id"]}
+    assert slack.block_action(user, action_id, button["value"], container=container).status == 200
+    opened = [c for c in standin.calls if c.method == "views.open" and c.ok]
+    return opened[-1].response["view"] if len(opened) > before else {}
+
+
+def test_a_thematic_audit_shows_to_its_auditor_lead_and_sponsor_and_to_nobody_else(rt, standin, slack, council):  # noqa: F811
+    """Quinn (QA team) leads a theme sponsored by Helen (Head of Service), on two of Priya's cases: each auditor
+    accepts and answers the theme's form from Home, Quinn follows its progress and writes the overview report from
+    Home, Helen signs it off and records the six-week check from Home. Priya, Tom and the others see none of it."""
+    with freeze_time(_at(2027, 2, 1), tick=True):
+        assert _define(rt, slack, standin, audits_by="2027-02-12", report_by="2027-02-19").body == ""
+        theme = _theme_row(rt)
+        audits = _thematic_audits(rt)
+        with rt.database.unit_of_work() as db:
+            refs = list(db.scalars(select(Audit.qa_ref).where(Audit.kind == "thematic")))
+        title = "Neglect: is the child's lived experience understood?"
+
+        # The auditor: the allocation names the theme; accepted from Home, the next step is the theme's own form.
+        first, _, auditor = audits[0]
+        assert f"Accept this thematic audit ({title}), or pass it back" in _home(slack, standin, auditor)
+        assert _click(slack, standin, auditor, "allocation_accept", str(first)) == {}
+        text = _home(slack, standin, auditor)
+        assert f"Answer the thematic audit's questions from the record ({title}) — by *Friday 12 February 2027*" in text
+        assert "*Meetings to arrange*" not in text and "*Family feedback to record*" not in text
+        form = _click(slack, standin, auditor, "audit_form_open", str(first))
+        assert form["callback_id"] == "audit_form_step"
+        assert "How well is the child's lived experience understood?" in json.dumps(form, ensure_ascii=False)
+
+        # The lead watches the theme's progress, and may ask for the findings so far.
+        text = _home(slack, standin, "U0QA")
+        assert "*Thematic audits you lead* (1)" in text and f"({title}) — 0 of 2 audits complete" in text
+        assert _click(slack, standin, "U0QA", "thematic_findings") == {}
+        rt.dispatcher.drain()
+        assert standin.posted("U0QA")[-1].args["text"].startswith("Findings of the thematic audit TH-2027-01")
+
+        # The practitioner and team manager take no part in a thematic audit: Home shows them none of it.
+        for user in ("U0PRAC", "U0TM", "U0HOS", "U0HEAD", "U0SM"):
+            text = _home(slack, standin, user)
+            for leak in (*refs, theme.ref, "Self-assessments"):
+                assert leak not in text, (user, leak)
+
+        for audit_id, _, who in audits:
+            assert _complete(rt, slack, standin, audit_id, who).body == ""
+        text = _home(slack, standin, auditor)
+        assert f"({title}), audited by " in text and ": complete" in text and "*Audits to complete*" not in text
+
+        # Every audit in: the lead writes the overview report from Home.
+        text = _home(slack, standin, "U0QA")
+        assert "*Overview reports to write* (1)" in text and "every audit is in (2 of 2 complete)" in text
+        assert "Please write the overview report for Helen Head — by *Friday 19 February 2027*" in text
+        form = _click(slack, standin, "U0QA", "thematic_report_open", str(theme.id))
+        report = {"summary": {"answer": "The child's voice was not always recorded."}}
+        report |= {"recommendations": {"answer": "Record the child's words at every visit.\nReview plans monthly."}}
+        assert slack.view_submission("U0QA", form, report).body == ""
+        rt.dispatcher.drain()
+        text = _home(slack, standin, "U0QA")
+        assert "*Overview reports to write*" not in text and "your overview report is with Helen Head" in text
+
+        # Only the sponsor is asked to sign it off; from Home, in one click.
+        for user in ("U0QA", "U0HEAD", "U0ADA", auditor):
+            assert "Overview reports awaiting your sign-off" not in _home(slack, standin, user), user
+        text = _home(slack, standin, "U0HOS")
+        assert "*Overview reports awaiting your sign-off* (1)" in text and "with 2 recommendations" in text
+        assert "The child's voice was not always recorded." in text
+        assert _click(slack, standin, "U0HOS", "thematic_sign_off", str(theme.id)) == {}
+        assert _theme_row(rt).status == "signed_off"
+        assert "Overview reports awaiting" not in _home(slack, standin, "U0HOS")
+        assert "signed off on Monday 1 February 2027; Helen Head records the" in _home(slack, standin, "U0QA")
+
+    # Six weeks on (Monday 15 March), the check is due: not the working day before.
+    with freeze_time(_at(2027, 3, 12), tick=True):
+        assert "Close-the-loop checks" not in _home(slack, standin, "U0HOS")
+    with freeze_time(_at(2027, 3, 15), tick=True):
+        text = _home(slack, standin, "U0HOS")
+        assert "*Close-the-loop checks to record* (1)" in text
+        assert "six weeks on: record how far each recommendation is implemented, by *Monday 15 March 2027*" in text
+        for user in ("U0QA", "U0HEAD", "U0ADA", "U0ED"):
+            assert "Close-the-loop checks" not in _home(slack, standin, user), user
+        with rt.database.unit_of_work() as db:
+            check_id = db.scalar(select(LoopCheck.id).where(LoopCheck.stage == "six_weeks"))
+        form = _click(slack, standin, "U0HOS", "thematic_loop_open", str(check_id))
+        assert form["callback_id"] == "thematic_loop" and form["title"]["text"] == "Six-week check"
+    assert not [c for c in standin.calls if c.method == "chat.postEphemeral"]
+
+
+@freeze_time(MONDAY, tick=True)
+def test_an_overdue_close_the_loop_check_is_escalated_to_the_sponsors_line_on_home(rt, standin, slack, people, world):
+    with rt.database.unit_of_work() as db:
+        signed = _theme(db, 1, people["U0QA"], people["U0HOS"], "signed_off", summary="Voices.", signed_off_at=PAST)
+        check = LoopCheck(theme_id=signed.id, stage="six_weeks", due_at=PAST, answers={})
+        db.add(check)
+        db.flush()
+        chain = [{"level": 0, "role": "assistant_director", "person_id": people["U0ADA"]}]
+        chain.append({"level": 1, "role": "executive_director", "person_id": people["U0ED"]})
+        db.add(
+            Escalation(
+                policy="overdue_loop_check",
+                subject_type="loop_checks",
+                subject_id=check.id,
+                chain=chain,
+                started_at=MONDAY,
+                respond_by=DUE,
+            )
+        )
+    text = _home(slack, standin, "U0ADA")
+    assert "*Escalations awaiting your decision* (1)" in text
+    assert "*TH-2027-001* — a thematic audit's close-the-loop check not recorded in time" in text
+    assert {b["action_id"] for b in _buttons(standin.home("U0ADA"))} == {
+        "escalation_resolve",
+        "escalation_extend",
+        "escalation_escalate",
+    }
+    # The sponsor still has the check to record; the Executive Director is not asked yet.
+    assert "*Close-the-loop checks to record* (1)" in _home(slack, standin, "U0HOS")
+    assert "Escalations awaiting" not in _home(slack, standin, "U0ED")
+
+
+def _top_ten(rt) -> int:
+    with rt.database.unit_of_work() as db:
+        items = [{"source": "highlight", "source_id": 1, "title": "Voice", "grade": None, "service": None}]
+        topten = TopTen(month="2026-12", status="draft", items=[items[0] | {"text": "Listen."}], drafted_at=MONDAY)
+        db.add(topten)
+        db.flush()
+        return topten.id
+
+
+@freeze_time(MONDAY, tick=True)
+def test_the_qa_head_of_service_edits_and_approves_the_top_ten_from_home(rt, standin, slack, council):  # noqa: F811
+    topten_id = _top_ten(rt)
+    # Hana, the QA Head of Service, approves it: the QA team and everyone else see nothing of it.
+    for user in ("U0QA", "U0HOS", "U0AUD", "U0PRAC"):
+        assert "Top ten of learning" not in _home(slack, standin, user), user
+    text = _home(slack, standin, "U0HEAD")
+    assert "*Top ten of learning to approve* (1)" in text and "for *December 2026* is drafted (1 item," in text
+    form = _click(slack, standin, "U0HEAD", "topten_edit", str(topten_id))
+    assert form["callback_id"] == "topten_form"
+    assert _click(slack, standin, "U0HEAD", "topten_approve", str(topten_id)) == {}
+    rt.dispatcher.drain()
+    with rt.database.unit_of_work() as db:
+        assert db.get(TopTen, topten_id).status == "posted"
+    assert [c for c in standin.posted("C0QATEAM") if "December 2026" in c.args["text"]]
+    assert "Top ten of learning" not in _home(slack, standin, "U0HEAD")
+    assert not [c for c in standin.calls if c.method == "chat.postEphemeral"]
+
+
+@freeze_time(MONDAY, tick=True)
+def test_with_no_qa_head_of_service_the_qa_team_approves_the_top_ten_from_home(rt, standin, slack, world):
+    topten_id = _top_ten(rt)
+    assert "Top ten of learning" not in _home(slack, standin, "U0HOS")
+    assert "*Top ten of learning to approve* (1)" in _home(slack, standin, "U0QA")
+    assert _click(slack, standin, "U0QA", "topten_approve", str(topten_id)) == {}
+    with rt.database.unit_of_work() as db:
+        assert db.get(TopTen, topten_id).status == "posted"

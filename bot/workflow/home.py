@@ -469,7 +469,7 @@ def _loop_checks(db: Session, cal: Calendar, covering: set[int], moment: datetim
 
 def _top_tens(db: Session, person: Person) -> tuple[list, int]:
     """Top tens of learning drafted and not yet approved, for whoever approves them (learning.py decides)."""
-    if not person.roles & learning.QA_TEAM or not learning.may_approve(db, person):
+    if not person.roles & good_practice.QA_TEAM or not learning.may_approve(db, person):
         return [], 0
     rows, count = _capped(db, select(TopTen).where(TopTen.status == "draft").order_by(TopTen.month, TopTen.id))
     items = [

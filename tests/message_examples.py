@@ -1362,6 +1362,14 @@ def _home_section(kind: str, items: list[dict], count: int | None = None) -> dic
 
 _HOME_AUDIT = {"qa_ref": "QA-2027-01-017", "restricted": False, "id": 17, **PEOPLE}
 _HOME_HIDDEN = {"qa_ref": "QA-2027-01-018", "restricted": True, "id": 18}
+_HOME_THEMED = _HOME_AUDIT | {"theme": "Neglect: is the child's <lived> experience understood?"}
+_HOME_THEME = {
+    "qa_ref": "TH-2027-01",
+    "restricted": False,
+    "id": 4,
+    "title": "Neglect: is the child's lived experience understood?",
+    "state": "auditing",
+}
 HOME_PROGRESS = {
     "month": "2027-01",
     "month_words": "January 2027",
@@ -1375,10 +1383,20 @@ HOME_PROGRESS = {
     "learning_queue": 3,
 }
 HOME_WAITING = [
-    _home_section("accept", [_HOME_AUDIT | {"status": "allocated", "due": ACCEPT_BY}, _HOME_HIDDEN]),
+    _home_section(
+        "accept",
+        [
+            _HOME_AUDIT | {"status": "allocated", "due": ACCEPT_BY},
+            _HOME_HIDDEN,
+            _HOME_THEMED | {"status": "allocated", "due": ACCEPT_BY},
+        ],
+    ),
     _home_section("meeting", [_HOME_AUDIT | {"status": "accepted", "due": ACCEPT_BY}]),
     _home_section("feedback", [_HOME_AUDIT | {"status": "in_progress", "due": None}]),
-    _home_section("complete", [_HOME_AUDIT | {"status": "in_progress", "due": ACCEPT_BY}]),
+    _home_section(
+        "complete",
+        [_HOME_AUDIT | {"status": "in_progress", "due": ACCEPT_BY}, _HOME_THEMED | {"status": "accepted", "due": None}],
+    ),
     _home_section(
         "self_assessment",
         [
@@ -1411,6 +1429,7 @@ HOME_WAITING = [
                 ("overdue_moderation", True),
                 ("overdue_pathway_step", False),
                 ("safeguarding", False),
+                ("overdue_loop_check", True),
             )
         ],
     ),
@@ -1429,12 +1448,51 @@ HOME_WAITING = [
             {**_HOME_AUDIT, "by": "Jo Brown", "grade": "inadequate", "state": "meeting_arranged", "meeting": AT},
         ],
     ),
+    _home_section(
+        "theme_report", [_HOME_THEME | {"sponsor": "Helen Head", "complete": 4, "sampled": 4, "due": ACCEPT_BY}]
+    ),
+    _home_section(
+        "theme_sign_off",
+        [
+            _HOME_THEME
+            | {"state": "awaiting_sign_off", "lead": "Quinn QA", "recommendations": n, "summary": "Voice <b>\nlost."}
+            for n in (1, 3)
+        ],
+    ),
+    _home_section(
+        "loop_checks",
+        [
+            _HOME_THEME | {"state": "signed_off", "id": 7, "stage": "six_weeks", "due": AT, "overdue": False},
+            _HOME_THEME | {"state": "signed_off", "id": 8, "stage": "three_months", "due": AT, "overdue": True},
+        ],
+    ),
+    _home_section(
+        "topten",
+        [
+            {"restricted": False, "id": 2, "month_words": "December 2026", "size": 10},
+            {"restricted": False, "id": 3, "month_words": "January 2027", "size": 1},
+        ],
+    ),
 ]
 HOME_WATCHING = [
     _home_section("mine", [_HOME_AUDIT | {"status": s} for s in ("allocated", "accepted", "moderated")]),
     _home_section("team", [_HOME_AUDIT | {"status": "awaiting_moderation"}, _HOME_HIDDEN]),
-    _home_section("audited", [_HOME_AUDIT | {"status": "awaiting_moderation", "auditor": None}]),
+    _home_section(
+        "audited",
+        [_HOME_AUDIT | {"status": "awaiting_moderation", "auditor": None}, _HOME_THEMED | {"status": "complete"}],
+    ),
     _home_section("team_overdue", [{**_HOME_AUDIT, "owner": "Sam Patel", "due": AT}]),
+    _home_section(
+        "themes",
+        [
+            _HOME_THEME | {"sponsor": "Helen Head", "complete": 1, "sampled": 1, "due": ACCEPT_BY, "signed_at": None},
+            _HOME_THEME | {"sponsor": "Helen Head", "complete": 2, "sampled": 4, "due": ACCEPT_BY, "signed_at": None},
+            _HOME_THEME
+            | {"state": "awaiting_sign_off", "sponsor": "Helen Head", "complete": 4, "sampled": 4, "signed_at": None},
+            _HOME_THEME
+            | {"state": "signed_off", "sponsor": "Helen Head", "complete": 4, "sampled": 4, "signed_at": AT},
+        ],
+    ),
 ]
 EXAMPLES["home"] = [
     {"name": "Alex Green", "waiting": [], "watching": [], "progress": None, "learning_queue": None},
@@ -1453,6 +1511,16 @@ EXAMPLES["home"] = [
         "watching": HOME_WATCHING,
         "progress": HOME_PROGRESS | {"learning_queue": 0},
         "learning_queue": 0,
+    },
+    # A QA lead who also approves the top ten, and sponsors a theme: the thematic and learning sections alone.
+    {
+        "name": "Quinn QA",
+        "waiting": [
+            s for s in HOME_WAITING if s["kind"] in ("theme_report", "theme_sign_off", "loop_checks", "topten")
+        ],
+        "watching": [s for s in HOME_WATCHING if s["kind"] == "themes"],
+        "progress": None,
+        "learning_queue": None,
     },
     # (the long list stays last: a test reads it there) ten of each kind shown of 60
     {

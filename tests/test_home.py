@@ -1,7 +1,8 @@
 """App Home by role, through /slack/events as Slack sends it: each role sees what waits for it and what it watches,
 each section once however many roles a person holds; a restricted record shows only its QA reference; every button
 opens the same modal (or takes the same decision) as the DM that asks for it; and Home costs the same number of
-queries for three items of every kind as for sixty."""
+queries for three items of every kind as for sixty. Thematic audits (the auditor's, the lead's, the sponsor's) and the
+top ten of learning show to whoever the DM or digest asks, and to nobody else."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,7 @@ from sqlalchemy import event, select
 
 from bot.workflow import home
 from bot.workflow.directory import add_person
+from bot.workflow.forms import grade_scale
 from store.models import (
     Action,
     ActionExtension,
@@ -20,13 +22,20 @@ from store.models import (
     CaseAccess,
     Dispute,
     Escalation,
+    LoopCheck,
     Moderation,
     ModerationSession,
     Nomination,
     PathwayTask,
     Person,
+    Recommendation,
+    Theme,
+    TopTen,
 )
-from tests.test_inadequate_walk import council  # noqa: F401 (a fixture)
+from tests.test_inadequate_walk import _at, council  # noqa: F401 (a fixture)
+from tests.test_thematic import _audits as _thematic_audits
+from tests.test_thematic import _complete, _define
+from tests.test_thematic import _theme as _theme_row
 
 MONDAY = datetime(2027, 1, 11, 10, 0, tzinfo=UTC)  # Monday 11 January 2027, 10:00 in London
 DUE = datetime(2027, 1, 20, 17, 30, tzinfo=UTC)
@@ -41,20 +50,32 @@ DECISIONS = {
     "action_extension_approve",
     "action_extension_refuse",
     "dispute_uphold",
+    "thematic_sign_off",
+    "thematic_findings",
+    "topten_approve",
 }
 
 
 @pytest.fixture
 def people(rt, council):  # noqa: F811
     """The council's directory plus Max, who holds every role Home has a section for (auditor, practitioner, team
-    manager, moderator, service manager, QA Head of Service), so one Home shows every kind of item."""
+    manager, moderator, service manager, Head of Service, QA Head of Service), so one Home shows every kind of
+    item."""
     with rt.database.unit_of_work() as db:
         add_person(
             db,
             name="Max Multi",
             email="max@council.example",
             slack_user_id="U0MAX",
-            roles=["auditor", "practitioner", "team_manager", "moderator", "service_manager", "qa_head_of_service"],
+            roles=[
+                "auditor",
+                "practitioner",
+                "team_manager",
+                "moderator",
+                "service_manager",
+                "head_of_service",
+                "qa_head_of_service",
+            ],
             team="Family Support North",
         )
         return {p.slack_user_id: p.id for p in db.scalars(select(Person))}
@@ -80,10 +101,41 @@ def _audit(db, n: int, case_id: int, status: str, auditor: int, practitioner: in
     return audit
 
 
+def _theme(db, n: int, lead: int, sponsor: int, status: str = "auditing", **extra) -> Theme:
+    theme = Theme(
+        ref=f"TH-2027-{n:03d}",
+        title=f"Neglect {n}",
+        trigger="ofsted",
+        sponsor_id=sponsor,
+        lead_id=lead,
+        month="2027-01",
+        sample={"picked": []},
+        questions=[{"id": "q1", "kind": "yes_no", "label": "Is the child's plan up to date?"}],
+        grade_scale=grade_scale().version,
+        audits_by=date(2027, 1, 29),
+        report_by=date(2027, 2, 12),
+        status=status,
+        created_at=MONDAY - timedelta(days=30),
+        **extra,
+    )
+    db.add(theme)
+    db.flush()
+    if status != "auditing":
+        db.add(Recommendation(theme_id=theme.id, number=1, text="Record the child's words at every visit."))
+    return theme
+
+
+def _month(n: int) -> str:
+    """A month of its own for each top ten (one a month)."""
+    return f"{2000 + n // 12}-{n % 12 + 1:02d}"
+
+
 def fill(rt, ids: dict[str, int], case_id: int, count: int, start: int = 1) -> None:
     """`count` items of every kind waiting for (or watched by) Max: as auditor, as practitioner and team manager,
-    as moderator (half of them at a group meeting Max chairs), as the Service Manager asked (escalations, extensions,
-    pathway steps) and as QA Head of Service (disputes)."""
+    as moderator (half of them at a group meeting Max chairs), as the Service Manager asked (escalations, every other
+    one about a close-the-loop check; extensions, pathway steps), as QA Head of Service (disputes, top tens to
+    approve), as the lead of thematic audits (one with its findings in, one still auditing) and as the sponsor of
+    others (a report to sign off, a close-the-loop check due)."""
     max_, amira, priya, tom = ids["U0MAX"], ids["U0AUD"], ids["U0PRAC"], ids["U0TM"]
     numbers = iter(range(start * 100, start * 100 + 100 * count))
     with freeze_time(MONDAY), rt.database.unit_of_work() as db:
@@ -124,13 +176,32 @@ def fill(rt, ids: dict[str, int], case_id: int, count: int, start: int = 1) -> N
                     asked_id=max_,
                 )
             )
-            chain = [{"level": 0, "role": "service_manager", "person_id": max_}]
+            n = start * 100 + i
+            _theme(db, 4 * n, max_, ids["U0HOS"], findings_sent_at=MONDAY)
+            _theme(db, 4 * n + 1, max_, ids["U0HOS"])
+            summary = {"summary": "Voices were not always heard.", "reported_at": MONDAY}
+            _theme(db, 4 * n + 2, ids["U0QA"], max_, "awaiting_sign_off", **summary)
+            signed = _theme(db, 4 * n + 3, ids["U0QA"], max_, "signed_off", **summary, signed_off_at=PAST)
+            checks = [
+                LoopCheck(theme_id=signed.id, stage="six_weeks", due_at=PAST, answers={}),
+                LoopCheck(theme_id=signed.id, stage="three_months", due_at=DUE + timedelta(days=40), answers={}),
+            ]
+            db.add_all(checks)
+            item = {"source": "highlight", "source_id": n, "title": "Voice", "grade": None, "service": None}
+            db.add(TopTen(month=_month(n), status="draft", items=[item | {"text": "Listen."}], drafted_at=MONDAY))
+            db.flush()
+            if i % 2:  # the three-month check, not recorded: Max is first in its chain
+                policy, subject_type, subject_id = "overdue_loop_check", "loop_checks", checks[1].id
+                chain = [{"level": 0, "role": "assistant_director", "person_id": max_}]
+            else:
+                policy, subject_type, subject_id = "overdue_action", "action", late.id
+                chain = [{"level": 0, "role": "service_manager", "person_id": max_}]
             chain.append({"level": 1, "role": "head_of_service", "person_id": ids["U0HOS"]})
             db.add(
                 Escalation(
-                    policy="overdue_action",
-                    subject_type="action",
-                    subject_id=late.id,
+                    policy=policy,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
                     chain=chain,
                     started_at=MONDAY + timedelta(seconds=i),
                     respond_by=DUE,
@@ -244,6 +315,10 @@ def test_a_delegate_sees_the_decisions_they_cover(rt, standin, slack, people, wo
         db.get(Person, people["U0MAX"]).delegate_id = people["U0SM"]
     text = _home(slack, standin, "U0SM")
     assert "*Escalations awaiting your decision* (1)" in text and "*Second extensions to approve* (1)" in text
+    # Max sponsors thematic audits: his delegate signs off their reports and records their checks too.
+    assert "*Overview reports awaiting your sign-off* (1)" in text and "*Close-the-loop checks to record* (1)" in text
+    # What is Max's own as their lead (or as an approver of the top ten) is not delegated.
+    assert "*Overview reports to write*" not in text and "*Top ten of learning to approve*" not in text
 
 
 @freeze_time(MONDAY, tick=True)
@@ -358,6 +433,12 @@ def test_every_home_button_opens_its_modal_or_decides_through_the_same_handler(r
         "dispute_uphold",
         "dispute_change",
         "dispute_meeting",
+        "thematic_report_open",
+        "thematic_sign_off",
+        "thematic_loop_open",
+        "thematic_findings",
+        "topten_edit",
+        "topten_approve",
     }
     container = {"type": "view", "view_id": view["id"]}
     # Forms first: a decision taken on a record would close the form on the same record.
@@ -375,6 +456,15 @@ def test_every_home_button_opens_its_modal_or_decides_through_the_same_handler(r
         assert db.scalar(select(Audit.status).where(Audit.qa_ref == "QA-2027-01-100")) == "accepted"
         assert db.scalar(select(Dispute.status)) == "upheld"
         assert db.scalar(select(Action.status).where(Action.description == "Chronology")) == "signed_off"
+        assert db.scalar(select(Theme.status).where(Theme.ref == "TH-2027-402")) == "signed_off"
+        assert db.scalar(select(TopTen.status)) == "posted"
+    # The modals each opened: the thematic report, the close-the-loop check and the top ten's editor among them.
+    opened = {c.args["view"]["callback_id"] for c in standin.calls if c.method == "views.open" and c.ok}
+    assert opened >= {"thematic_report", "thematic_loop", "topten_form"}
+    rt.dispatcher.drain()
+    assert [
+        c for c in standin.posted("U0MAX") if c.args["text"].startswith("Findings of the thematic audit TH-2027-401")
+    ]
 
 
 # ----- cost and size ------------------------------------------------------------------------------------------------
@@ -400,12 +490,18 @@ def test_home_costs_the_same_queries_for_three_items_of_every_kind_as_for_sixty(
     fill(rt, people, world.case_id, 3)
     few, ctx = _queries(rt, "U0MAX")
     assert {s["count"] for s in ctx["waiting"]} == {3}
+    kinds = {s["kind"] for s in ctx["waiting"] + ctx["watching"]}
+    assert kinds >= {"theme_report", "theme_sign_off", "loop_checks", "topten", "themes"}
+    [escalations] = [s for s in ctx["waiting"] if s["kind"] == "escalations"]
+    assert {e["policy"] for e in escalations["items"]} == {"overdue_action", "overdue_loop_check"}
     fill(rt, people, world.case_id, 57, start=10)
     many, ctx = _queries(rt, "U0MAX")
     assert many == few, (few, many)
     assert all(len(s["items"]) == home.CAP for s in ctx["waiting"] + ctx["watching"])
     by_kind = {s["kind"]: s["count"] for s in ctx["waiting"] + ctx["watching"]}
     assert by_kind["accept"] == by_kind["moderations"] == by_kind["escalations"] == by_kind["disputes"] == 60
+    assert by_kind["theme_report"] == by_kind["theme_sign_off"] == by_kind["loop_checks"] == by_kind["topten"] == 60
+    assert by_kind["themes"] == 60
     # The view stays within Slack's 100 blocks, validated as Slack would (render_view checks with slack_sdk).
     assert slack.app_home_opened("U0MAX").status == 200
     published = standin.home("U0MAX")
@@ -453,3 +549,168 @@ def test_the_ad_safeguarding_and_the_executive_director_take_their_pathway_steps
         assert slack.block_action(user, action_id, button["value"], container=container).status == 200
         assert "Inadequate pathway" not in _home(slack, standin, user)  # done: it leaves the Home
     assert not [c for c in standin.calls if c.method == "chat.postEphemeral"]
+
+
+# ----- thematic audits and the top ten of learning ------------------------------------------------------------------
+
+
+def _click(slack, standin, user: str, action_id: str, value: str | None = None) -> dict:
+    """Click the Home button `action_id` (the one with `value`, when given) as Slack sends it from the Home view;
+    the modal it opened, if it opened one."""
+    view = standin.home(user)
+    [button] = [b for b in _buttons(view) if b["action_id"] == action_id and value in (None, b["value"])]
+    before = len([c for c in standin.calls if c.method == "views.open" and c.ok])
+    container = {"type": "view", "view_id": view["id"]}
+    assert slack.block_action(user, action_id, button["value"], container=container).status == 200
+    opened = [c for c in standin.calls if c.method == "views.open" and c.ok]
+    return opened[-1].response["view"] if len(opened) > before else {}
+
+
+def test_a_thematic_audit_shows_to_its_auditor_lead_and_sponsor_and_to_nobody_else(rt, standin, slack, council):  # noqa: F811
+    """Quinn (QA team) leads a theme sponsored by Helen (Head of Service), on two of Priya's cases: each auditor
+    accepts and answers the theme's form from Home, Quinn follows its progress and writes the overview report from
+    Home, Helen signs it off and records the six-week check from Home. Priya, Tom and the others see none of it."""
+    with freeze_time(_at(2027, 2, 1), tick=True):
+        assert _define(rt, slack, standin, audits_by="2027-02-12", report_by="2027-02-19").body == ""
+        theme = _theme_row(rt)
+        audits = _thematic_audits(rt)
+        with rt.database.unit_of_work() as db:
+            refs = list(db.scalars(select(Audit.qa_ref).where(Audit.kind == "thematic")))
+        title = "Neglect: is the child's lived experience understood?"
+
+        # The auditor: the allocation names the theme; accepted from Home, the next step is the theme's own form.
+        first, _, auditor = audits[0]
+        assert f"Accept this thematic audit ({title}), or pass it back" in _home(slack, standin, auditor)
+        assert _click(slack, standin, auditor, "allocation_accept", str(first)) == {}
+        text = _home(slack, standin, auditor)
+        assert f"Answer the thematic audit's questions from the record ({title}) — by *Friday 12 February 2027*" in text
+        assert "*Meetings to arrange*" not in text and "*Family feedback to record*" not in text
+        form = _click(slack, standin, auditor, "audit_form_open", str(first))
+        assert form["callback_id"] == "audit_form_step"
+        assert "How well is the child's lived experience understood?" in json.dumps(form, ensure_ascii=False)
+
+        # The lead watches the theme's progress, and may ask for the findings so far.
+        text = _home(slack, standin, "U0QA")
+        assert "*Thematic audits you lead* (1)" in text and f"({title}) — 0 of 2 audits complete" in text
+        assert _click(slack, standin, "U0QA", "thematic_findings") == {}
+        rt.dispatcher.drain()
+        assert standin.posted("U0QA")[-1].args["text"].startswith("Findings of the thematic audit TH-2027-01")
+
+        # The practitioner and team manager take no part in a thematic audit: Home shows them none of it.
+        for user in ("U0PRAC", "U0TM", "U0HOS", "U0HEAD", "U0SM"):
+            text = _home(slack, standin, user)
+            for leak in (*refs, theme.ref, "Self-assessments"):
+                assert leak not in text, (user, leak)
+
+        for audit_id, _, who in audits:
+            assert _complete(rt, slack, standin, audit_id, who).body == ""
+        text = _home(slack, standin, auditor)
+        assert f"({title}), audited by " in text and ": complete" in text and "*Audits to complete*" not in text
+
+        # Every audit in: the lead writes the overview report from Home.
+        text = _home(slack, standin, "U0QA")
+        assert "*Overview reports to write* (1)" in text and "every audit is in (2 of 2 complete)" in text
+        assert "Please write the overview report for Helen Head — by *Friday 19 February 2027*" in text
+        form = _click(slack, standin, "U0QA", "thematic_report_open", str(theme.id))
+        report = {"summary": {"answer": "The child's voice was not always recorded."}}
+        report |= {"recommendations": {"answer": "Record the child's words at every visit.\nReview plans monthly."}}
+        assert slack.view_submission("U0QA", form, report).body == ""
+        rt.dispatcher.drain()
+        text = _home(slack, standin, "U0QA")
+        assert "*Overview reports to write*" not in text and "your overview report is with Helen Head" in text
+
+        # Only the sponsor is asked to sign it off; from Home, in one click.
+        for user in ("U0QA", "U0HEAD", "U0ADA", auditor):
+            assert "Overview reports awaiting your sign-off" not in _home(slack, standin, user), user
+        text = _home(slack, standin, "U0HOS")
+        assert "*Overview reports awaiting your sign-off* (1)" in text and "with 2 recommendations" in text
+        assert "The child's voice was not always recorded." in text
+        assert _click(slack, standin, "U0HOS", "thematic_sign_off", str(theme.id)) == {}
+        assert _theme_row(rt).status == "signed_off"
+        assert "Overview reports awaiting" not in _home(slack, standin, "U0HOS")
+        assert "signed off on Monday 1 February 2027; Helen Head records the" in _home(slack, standin, "U0QA")
+
+    # Six weeks on (Monday 15 March), the check is due: not the working day before.
+    with freeze_time(_at(2027, 3, 12), tick=True):
+        assert "Close-the-loop checks" not in _home(slack, standin, "U0HOS")
+    with freeze_time(_at(2027, 3, 15), tick=True):
+        text = _home(slack, standin, "U0HOS")
+        assert "*Close-the-loop checks to record* (1)" in text
+        assert "six weeks on: record how far each recommendation is implemented, by *Monday 15 March 2027*" in text
+        for user in ("U0QA", "U0HEAD", "U0ADA", "U0ED"):
+            assert "Close-the-loop checks" not in _home(slack, standin, user), user
+        with rt.database.unit_of_work() as db:
+            check_id = db.scalar(select(LoopCheck.id).where(LoopCheck.stage == "six_weeks"))
+        form = _click(slack, standin, "U0HOS", "thematic_loop_open", str(check_id))
+        assert form["callback_id"] == "thematic_loop" and form["title"]["text"] == "Six-week check"
+    assert not [c for c in standin.calls if c.method == "chat.postEphemeral"]
+
+
+@freeze_time(MONDAY, tick=True)
+def test_an_overdue_close_the_loop_check_is_escalated_to_the_sponsors_line_on_home(rt, standin, slack, people, world):
+    with rt.database.unit_of_work() as db:
+        signed = _theme(db, 1, people["U0QA"], people["U0HOS"], "signed_off", summary="Voices.", signed_off_at=PAST)
+        check = LoopCheck(theme_id=signed.id, stage="six_weeks", due_at=PAST, answers={})
+        db.add(check)
+        db.flush()
+        chain = [{"level": 0, "role": "assistant_director", "person_id": people["U0ADA"]}]
+        chain.append({"level": 1, "role": "executive_director", "person_id": people["U0ED"]})
+        db.add(
+            Escalation(
+                policy="overdue_loop_check",
+                subject_type="loop_checks",
+                subject_id=check.id,
+                chain=chain,
+                started_at=MONDAY,
+                respond_by=DUE,
+            )
+        )
+    text = _home(slack, standin, "U0ADA")
+    assert "*Escalations awaiting your decision* (1)" in text
+    assert "*TH-2027-001* — a thematic audit's close-the-loop check not recorded in time" in text
+    assert {b["action_id"] for b in _buttons(standin.home("U0ADA"))} == {
+        "escalation_resolve",
+        "escalation_extend",
+        "escalation_escalate",
+    }
+    # The sponsor still has the check to record; the Executive Director is not asked yet.
+    assert "*Close-the-loop checks to record* (1)" in _home(slack, standin, "U0HOS")
+    assert "Escalations awaiting" not in _home(slack, standin, "U0ED")
+
+
+def _top_ten(rt) -> int:
+    with rt.database.unit_of_work() as db:
+        items = [{"source": "highlight", "source_id": 1, "title": "Voice", "grade": None, "service": None}]
+        topten = TopTen(month="2026-12", status="draft", items=[items[0] | {"text": "Listen."}], drafted_at=MONDAY)
+        db.add(topten)
+        db.flush()
+        return topten.id
+
+
+@freeze_time(MONDAY, tick=True)
+def test_the_qa_head_of_service_edits_and_approves_the_top_ten_from_home(rt, standin, slack, council):  # noqa: F811
+    topten_id = _top_ten(rt)
+    # Hana, the QA Head of Service, approves it: the QA team and everyone else see nothing of it.
+    for user in ("U0QA", "U0HOS", "U0AUD", "U0PRAC"):
+        assert "Top ten of learning" not in _home(slack, standin, user), user
+    text = _home(slack, standin, "U0HEAD")
+    assert "*Top ten of learning to approve* (1)" in text and "for *December 2026* is drafted (1 item," in text
+    form = _click(slack, standin, "U0HEAD", "topten_edit", str(topten_id))
+    assert form["callback_id"] == "topten_form"
+    assert _click(slack, standin, "U0HEAD", "topten_approve", str(topten_id)) == {}
+    rt.dispatcher.drain()
+    with rt.database.unit_of_work() as db:
+        assert db.get(TopTen, topten_id).status == "posted"
+    assert [c for c in standin.posted("C0QATEAM") if "December 2026" in c.args["text"]]
+    assert "Top ten of learning" not in _home(slack, standin, "U0HEAD")
+    assert not [c for c in standin.calls if c.method == "chat.postEphemeral"]
+
+
+@freeze_time(MONDAY, tick=True)
+def test_with_no_qa_head_of_service_the_qa_team_approves_the_top_ten_from_home(rt, standin, slack, world):
+    topten_id = _top_ten(rt)
+    assert "Top ten of learning" not in _home(slack, standin, "U0HOS")
+    assert "*Top ten of learning to approve* (1)" in _home(slack, standin, "U0QA")
+    assert _click(slack, standin, "U0QA", "topten_approve", str(topten_id)) == {}
+    with rt.database.unit_of_work() as db:
+        assert db.get(TopTen, topten_id).status == "posted"

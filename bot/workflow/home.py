@@ -1,13 +1,15 @@
 """What a person's App Home shows, by every role they hold: first what is waiting for them (allocations to accept,
 meetings to arrange, family feedback to record, audits to complete, self-assessments, their actions, sign-offs,
-moderations, escalations, Inadequate-pathway steps, second-extension requests, disputes), then what they watch
-(their audits, their team's, their team's overdue actions); for the QA team, the month's progress.
+moderations, escalations, Inadequate-pathway steps, second-extension requests, disputes; a thematic audit's overview
+report to write or sign off and its close-the-loop checks; the month's top ten of learning to approve), then what
+they watch (their audits, their team's, their team's overdue actions, the thematic audits they lead); for the QA team,
+the month's progress. A thematic audit reads the record: only its auditor sees it among their audits.
 
 Each kind of item is one query however many there are (the lists are capped at `CAP`, most urgent first, with the
 full count), so opening Home costs the same for three items as for sixty. A restricted record shows only its QA
 reference to anyone not granted access (bot/workflow/restricted.py); Home never shows a case-system ID."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
@@ -16,7 +18,16 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from bot import months
 from bot.calendar import Calendar, now
 from bot.framework import Framework
-from bot.workflow import disputes, escalation, family_feedback, good_practice, safeguarding, self_assessment
+from bot.workflow import (
+    audit_form,
+    disputes,
+    escalation,
+    family_feedback,
+    good_practice,
+    learning,
+    safeguarding,
+    self_assessment,
+)
 from bot.workflow.directory import by_slack_id
 from store.models import (
     Action,
@@ -26,15 +37,20 @@ from store.models import (
     CaseAccess,
     Dispute,
     Escalation,
+    LoopCheck,
     Moderation,
     ModerationSession,
     Nomination,
     PathwayTask,
     Person,
+    Recommendation,
+    Theme,
+    TopTen,
 )
 
 CAP = 10  # items shown per list; the rest are counted ("…and N more")
 CLOSED = ("declined", "cancelled")
+FINISHED = ("moderated", "complete")  # a collaborative audit once moderated, a thematic one once submitted
 
 
 def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framework | None = None) -> dict[str, Any]:
@@ -53,6 +69,7 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framewor
         return case_row.restricted and case_row.id not in access
 
     audits = _audits(db, cal, framework, person, month, hidden)
+    led = _themes_led(db, person)
     waiting = [
         *audits["waiting"],
         _section("actions", *_my_actions(db, person, moment, hidden)),
@@ -62,8 +79,16 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framewor
         _section("pathway", _pathway(db, covering, hidden)),
         _section("extensions", *_extensions(db, covering, hidden)),
         _section("disputes", *(_disputes(db, hidden) if disputes.HEAD in person.roles else ([], 0))),
+        _section("theme_report", led["write"]),
+        _section("theme_sign_off", *_theme_sign_offs(db, covering)),
+        _section("loop_checks", *_loop_checks(db, cal, covering, moment)),
+        _section("topten", *_top_tens(db, person)),
     ]
-    watching = [*audits["watching"], _section("team_overdue", *_team_overdue(db, person, moment, hidden))]
+    watching = [
+        *audits["watching"],
+        _section("team_overdue", *_team_overdue(db, person, moment, hidden)),
+        _section("themes", led["watch"]),
+    ]
     progress = _progress(db, month, moment) if person.roles & good_practice.QA_TEAM else None
     return {
         "name": person.name,
@@ -98,31 +123,41 @@ def _item(audit: Audit, case_row: Case, hidden, **detail: Any) -> dict[str, Any]
 def _audits(db: Session, cal: Calendar, framework: Framework, person: Person, month: str, hidden) -> dict[str, list]:
     """One query for every audit the person is on (finished ones until their month is over), sorted into the
     auditor's tasks, the practitioner's self-assessments, and the audits they watch as practitioner, team manager
-    or auditor."""
+    or auditor. A thematic audit is its auditor's alone: it is answered from the record, on the theme's form, with
+    no meeting, family feedback or self-assessment (the practitioner and team manager are not asked to take part)."""
     auditor, practitioner, manager = aliased(Person), aliased(Person), aliased(Person)
     rows = db.execute(
-        select(Audit, Case, auditor.name, practitioner.name, manager.name)
+        select(Audit, Case, auditor.name, practitioner.name, manager.name, Theme.title)
         .join(Case, Audit.case_id == Case.id)
         .outerjoin(auditor, Audit.auditor_id == auditor.id)
         .outerjoin(practitioner, Audit.practitioner_id == practitioner.id)
         .outerjoin(manager, Audit.team_manager_id == manager.id)
+        .outerjoin(Theme, Audit.theme_id == Theme.id)
         .where(
-            or_(Audit.auditor_id == person.id, Audit.practitioner_id == person.id, Audit.team_manager_id == person.id),
+            or_(
+                Audit.auditor_id == person.id,
+                and_(
+                    Audit.kind != "thematic",
+                    or_(Audit.practitioner_id == person.id, Audit.team_manager_id == person.id),
+                ),
+            ),
             Audit.status.not_in(CLOSED),
-            or_(Audit.status != "moderated", Audit.month >= month),
+            or_(Audit.status.not_in(FINISHED), Audit.month >= month),
         )
         .order_by(Audit.accept_by, Audit.id)
     ).all()
     lists: dict[str, list] = {
         k: [] for k in ("accept", "meeting", "feedback", "complete", "self_assessment", "mine", "team", "audited")
     }
-    for audit, case_row, auditor_name, practitioner_name, manager_name in rows:
+    for audit, case_row, auditor_name, practitioner_name, manager_name, theme in rows:
         names = {"auditor": auditor_name, "practitioner": practitioner_name, "team_manager": manager_name}
-        item = _item(audit, case_row, hidden, id=audit.id, status=audit.status, **names)
+        item = _item(audit, case_row, hidden, id=audit.id, status=audit.status, theme=theme, **names)
         due = cal.local(audit.due_at).date() if audit.due_at else None
         mine_to_audit = audit.auditor_id == person.id
         if mine_to_audit and audit.status == "allocated":
             lists["accept"].append(item | {"due": audit.accept_by})
+        elif mine_to_audit and theme is not None and audit.status in audit_form.OPEN:
+            lists["complete"].append(item | {"due": due})
         elif mine_to_audit and audit.status == "accepted":
             lists["meeting"].append(item | {"due": due})
         elif mine_to_audit and audit.status in family_feedback.OPEN and audit.family_feedback is None:
@@ -299,7 +334,8 @@ def _deciders(row: Escalation) -> set[int]:
 def _escalations(db: Session, covering: set[int], hidden) -> list[dict[str, Any]]:
     """Open escalations waiting on this person's decision (or a decision of someone they cover for), the soonest
     deadline first. Who is asked lives in each row's frozen chain, so the open escalations are read (one query, their
-    steps a second) and the audits they concern fetched with one query per kind of subject."""
+    steps a second) and the audits they concern fetched with one query per kind of subject (a close-the-loop check
+    is named by its theme's reference)."""
     rows = db.scalars(
         select(Escalation)
         .where(Escalation.status.in_(escalation.OPEN), Escalation.policy.in_(escalation.POLICIES))
@@ -307,22 +343,27 @@ def _escalations(db: Session, covering: set[int], hidden) -> list[dict[str, Any]
         .order_by(Escalation.respond_by, Escalation.id)
     ).all()
     mine = [row for row in rows if _deciders(row) & covering]
-    audits: dict[tuple[str, int], tuple[Audit, Case]] = {}
+    named: dict[tuple[str, int], dict[str, Any]] = {}
     for policy in {row.policy for row in mine}:
         subject = escalation.POLICIES[policy].subject
         ids = [row.subject_id for row in mine if row.policy == policy]
+        if subject is LoopCheck:
+            query = select(LoopCheck.id, Theme.ref).join(Theme, LoopCheck.theme_id == Theme.id)
+            for subject_id, ref in db.execute(query.where(LoopCheck.id.in_(ids))):
+                named[(policy, subject_id)] = {"qa_ref": ref, "restricted": False}
+            continue
         query = select(subject.id, Audit, Case)
         if subject is not Audit:
             query = query.join(Audit, subject.audit_id == Audit.id)
         query = query.join(Case, Audit.case_id == Case.id).where(subject.id.in_(ids))
         for subject_id, audit, case_row in db.execute(query):
-            audits[(policy, subject_id)] = (audit, case_row)
+            named[(policy, subject_id)] = _item(audit, case_row, hidden)
     items = []
     for row in mine:
-        audit, case_row = audits[(row.policy, row.subject_id)]
         top = row.level >= max(e["level"] for e in row.chain)
         items.append(
-            _item(audit, case_row, hidden, id=row.id) | {"policy": row.policy, "top": top, "respond_by": row.respond_by}
+            named[(row.policy, row.subject_id)]
+            | {"id": row.id, "policy": row.policy, "top": top, "respond_by": row.respond_by}
         )
     return items
 
@@ -342,6 +383,100 @@ def _pathway(db: Session, covering: set[int], hidden) -> list[dict[str, Any]]:
         for task, audit, case_row in rows
         if covering & set(task.asked)
     ]
+
+
+# ----- thematic audits and the top ten of learning -----------------------------------------------------------------
+
+
+def _themes_led(db: Session, person: Person) -> dict[str, list]:
+    """The themes this person leads and that are not closed, with their audits counted, in one query: those whose
+    audits are all in wait for the overview report; the others are watched, with their progress."""
+    sponsor = aliased(Person)
+    done = _audits_of_theme(Audit.status == "complete")
+    sampled = _audits_of_theme(Audit.status.not_in(CLOSED))
+    rows = db.execute(
+        select(Theme, sponsor.name, done, sampled)
+        .join(sponsor, Theme.sponsor_id == sponsor.id)
+        .where(Theme.lead_id == person.id, Theme.status != "closed")
+        .order_by(Theme.report_by, Theme.id)
+    ).all()
+    lists: dict[str, list] = {"write": [], "watch": []}
+    for theme, sponsor_name, done_count, sampled_count in rows:
+        item = _theme_item(theme, sponsor=sponsor_name, complete=done_count, sampled=sampled_count)
+        findings_in = theme.status == "auditing" and theme.findings_sent_at is not None
+        lists["write" if findings_in else "watch"].append(
+            item | {"due": theme.report_by if findings_in else theme.audits_by, "signed_at": theme.signed_off_at}
+        )
+    return lists
+
+
+def _audits_of_theme(condition) -> Any:
+    return (
+        select(func.count())
+        .select_from(Audit)
+        .where(Audit.theme_id == Theme.id, condition)
+        .correlate(Theme)
+        .scalar_subquery()
+    )
+
+
+def _theme_item(theme: Theme, **detail: Any) -> dict[str, Any]:
+    """An item about a theme: named by its reference and title (a theme names no case)."""
+    shown = {"qa_ref": theme.ref, "restricted": False, "id": theme.id, "title": theme.title, "state": theme.status}
+    return shown | detail
+
+
+def _theme_sign_offs(db: Session, covering: set[int]) -> tuple[list, int]:
+    """Overview reports waiting for the sign-off of their sponsor (this person, or one they cover for)."""
+    lead = aliased(Person)
+    recommendations = (
+        select(func.count())
+        .select_from(Recommendation)
+        .where(Recommendation.theme_id == Theme.id)
+        .correlate(Theme)
+        .scalar_subquery()
+    )
+    rows, count = _capped(
+        db,
+        select(Theme, lead.name, recommendations)
+        .join(lead, Theme.lead_id == lead.id)
+        .where(Theme.status == "awaiting_sign_off", Theme.sponsor_id.in_(covering))
+        .order_by(Theme.reported_at, Theme.id),
+    )
+    items = [
+        _theme_item(theme, lead=name, recommendations=number, summary=theme.summary) for theme, name, number, _ in rows
+    ]
+    return items, count
+
+
+def _loop_checks(db: Session, cal: Calendar, covering: set[int], moment: datetime) -> tuple[list, int]:
+    """Close-the-loop checks whose day has come, for the theme's sponsor (or one they cover for), the soonest due
+    first: from that day they are asked in the digest too, until recorded."""
+    tomorrow = cal.at(cal.local(moment).date() + timedelta(days=1), time(0))
+    rows, count = _capped(
+        db,
+        select(LoopCheck, Theme)
+        .join(Theme, LoopCheck.theme_id == Theme.id)
+        .where(LoopCheck.status == "pending", LoopCheck.due_at < tomorrow, Theme.sponsor_id.in_(covering))
+        .order_by(LoopCheck.due_at, LoopCheck.id),
+    )
+    items = [
+        _theme_item(theme, id=check.id, stage=check.stage, due=check.due_at, overdue=check.due_at < moment)
+        for check, theme, _ in rows
+    ]
+    return items, count
+
+
+def _top_tens(db: Session, person: Person) -> tuple[list, int]:
+    """Top tens of learning drafted and not yet approved, for whoever approves them (learning.py decides)."""
+    if not person.roles & good_practice.QA_TEAM or not learning.may_approve(db, person):
+        return [], 0
+    rows, count = _capped(db, select(TopTen).where(TopTen.status == "draft").order_by(TopTen.month, TopTen.id))
+    items = [
+        {"restricted": False, "id": topten.id, "month_words": months.words(topten.month), "size": len(topten.items)}
+        for topten, _ in rows
+    ]
+    return items, count
 
 
 # ----- the QA team's month ------------------------------------------------------------------------------------------

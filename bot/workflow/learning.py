@@ -173,7 +173,8 @@ def _approvers(db: Session) -> list[Person]:
     return everyone_with(db, HEAD) or everyone_with(db, "qa_team")
 
 
-def _may_approve(db: Session, person: Person) -> bool:
+def may_approve(db: Session, person: Person) -> bool:
+    """Whether `person` approves the top ten (App Home shows them the drafts too)."""
     return any(p.id == person.id for p in _approvers(db))
 
 
@@ -351,7 +352,7 @@ def approve(db: Session, cal: Calendar, settings: Settings, topten_id: int, slac
     if person is None or topten is None:
         trail.record(db, "refused.topten_approve", actor_slack_id=slack_user_id, subject=topten, reason="unknown")
         return refused("unknown")
-    if not _may_approve(db, person):
+    if not may_approve(db, person):
         trail.record(db, "refused.topten_approve", actor=person, subject=topten, reason="not the approver")
         return refused("topten_not_approver", month=months.words(topten.month))
     if topten.status != "draft":

@@ -31,10 +31,10 @@ from bot import outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import guard, trail
+from bot.workflow.directory import QA_TEAM
 from bot.workflow.forms import form_kinds, grade_scale, grade_scale_versions, load_form
 from store.models import Action, Audit, Case, Dispute, Event, Moderation, Person, Service, Team
 
-EXPORTERS = frozenset({"qa_team", "qa_head_of_service"})
 FILES = ("audits", "actions", "events")
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -131,7 +131,7 @@ def make(db: Session, cal: Calendar, settings: Settings, request: Request) -> Ma
     by = _person(db, request.by)
     if by is None or not by.active:
         raise ExportError(f"--by {request.by} is not an active person in the staff directory")
-    if not by.roles & EXPORTERS:
+    if not by.roles & QA_TEAM:
         raise ExportError(f"--by {by.name} is not in the QA team: only qa_team or qa_head_of_service may export")
     subject = None
     if request.person:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.calendar import now
 from bot.config import Settings
-from bot.workflow import audit_people, directory, guard, trail
+from bot.workflow import audit_people, guard, trail
 from bot.workflow.forms import GradeScale, load_form
 from bot.workflow.outcome import Outcome, refused
 from store.models import Audit, Dispute, Moderation, Nomination, OutboxMessage, Person
@@ -24,8 +24,6 @@ from store.writes import insert_once
 NOMINATE_FIELD = "good-practice"
 REASON_FIELD = "good-practice-reason"
 REASON_LIMIT = 2900
-# Who sees the learning queue on their App Home.
-QA_TEAM = directory.QA_TEAM
 DECIDED = ("upheld", "changed")
 
 

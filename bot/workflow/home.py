@@ -23,12 +23,11 @@ from bot.workflow import (
     disputes,
     escalation,
     family_feedback,
-    good_practice,
     learning,
     safeguarding,
     self_assessment,
 )
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import QA_TEAM, by_slack_id
 from store.models import (
     Action,
     ActionExtension,
@@ -89,7 +88,7 @@ def home_for(db: Session, cal: Calendar, slack_user_id: str, framework: Framewor
         _section("team_overdue", *_team_overdue(db, person, moment, hidden)),
         _section("themes", led["watch"]),
     ]
-    progress = _progress(db, month, moment) if person.roles & good_practice.QA_TEAM else None
+    progress = _progress(db, month, moment) if person.roles & QA_TEAM else None
     return {
         "name": person.name,
         "waiting": [s for s in waiting if s["count"]],
@@ -469,7 +468,7 @@ def _loop_checks(db: Session, cal: Calendar, covering: set[int], moment: datetim
 
 def _top_tens(db: Session, person: Person) -> tuple[list, int]:
     """Top tens of learning drafted and not yet approved, for whoever approves them (learning.py decides)."""
-    if not person.roles & good_practice.QA_TEAM or not learning.may_approve(db, person):
+    if not person.roles & QA_TEAM or not learning.may_approve(db, person):
         return [], 0
     rows, count = _capped(db, select(TopTen).where(TopTen.status == "draft").order_by(TopTen.month, TopTen.id))
     items = [

@@ -29,13 +29,12 @@ from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import allocation, auditors, caselist, guard, reminders, thematic_due, trail
-from bot.workflow.directory import by_slack_id
+from bot.workflow.directory import QA_TEAM, by_slack_id
 from bot.workflow.forms import FormDefinition, FormError, grade_scale, questions_form
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder
 from store.models import CATEGORIES, Audit, Case, CaseListEntry, Event, LoopCheck, Person, Recommendation, Team, Theme
 
-QA = frozenset({"qa_team", "qa_head_of_service"})
 # The seed's triggers for a thematic audit, in its words.
 TRIGGERS = {
     "safeguarding_review": "Child Safeguarding Practice Review",
@@ -63,7 +62,7 @@ SIX_WEEKS = timedelta(weeks=6)
 
 def _qa_member(db: Session, slack_user_id: str, action: str) -> Person | Outcome:
     person = by_slack_id(db, slack_user_id)
-    if person is None or not person.roles & QA:
+    if person is None or not person.roles & QA_TEAM:
         trail.record(db, f"refused.{action}", actor=person, actor_slack_id=slack_user_id, reason="not the QA team")
         return refused("theme_qa_only")
     return person

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import cli
 from bot.workflow import allocation
@@ -187,3 +187,14 @@ def test_with_nobody_eligible_the_qa_team_is_asked_to_name_one(rt, standin, worl
         db.get(Person, world.people["oliver"]).active = False
     assert cli.main(["reallocate", "QA-2027-01-001", *BY_QUINN]) == 2
     assert "no other active auditor is independent of QA-2027-01-001" in capsys.readouterr().err
+
+
+@freeze_time(MONDAY_9)
+def test_an_accept_read_before_the_move_committed_is_refused(rt, world):
+    audit_id, ref = _allocate(rt, world)
+    with rt.database.unit_of_work() as db:
+        amira, audit = db.get(Person, world.people["amira"]), db.get(Audit, audit_id)  # the click's read
+        db.execute(update(Audit).where(Audit.id == audit_id).values(auditor_id=world.people["oliver"]))  # the move
+        outcome = allocation._decide(db, amira, audit, "accepted", "allocation_accepted", accepted_at=MONDAY_9)
+        assert (outcome.ok, outcome.reason, outcome.detail) == (False, "not_your_allocation", {"qa_ref": ref})
+        assert db.get(Audit, audit_id).status == "allocated"

@@ -165,10 +165,13 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
     moment = now()
     won = db.execute(
         update(Audit)
-        .where(Audit.id == audit.id, Audit.status == "allocated")
+        # The auditor too: an audit the QA team moved meanwhile (qabot reallocate) is no longer theirs to decide.
+        .where(Audit.id == audit.id, Audit.status == "allocated", Audit.auditor_id == person.id)
         .values(status=status, next_reminder_at=None, **values)
     ).rowcount
     db.refresh(audit)
+    if not won and audit.auditor_id != person.id:
+        return refused("not_your_allocation", qa_ref=audit.qa_ref)
     if not won:
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
     done = {

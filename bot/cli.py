@@ -322,6 +322,30 @@ def cmd_allocate(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_reallocate(settings: Settings, args) -> int:
+    from bot.workflow import reallocation
+
+    settings.require("QABOT_QA_CHANNEL")
+    rt = _runtime(settings)
+    try:
+        with rt.database.unit_of_work() as db:
+            moved = reallocation.move(db, rt.calendar, settings, args.qa_ref, args.by, args.reason, args.to)
+        print(f"{moved.qa_ref} moved from {moved.previous or 'nobody'} to {moved.auditor}, who is asked to accept it.")
+        if moved.was != "allocated":
+            print(
+                f"It had been {moved.was.replace('_', ' ')}: it is back to allocated until {moved.auditor} accepts,"
+                " and any meeting arranged is for them to arrange again."
+            )
+        if settings.slack_bot_token:
+            print(f"Delivery: {rt.dispatcher.drain()}")
+    except reallocation.ReallocationError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        rt.close()
+    return 0
+
+
 def _draft_lines(ctx: dict) -> list[str]:
     from messages.render import HELD_BACK
 
@@ -442,6 +466,12 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--remove", nargs="+", metavar="CASE_ID", help="leave these cases out")
     a.add_argument("--confirm", action="store_true", help="allocate the draft and tell everyone")
     a.set_defaults(func=cmd_allocate)
+    m = sub.add_parser("reallocate", help="move an open audit to another auditor (named, or the least loaded)")
+    m.add_argument("qa_ref", help="the audit's QA reference, e.g. QA-2027-01-003")
+    m.add_argument("--to", metavar="SLACK_ID_OR_EMAIL", help="the new auditor (default: the least-loaded eligible one)")
+    m.add_argument("--by", required=True, metavar="SLACK_ID_OR_EMAIL", help="who moves it (QA team)")
+    m.add_argument("--reason", help='why, e.g. "auditor has left" (required; kept on the trail)')
+    m.set_defaults(func=cmd_reallocate)
     q = sub.add_parser("report", help="post the quarterly QA report, with its CSV and chart, to the QA team channel")
     q.add_argument(
         "--quarter", help="YYYYQn, e.g. 2027Q1, or one month as YYYY-MM (default: the last complete quarter)"

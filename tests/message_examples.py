@@ -52,6 +52,9 @@ EXAMPLES: dict[str, list[dict]] = {
     "allocation_declined": [
         {"qa_ref": "QA-2027-01-017", "by_name": "Alex Green", "at": AT},
     ],
+    "allocation_moved": [
+        {"qa_ref": "QA-2027-01-017", "new_auditor": "Sam Lee", "by_name": "Quinn QA", "at": AT},
+    ],
     "allocation_declined_qa": [
         {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green", "new_auditor": "Sam Lee"},
         {"qa_ref": "QA-2027-01-017", "auditor": "Alex Green", "new_auditor": None},

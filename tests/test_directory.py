@@ -227,6 +227,7 @@ def test_a_leaver_is_deactivated_their_open_work_listed_and_history_kept(rt, wor
         "1 person no longer in the file was deactivated (their history is kept):",
         "  amira@council.example: to reallocate: 1 audit (QA-2027-01-001); 1 moderation (QA-2027-01-001); "
         "1 action (QA-2027-01-001)",
+        'Move an audit with: qabot reallocate QA-REF [--to AUDITOR] --by YOU --reason "..."',
     ]
     with rt.database.unit_of_work() as db:
         amira = db.get(Person, world.people["amira"])
@@ -300,9 +301,9 @@ def test_a_leaving_practitioner_has_their_audits_listed(rt, world, tmp_path):
         ref = audit.qa_ref
     report = _import(rt, tmp_path, _demo_lines(leave_out=("priya",)))
     assert report.open_work["priya@council.example"] == [f"practised-audit {ref}"]
-    assert f"priya@council.example: to reallocate: 1 audit of their own or their team's work ({ref})" in "\n".join(
-        report.lines()
-    )
+    lines = "\n".join(report.lines())
+    assert f"priya@council.example: to reallocate: 1 audit of their own or their team's work ({ref})" in lines
+    assert "qabot reallocate" not in lines  # the auditor stays: it is the practitioner who left
 
 
 def test_a_delegate_column_records_who_covers_whom(rt, tmp_path):

@@ -165,10 +165,13 @@ def _decide(db: Session, person: Person, audit: Audit, status: str, template: st
     moment = now()
     won = db.execute(
         update(Audit)
-        .where(Audit.id == audit.id, Audit.status == "allocated")
+        # The auditor too: an audit the QA team moved meanwhile (qabot reallocate) is no longer theirs to decide.
+        .where(Audit.id == audit.id, Audit.status == "allocated", Audit.auditor_id == person.id)
         .values(status=status, next_reminder_at=None, **values)
     ).rowcount
     db.refresh(audit)
+    if not won and audit.auditor_id != person.id:
+        return refused("not_your_allocation", qa_ref=audit.qa_ref)
     if not won:
         return refused("already_decided", qa_ref=audit.qa_ref, status=audit.status, at=audit.accepted_at)
     done = {
@@ -236,32 +239,69 @@ def decline(db: Session, cal: Calendar, settings: Settings, audit_id: int, slack
 def reallocate(db: Session, cal: Calendar, settings: Settings, audit: Audit, declined_by: Person) -> Person | None:
     """Give a passed-back audit to another independent auditor with capacity (never one who passed it back
     before); None when there is nobody, and the QA team resolves it."""
-    passed_back = set(
+    practitioner = audit.practitioner
+    if practitioner is None or not practitioner.active:
+        return None
+    chosen = least_loaded(db, settings, audit, exclude=passed_back(db, audit) | {declined_by.id})
+    if chosen is None:
+        trail.record(db, "audit.reallocation_needed", subject=audit)
+        return None
+    hand_over(db, cal, settings, audit, chosen, declined_by)
+    return chosen
+
+
+def passed_back(db: Session, audit: Audit) -> set[int]:
+    """Everyone who has passed this audit back."""
+    return set(
         db.scalars(
             select(Event.actor_id).where(
                 Event.kind == "audit.declined", Event.subject_type == "audits", Event.subject_id == audit.id
             )
         )
-    ) | {declined_by.id}
-    practitioner = audit.practitioner
-    if practitioner is None or not practitioner.active:
-        return None
+    )
+
+
+def least_loaded(db: Session, settings: Settings, audit: Audit, *, exclude: set[int]) -> Person | None:
+    """The least-loaded independent auditor under the monthly maximum for `audit`, or None."""
     pool = auditors.available(db, seed=audit.id)
     load = auditors.monthly_load(db, audit.month)
-    chosen = auditors.pick(
-        pool, load, practitioner, audit.case, settings.framework.auditor_monthly_max, exclude=passed_back
+    return auditors.pick(
+        pool, load, audit.practitioner, audit.case, settings.framework.auditor_monthly_max, exclude=exclude
     )
-    if chosen is None:
-        trail.record(db, "audit.reallocation_needed", subject=audit)
-        return None
+
+
+def hand_over(
+    db: Session,
+    cal: Calendar,
+    settings: Settings,
+    audit: Audit,
+    chosen: Person,
+    previous: Person | None,
+    *,
+    by: Person | None = None,
+    **detail,
+) -> None:
+    """`chosen` is asked afresh: the audit is allocated to them with a new accept-by day, and a meeting the
+    previous auditor arranged is dropped (the new auditor arranges their own). Recorded as `audit.reallocated`;
+    the people on a collaborative audit hear who audits now."""
     fw, moment = settings.framework, now()
     audit.auditor, audit.status, audit.accepted_at = chosen, "allocated", None
     audit.reminders_sent, audit.last_reminded_at = 0, None
+    audit.meeting_at, audit.meeting_attendees, audit.meeting_reminder_at = None, [], None
+    audit.self_assessment_reminder_at = None
     audit.allocated_at = moment
     audit.accept_by = cal.add_working_days(cal.local(moment).date(), fw.accept_within_days)
     audit.next_reminder_at = cal.at(audit.accept_by, fw.reminder_time)
     db.flush()
-    trail.record(db, "audit.reallocated", subject=audit, auditor_id=chosen.id, previous_auditor_id=declined_by.id)
+    trail.record(
+        db,
+        "audit.reallocated",
+        actor=by,
+        subject=audit,
+        auditor_id=chosen.id,
+        previous_auditor_id=previous.id if previous else None,
+        **detail,
+    )
     if chosen.slack_user_id:
         outbox.enqueue(
             db,
@@ -272,7 +312,6 @@ def reallocate(db: Session, cal: Calendar, settings: Settings, audit: Audit, dec
         )
     if audit.kind != "thematic":  # a thematic audit reads the record: the practitioner is not asked to meet
         tell_people_on_the_case(db, [audit], batch=f"reallocated-{audit.id}-{chosen.id}", changed=True)
-    return chosen
 
 
 def due_reminders(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:

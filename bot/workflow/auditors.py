@@ -41,11 +41,23 @@ def monthly_load(db: Session, month: str) -> defaultdict[int, int]:
 
 def independent(auditor: Person, practitioner: Person, case: Case) -> bool:
     """An auditor never audits a case in their own team or line-management line."""
-    if auditor.id == practitioner.id:
-        return False
-    if auditor.team_id is not None and auditor.team_id in (practitioner.team_id, case.team_id):
-        return False
-    return auditor not in line_chain(practitioner) and practitioner not in line_chain(auditor)
+    return conflict(auditor, practitioner, case) is None
+
+
+def conflict(auditor: Person, practitioner: Person | None, case: Case) -> str | None:
+    """Which independence rule `auditor` breaks for this case (None: none), in words for the QA team."""
+    if practitioner is not None and auditor.id == practitioner.id:
+        return "is the case's practitioner"
+    if auditor.team_id is not None and auditor.team_id in (
+        practitioner.team_id if practitioner else None,
+        case.team_id,
+    ):
+        return "is in the practitioner's team"
+    if practitioner is not None and auditor in line_chain(practitioner):
+        return "is in the practitioner's line management"
+    if practitioner is not None and practitioner in line_chain(auditor):
+        return "is managed by the practitioner"
+    return None
 
 
 def pick(

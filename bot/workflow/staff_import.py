@@ -112,6 +112,8 @@ class OrgImportReport:
                 " deactivated (their history is kept):"
             )
             lines += [f"  {email}: {_open_work_summary(work)}" for email, work in self.open_work.items()]
+            if any(item.startswith("audit ") for work in self.open_work.values() for item in work):
+                lines.append('Move an audit with: qabot reallocate QA-REF [--to AUDITOR] --by YOU --reason "..."')
         if self.unreachable:
             lines.append(
                 f"{_people(len(self.unreachable))} cannot be messaged in Slack (no Slack account found for their"

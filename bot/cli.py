@@ -276,16 +276,18 @@ def cmd_allocate(settings: Settings, args) -> int:
     rt = _runtime(settings)
     try:
         with rt.database.unit_of_work() as db:
-            run = allocation_run.latest(db, args.month)
-            if run is not None and run.status == "confirmed":
+            run, done = allocation_run.latest(db, args.month), allocation_run.confirmed(db, args.month)
+            if done is not None:
                 pending = allocation_run.held_back(db, args.month)
                 if not pending and not args.add:
                     print(
-                        f"{args.month} is already allocated ({run.confirmed_at:%d %b %Y %H:%M}); nothing is held back."
+                        f"{args.month} is already allocated ({done.confirmed_at:%d %b %Y %H:%M}); nothing is held back."
                     )
+                    _print_allocated(allocation_run.allocated(db, args.month))
                     return 0
                 # Allocated already: a further draft of what is still held back, plus any cases added now.
-                run = allocation_run.top_up(db, args.month, pending)
+                if run.status == "confirmed":
+                    run = allocation_run.top_up(db, args.month, pending)
             if not caselist.has_case_list(db, args.month):
                 print(
                     f"qabot: there is no case list for {args.month}: import it first with qabot import-cases",
@@ -301,13 +303,23 @@ def cmd_allocate(settings: Settings, args) -> int:
             if args.add or args.remove:
                 removed = allocation_run.cases_by_ref(db, args.remove or [], args.month)
                 unknown = sorted(set(args.remove or []) - {c.case_ref for c in removed})
-                unknown += allocation_run.adjust(db, run, set(run.selected) - {c.id for c in removed}, args.add or [])
+                not_listed, already = allocation_run.adjust(
+                    db, run, set(run.selected) - {c.id for c in removed}, args.add or []
+                )
+                unknown += not_listed
                 if unknown:
                     print(f"qabot: not on the {args.month} list: {', '.join(unknown)}", file=sys.stderr)
                     return 2
+                for case_ref, qa_ref in already.items():
+                    print(f"{case_ref} is already allocated this month as {qa_ref}")
             ctx = allocation_run.review_context(db, run, settings.framework)
             for line in _draft_lines(ctx):
                 print(line)
+            if done is not None:
+                _print_allocated(allocation_run.allocated(db, args.month))
+                if not any(team["cases"] for team in ctx["teams"]):
+                    print("\nNothing more to allocate.")
+                    return 0
             if not args.confirm:
                 print("\nThis is a draft. Allocate it with --confirm (add --add/--remove CASE_ID to change it first).")
                 return 0
@@ -346,6 +358,13 @@ def cmd_reallocate(settings: Settings, args) -> int:
     return 0
 
 
+def _print_allocated(audits: list) -> None:
+    print("\nAllocated this month:")
+    for audit in audits:
+        who = audit.auditor.name if audit.auditor else "no auditor"
+        print(f"  {audit.qa_ref}  case {audit.case.case_ref:<12} → {who} ({audit.status.replace('_', ' ')})")
+
+
 def _draft_lines(ctx: dict) -> list[str]:
     from messages.render import HELD_BACK
 
@@ -365,6 +384,7 @@ def _draft_lines(ctx: dict) -> list[str]:
                 f"{ctx['held_back_drawn']} of them cannot be allocated until the staff directory has their worker "
                 "(held back): nothing else was left on their team's list."
             )
+    lines += [f"{a['case_ref']} is already allocated this month as {a['qa_ref']}" for a in ctx["already"]]
     for team in ctx["teams"]:
         lines.append(f"\n{team['name']}")
         for case in team["cases"]:

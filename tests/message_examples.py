@@ -207,6 +207,7 @@ EXAMPLES: dict[str, list[dict]] = {
         {"reason": "already_allocated", "month": "January 2027", "by": "Quinn QA", "at": AT},
         {"reason": "no_case_list", "month": "January 2027"},
         {"reason": "unknown_cases", "refs": ["CS-1", "CS-2"]},
+        {"reason": "cases_already_allocated", "items": [{"case_ref": "CS-100512", "qa_ref": "QA-2027-01-001"}]},
         {"reason": "draft_replaced"},
         {"reason": "not_your_allocation", "qa_ref": "QA-2027-01-017"},
         {"reason": "already_decided", "qa_ref": "QA-2027-01-017", "status": "accepted", "at": AT},

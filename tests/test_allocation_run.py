@@ -1,7 +1,7 @@
 """The month's allocation: the seeded sample, independent and balanced auditors, the QA team's review in
 Slack (`/qa allocate`) and on the command line, and the month-start prompt."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from freezegun import freeze_time
@@ -14,7 +14,7 @@ from bot.workflow.annex_a import CaseList, CaseRecord
 from bot.workflow.caselist import LIST_OF
 from bot.workflow.directory import add_person
 from scheduler.jobs import tick
-from store.models import AllocationRun, Audit, Case, CaseListEntry, Event, Person
+from store.models import AllocationRun, Audit, Case, CaseListEntry, Event, OutboxMessage, Person
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_9 = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
@@ -356,3 +356,99 @@ def test_a_held_back_case_is_drawn_only_when_nothing_else_is_left_and_the_review
 
 def _selected_in(db, run) -> list[str]:
     return sorted(db.scalars(select(Case.case_ref).where(Case.id.in_(run.selected))))
+
+
+def _open_audits(rt, ref, month="2027-01") -> list[str]:
+    with rt.database.unit_of_work() as db:
+        return list(
+            db.scalars(
+                select(Audit.qa_ref)
+                .join(Audit.case)
+                .where(Case.case_ref == ref, Audit.month == month, Audit.status.not_in(("declined", "cancelled")))
+            )
+        )
+
+
+def test_a_case_allocated_this_month_is_not_added_again(rt, standin, world, cli_env, capsys):
+    _add_cases(rt, [("THEME-1", "CIN", "priya")])
+    with freeze_time(MONDAY_9):
+        assert cli.main(["allocate", "--month", "2027-01", "--seed", "5", "--confirm"]) == 0
+        capsys.readouterr()
+        with rt.database.unit_of_work() as db:
+            first = db.scalars(select(Audit).order_by(Audit.id)).first()
+            ref, qa_ref = first.case.case_ref, first.qa_ref
+            # A thematic audit of a case this month is another audit: it does not keep the case out.
+            theme = db.scalar(select(Case).where(Case.case_ref == "THEME-1"))
+            db.add(
+                Audit(
+                    qa_ref="QA-T-001",
+                    case=theme,
+                    month="2027-01",
+                    kind="thematic",
+                    category="CIN",
+                    allocated_at=MONDAY_9,
+                )
+            )
+        assert cli.main(["allocate", "--month", "2027-01", "--add", ref]) == 0
+        out = capsys.readouterr().out
+        assert f"{ref} is already allocated this month as {qa_ref}" in out
+        assert "Nothing more to allocate." in out and "QA-2027-01-002" in out
+        assert cli.main(["allocate", "--month", "2027-01", "--add", ref, "THEME-1", "--confirm"]) == 0
+        out = capsys.readouterr().out
+        assert f"{ref} is already allocated this month as {qa_ref}" in out
+        assert "Allocated 1 audit; 0 held back." in out and "case THEME-1" in out
+    assert _open_audits(rt, ref) == [qa_ref]
+    assert len(_open_audits(rt, "THEME-1")) == 2
+
+
+def test_confirming_a_draft_never_allocates_a_case_twice_in_a_month(rt, standin, world):
+    with freeze_time(MONDAY_9), rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-01", FW, seed=5)
+        allocation_run.confirm(db, rt.calendar, rt.settings, run, None)
+        [audit, *_] = db.scalars(select(Audit).order_by(Audit.id))
+        # A draft that names a case allocated since it was drawn (the clock's re-audit, another draft).
+        again = allocation_run.top_up(db, "2027-01", [audit.case_id])
+        result = allocation_run.confirm(db, rt.calendar, rt.settings, again, None)
+        assert result.audits == [] and result.already == {audit.case_id: audit.qa_ref}
+        assert db.scalar(select(func.count()).select_from(Audit).where(Audit.case_id == audit.case_id)) == 1
+
+
+@freeze_time(MONDAY_9, tick=True)
+def test_the_review_form_refuses_a_case_already_allocated(rt, standin, slack, world):
+    _add_cases(rt, [("GHOST-3", "CIN", None)])
+    with rt.database.unit_of_work() as db:
+        run = allocation_run.draw(db, "2027-01", FW, seed=1)
+        run.selected = [*run.selected, db.scalar(select(Case.id).where(Case.case_ref == "GHOST-3"))]
+        allocation_run.confirm(db, rt.calendar, rt.settings, run, None)
+        audit = db.scalars(select(Audit).order_by(Audit.id)).first()
+        ref, qa_ref = audit.case.case_ref, audit.qa_ref
+    view = _open_review(slack, standin).response["view"]
+    answer = slack.view_submission("U0QA", view, {"add": {"refs": ref}})
+    assert answer.json() == {
+        "response_action": "errors",
+        "errors": {"add": f"{ref} is already allocated this month as {qa_ref}."},
+    }
+    assert _open_audits(rt, ref) == [qa_ref]
+
+
+def test_a_look_after_confirming_leaves_the_month_allocated(rt, standin, slack, world, cli_env, capsys):
+    _add_cases(rt, [("GHOST-4", "CP", None)])
+    with freeze_time(MONDAY_9 - timedelta(days=3)):
+        assert cli.main(["allocate", "--month", "2027-01", "--seed", "5", "--add", "GHOST-4", "--confirm"]) == 0
+        capsys.readouterr()
+        # Just looking: what is allocated, and what is still held back; no new sample is drawn.
+        assert cli.main(["allocate", "--month", "2027-01"]) == 0
+        out = capsys.readouterr().out
+        assert "Allocated this month:" in out and "QA-2027-01-001" in out and "GHOST-4" in out
+        _reimport_with_priya(rt, "GHOST-4", "CP")
+    with freeze_time(MONDAY_9 - timedelta(days=3), tick=True):
+        view = _open_review(slack, standin).response["view"]
+    assert "still needs an auditor" in str(view["blocks"][0]) and "GHOST-4" in str(view["blocks"])
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(Event).where(Event.kind == "allocation.drawn")) == 1
+        assert allocation_run.latest(db, "2027-01").status == "draft"
+    # A month with a confirmed allocation is allocated, whatever drafts came after: no prompt, not even late.
+    assert tick(rt, MONDAY_9)["month-start"] == 0
+    assert tick(rt, datetime(2027, 1, 29, 9, 0, tzinfo=LONDON))["month-start"] == 0
+    with rt.database.unit_of_work() as db:
+        assert db.scalar(select(OutboxMessage).where(OutboxMessage.key == "month-start:2027-01")) is None

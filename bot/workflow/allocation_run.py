@@ -28,10 +28,12 @@ CYCLE = Audit.kind != "thematic"
 
 @dataclass
 class Plan:
-    """Who would audit what. `held_back` maps a case id to why it cannot be allocated."""
+    """Who would audit what. `held_back` maps a case id to why it cannot be allocated; `already` a case that has
+    an open audit this month (allocated since the draft was drawn) to that audit's QA reference."""
 
     assignments: dict[int, Person] = field(default_factory=dict)
     held_back: dict[int, str] = field(default_factory=dict)
+    already: dict[int, str] = field(default_factory=dict)
     audits: list[Audit] = field(default_factory=list)
 
 
@@ -115,8 +117,11 @@ def plan(db: Session, run: AllocationRun, fw: Framework) -> Plan:
     the monthly maximum. Deterministic for a run (its seed breaks ties)."""
     pool = auditors.available(db, run.seed)
     load = auditors.monthly_load(db, run.month)
-    result = Plan()
+    result = Plan(already=allocated_as(db, run.month, run.selected))
     for case, as_listed in _cases(db, run.selected, run.month):
+        # One open collaborative audit of a case a month: never a second, whatever the draft says.
+        if case.id in result.already:
+            continue
         if not _has_practitioner(as_listed):
             result.held_back[case.id] = (
                 "worker_left" if as_listed.worker else "worker_not_matched" if as_listed.worker_name else "no_worker"
@@ -152,6 +157,31 @@ def _on_the_list(month: str):
 
 def cases_by_ref(db: Session, refs: list[str], month: str) -> list[Case]:
     return list(db.scalars(select(Case).where(Case.case_ref.in_(refs), Case.id.in_(_on_the_list(month)))))
+
+
+def allocated_as(db: Session, month: str, case_ids: list[int]) -> dict[int, str]:
+    """The cases among `case_ids` with an open collaborative audit in `month`, each with its QA reference.
+    A later month's re-audit and a thematic audit are other audits, so do not count."""
+    rows = db.execute(
+        select(Audit.case_id, Audit.qa_ref).where(
+            Audit.case_id.in_(case_ids), Audit.month == month, Audit.status.not_in(CLOSED), CYCLE
+        )
+    )
+    return {case_id: qa_ref for case_id, qa_ref in rows}
+
+
+def allocated(db: Session, month: str) -> list[Audit]:
+    """The month's open collaborative audits, by QA reference."""
+    return list(
+        db.scalars(select(Audit).where(Audit.month == month, Audit.status.not_in(CLOSED), CYCLE).order_by(Audit.qa_ref))
+    )
+
+
+def already_by_ref(db: Session, month: str, refs: list[str]) -> dict[str, str]:
+    """Of the case-system ids `refs`, those already allocated in `month`: case id -> the audit's QA reference."""
+    cases = cases_by_ref(db, refs, month)
+    qa_refs = allocated_as(db, month, [c.id for c in cases])
+    return {c.case_ref: qa_refs[c.id] for c in sorted(cases, key=lambda c: c.case_ref) if c.id in qa_refs}
 
 
 def held_back(db: Session, month: str) -> list[int]:
@@ -202,6 +232,15 @@ def is_stale(db: Session, run: AllocationRun) -> bool:
     return run.status == "draft" and imported is not None and imported > run.created_at
 
 
+def confirmed(db: Session, month: str) -> AllocationRun | None:
+    """The month's latest confirmed run: once there is one the month is allocated, whatever drafts follow."""
+    return db.scalar(
+        select(AllocationRun)
+        .where(AllocationRun.month == month, AllocationRun.status == "confirmed")
+        .order_by(AllocationRun.id.desc())
+    )
+
+
 def latest(db: Session, month: str) -> AllocationRun | None:
     return db.scalar(
         select(AllocationRun)
@@ -224,20 +263,23 @@ def review(db: Session, settings: Settings, slack_user_id: str, month: str) -> O
     allowed = may_allocate(db, slack_user_id)
     if not allowed.ok:
         return allowed
-    run = latest(db, month)
-    if run is not None and run.status == "confirmed" and held_back(db, month):
-        run = top_up(db, month, held_back(db, month), by=allowed.detail["person"])
-    if run is not None and run.status == "confirmed":
-        confirmer = db.get(Person, run.confirmed_by_id) if run.confirmed_by_id else None
-        return refused(
-            "already_allocated",
-            month=months.words(month),
-            at=run.confirmed_at,
-            by=confirmer.name if confirmer else "the command line",
-        )
+    run, done = latest(db, month), confirmed(db, month)
+    if done is not None:
+        pending = held_back(db, month)
+        if not pending:
+            confirmer = db.get(Person, done.confirmed_by_id) if done.confirmed_by_id else None
+            return refused(
+                "already_allocated",
+                month=months.words(month),
+                at=done.confirmed_at,
+                by=confirmer.name if confirmer else "the command line",
+            )
+        if run.status == "confirmed":
+            run = top_up(db, month, pending, by=allowed.detail["person"])
     if not caselist.has_case_list(db, month):
         return refused("no_case_list", month=months.words(month))
-    if run is None or is_stale(db, run):
+    # A month already allocated is only ever topped up: a new draw would sample it again.
+    if run is None or (done is None and is_stale(db, run)):
         run = draw(db, month, settings.framework, by=allowed.detail["person"])
     return Outcome(ok=True, detail=review_context(db, run, settings.framework))
 
@@ -245,7 +287,11 @@ def review(db: Session, settings: Settings, slack_user_id: str, month: str) -> O
 def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
     proposed = plan(db, run, fw)
     teams: dict[str, list[dict]] = defaultdict(list)
+    already = []
     for case, as_listed in _cases(db, run.selected, run.month):
+        if case.id in proposed.already:
+            already.append({"case_ref": case.case_ref, "qa_ref": proposed.already[case.id]})
+            continue
         auditor = proposed.assignments.get(case.id)
         teams[_team_name(as_listed)].append(
             {
@@ -271,19 +317,23 @@ def review_context(db: Session, run: AllocationRun, fw: Framework) -> dict:
         ),
         "held_back_drawn": run.parameters.get("held_back_drawn", 0),
         "teams": [{"name": name, "cases": cases} for name, cases in teams.items()],
+        "already": already,
     }
 
 
-def adjust(db: Session, run: AllocationRun, keep: set[int], add_refs: list[str]) -> list[str]:
+def adjust(db: Session, run: AllocationRun, keep: set[int], add_refs: list[str]) -> tuple[list[str], dict[str, str]]:
     """The QA team's changes to the draft: keep only `keep` of the drawn cases, add cases by case-system id
-    (from this month's list). Returns the ids that are not on the list (nothing is changed then)."""
+    (from this month's list). Returns the ids that are not on the list (nothing is changed then), and the
+    added ones left out as already allocated this month, each with its audit's QA reference."""
     wanted = {ref.strip() for ref in add_refs if ref.strip()}
     found = {c.case_ref: c.id for c in cases_by_ref(db, sorted(wanted), run.month)}
     unknown = sorted(wanted - set(found))
     if unknown:
-        return unknown
-    run.selected = [i for i in run.selected if i in keep] + [i for i in found.values() if i not in run.selected]
-    return []
+        return unknown, {}
+    already = already_by_ref(db, run.month, sorted(found))
+    added = [i for ref, i in found.items() if i not in run.selected and ref not in already]
+    run.selected = [i for i in run.selected if i in keep] + added
+    return [], already
 
 
 def confirm(
@@ -351,7 +401,11 @@ def submit_review(
     run = db.get(AllocationRun, run_id)
     if run is None or run.status != "draft":
         return refused("draft_replaced")
-    unknown = adjust(db, run, keep, add_refs)
+    # Checked before anything changes, so a refused form leaves the draft as it was.
+    already = already_by_ref(db, run.month, [ref.strip() for ref in add_refs if ref.strip()])
+    if already:
+        return refused("cases_already_allocated", items=[{"case_ref": c, "qa_ref": q} for c, q in already.items()])
+    unknown, _ = adjust(db, run, keep, add_refs)
     if unknown:
         return refused("unknown_cases", refs=unknown)
     confirm(db, cal, settings, run, allowed.detail["person"])
@@ -368,8 +422,7 @@ def remind_month_start(db: Session, cal: Calendar, settings: Settings) -> int:
     start = cal.at(first, settings.framework.reminder_time)
     if now() < start or not settings.qa_channel:
         return 0
-    run = latest(db, month)
-    if run is not None and run.status == "confirmed":
+    if confirmed(db, month) is not None:
         return 0
     queued = outbox.enqueue(
         db,

@@ -209,17 +209,24 @@ def _my_actions(db: Session, person: Person, moment: datetime, hidden) -> tuple[
     return items, count
 
 
-def _sign_offs(db: Session, covering: set[int], hidden) -> tuple[list, int]:
-    """Actions marked done on audits whose team manager is this person (or one they cover for)."""
+def _actions_with_owner(db: Session, *where, order) -> tuple[list, int]:
+    """Actions with their audit, case and owner's name: what a team manager's lists show."""
     owner = aliased(Person)
-    rows, count = _capped(
+    return _capped(
         db,
         select(Action, Audit, Case, owner.name)
         .join(Audit, Action.audit_id == Audit.id)
         .join(Case, Audit.case_id == Case.id)
         .join(owner, Action.owner_id == owner.id)
-        .where(Action.status == "done", Audit.team_manager_id.in_(covering))
-        .order_by(Action.done_at, Action.id),
+        .where(*where)
+        .order_by(order, Action.id),
+    )
+
+
+def _sign_offs(db: Session, covering: set[int], hidden) -> tuple[list, int]:
+    """Actions marked done on audits whose team manager is this person (or one they cover for)."""
+    rows, count = _actions_with_owner(
+        db, Action.status == "done", Audit.team_manager_id.in_(covering), order=Action.done_at
     )
     items = [
         _item(audit, case_row, hidden, id=action.id, owner=name, done_at=action.done_at, description=action.description)
@@ -230,15 +237,8 @@ def _sign_offs(db: Session, covering: set[int], hidden) -> tuple[list, int]:
 
 def _team_overdue(db: Session, person: Person, moment: datetime, hidden) -> tuple[list, int]:
     """Open actions past their due date on the audits this person manages, the longest overdue first."""
-    owner = aliased(Person)
-    rows, count = _capped(
-        db,
-        select(Action, Audit, Case, owner.name)
-        .join(Audit, Action.audit_id == Audit.id)
-        .join(Case, Audit.case_id == Case.id)
-        .join(owner, Action.owner_id == owner.id)
-        .where(Action.status == "open", Action.due_at < moment, Audit.team_manager_id == person.id)
-        .order_by(Action.due_at, Action.id),
+    rows, count = _actions_with_owner(
+        db, Action.status == "open", Action.due_at < moment, Audit.team_manager_id == person.id, order=Action.due_at
     )
     return [_item(a, c, hidden, id=action.id, owner=name, due=action.due_at) for action, a, c, name, _ in rows], count
 

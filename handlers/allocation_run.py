@@ -8,21 +8,16 @@ from bot import months
 from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import allocation_run
-from handlers.common import act, answer_refusal, audit_id_of, refusal_words
-from messages import render_view
+from handlers.common import act, audit_id_of, open_month_form, refusal_words
 
 
 def open_review(rt: Runtime, body: dict, respond, client, month_text: str) -> None:
     month = month_text or months.of(rt.calendar.local(now()))
-    if not months.is_month(month):
-        return respond(
-            text="Please give the month as YYYY-MM, for example `/qa allocate 2027-01`.", response_type="ephemeral"
-        )
-    outcome = act(rt, body, lambda db: allocation_run.review(db, rt.settings, body["user_id"], month))
-    if outcome is None or not outcome.ok:
-        return answer_refusal(respond, outcome)
-    # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
-    client.views_open(trigger_id=body["trigger_id"], view=render_view("allocation_review", outcome.detail))
+
+    def decide(db, month):
+        return allocation_run.review(db, rt.settings, body["user_id"], month)
+
+    open_month_form(rt, body, respond, client, month, "allocate", decide, "allocation_review")
 
 
 def register(app: App, rt: Runtime) -> None:

@@ -7,12 +7,35 @@ from typing import Any, TypeVar
 from slack_bolt import App
 from sqlalchemy.orm import Session
 
+from bot import months
 from bot.runtime import Runtime
 from bot.workflow import requests
 from bot.workflow.outcome import Outcome, refused
 from messages import render, render_view
 
 T = TypeVar("T")
+
+
+def open_month_form(
+    rt: Runtime,
+    body: dict,
+    respond,
+    client,
+    month: str,
+    word: str,
+    decide: Callable[[Session, str], Outcome],
+    view: str,
+) -> None:
+    """`/qa <word> [YYYY-MM]` opening a form for that month: a bad month is answered where it was typed, a refusal
+    ephemerally, and the form opened here, synchronously (trigger_id lasts 3 seconds and works once)."""
+    if not months.is_month(month):
+        return respond(
+            text=f"Please give the month as YYYY-MM, for example `/qa {word} 2027-01`.", response_type="ephemeral"
+        )
+    outcome = act(rt, body, lambda db: decide(db, month))
+    if outcome is None or not outcome.ok:
+        return answer_refusal(respond, outcome)
+    client.views_open(trigger_id=body["trigger_id"], view=render_view(view, outcome.detail))
 
 
 def act(rt: Runtime, body: dict[str, Any], work: Callable[[Session], T]) -> T | None:

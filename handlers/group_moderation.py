@@ -10,21 +10,17 @@ from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import group_moderation
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, refusal_words
-from messages import render, render_view
+from handlers.common import act, audit_id_of, field_errors, open_month_form, refusal_words
+from messages import render
 
 
 def open_form(rt: Runtime, body: dict, respond, client, month_text: str) -> None:
     month = month_text or months.of(rt.calendar.local(now()))
-    if not months.is_month(month):
-        return respond(
-            text="Please give the month as YYYY-MM, for example `/qa group 2027-01`.", response_type="ephemeral"
-        )
-    outcome = act(rt, body, lambda db: group_moderation.form_context(db, rt.calendar, body["user_id"], month))
-    if outcome is None or not outcome.ok:
-        return answer_refusal(respond, outcome)
-    # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
-    client.views_open(trigger_id=body["trigger_id"], view=render_view("group_moderation_form", outcome.detail))
+
+    def decide(db, month):
+        return group_moderation.form_context(db, rt.calendar, body["user_id"], month)
+
+    open_month_form(rt, body, respond, client, month, "group", decide, "group_moderation_form")
 
 
 def _value(values: dict, block_id: str, action_id: str) -> dict:

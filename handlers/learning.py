@@ -7,7 +7,16 @@ from bot import months
 from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import learning
-from handlers.common import act, answer, answer_refusal, decision_button, field_errors, form_button, record_form
+from handlers.common import (
+    act,
+    answer,
+    answer_refusal,
+    decision_button,
+    field_errors,
+    form_button,
+    open_month_form,
+    record_form,
+)
 from messages import render_view
 
 
@@ -21,14 +30,11 @@ def open_highlight(rt: Runtime, body: dict, respond, client, user: str) -> None:
 
 def open_top_ten(rt: Runtime, body: dict, respond, client, month_text: str) -> None:
     month = month_text or months.shift(months.of(rt.calendar.local(now())), -1)
-    if not months.is_month(month):
-        return respond(
-            text="Please give the month as YYYY-MM, for example `/qa topten 2027-01`.", response_type="ephemeral"
-        )
-    outcome = act(rt, body, lambda db: learning.on_demand(db, rt.calendar, body["user_id"], month))
-    if outcome is None or not outcome.ok:
-        return answer_refusal(respond, outcome)
-    client.views_open(trigger_id=body["trigger_id"], view=render_view("topten_form", outcome.detail))
+
+    def decide(db, month):
+        return learning.on_demand(db, rt.calendar, body["user_id"], month)
+
+    open_month_form(rt, body, respond, client, month, "topten", decide, "topten_form")
 
 
 def register(app: App, rt: Runtime) -> None:

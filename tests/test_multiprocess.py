@@ -111,7 +111,7 @@ def test_two_dispatchers_draining_at_once_send_each_notification_once_and_in_ord
 
 # --- two servers and two dispatchers under load ------------------------------------------------------------------
 
-GROUPS = ("redelivered", "double_click", "declined", "meeting")
+GROUPS = ("redelivered", "double_click", "declined", "meeting", "accept_or_pass")
 PER_GROUP = 4
 DISPUTES = 4
 HEADS = [("Hana Head", "U0HEAD1"), ("Hugo Head", "U0HEAD2")]
@@ -123,9 +123,9 @@ def _month_after(d) -> str:
 
 
 def _directory(rt, standin) -> None:
-    """The tests' directory plus six more auditors, two QA Heads of Service and a moderator."""
+    """The tests' directory plus eight more auditors, two QA Heads of Service and a moderator."""
     with rt.database.unit_of_work() as db:
-        extra = [(f"Auditor {c}", f"U0AUD{c}", ["auditor"]) for c in "ABCDEF"]
+        extra = [(f"Auditor {c}", f"U0AUD{c}", ["auditor"]) for c in "ABCDEFGH"]
         extra += [(name, slack, ["qa_head_of_service"]) for name, slack in HEADS]
         extra += [("Mo Derator", "U0MOD", ["moderator"])]
         for name, slack, roles in extra:
@@ -294,7 +294,7 @@ def _load(rt, standin, servers, groups, dispute_ids) -> dict[str, list[list]]:
 
     # Forms are opened first (a trigger_id lasts 3 seconds): "Can't take this one" and "Record the meeting".
     openings = []
-    for n, audit_id in enumerate(groups["declined"]):
+    for n, audit_id in enumerate(groups["declined"] + groups["accept_or_pass"]):
         key, auditor = asked[audit_id]
         openings.append(
             click(servers[n % 2], auditor, "allocation_decline", audit_id, message=_message(rt, standin, key))
@@ -327,6 +327,16 @@ def _load(rt, standin, servers, groups, dispute_ids) -> dict[str, list[list]]:
             # The same submission (view id and hash) delivered to both servers.
             view, auditor = _opened(standin, callback, audit_id), asked[audit_id][1]
             races[group].append([lambda s=s, a=auditor, v=view, x=values: s.view_submission(a, v, x) for s in servers])
+    for audit_id in groups["accept_or_pass"]:
+        # The auditor's Accept on one server and their "Can't take this one" form on the other: one decides.
+        key, auditor = asked[audit_id]
+        view, message = _opened(standin, "allocation_decline", audit_id), _message(rt, standin, key)
+        races["accept_or_pass"].append(
+            [
+                click(servers[0], auditor, "allocation_accept", audit_id, message=message),
+                lambda a=auditor, v=view: servers[1].view_submission(a, v, reason),
+            ]
+        )
     for dispute_id in dispute_ids:
         # Both QA Heads of Service uphold it at once, each on another server.
         races["dispute"].append(
@@ -390,8 +400,13 @@ def _refusals(standin, response) -> list[str]:
 def _assert_decided_once(rt, standin, groups, dispute_ids, answered) -> None:
     with rt.database.unit_of_work() as db:
         events = list(db.scalars(select(Event).order_by(Event.id)))
+        # What happened to each audit (a refused click is on the trail too, when it came after the decision).
         kinds = {
-            a.id: [e.kind for e in events if (e.subject_type, e.subject_id) == ("audits", a.id)]
+            a.id: [
+                e.kind
+                for e in events
+                if (e.subject_type, e.subject_id) == ("audits", a.id) and not e.kind.startswith("refused.")
+            ]
             for a in db.scalars(select(Audit))
         }
         status = {a.id: a.status for a in db.scalars(select(Audit))}
@@ -413,6 +428,16 @@ def _assert_decided_once(rt, standin, groups, dispute_ids, answered) -> None:
     # A re-delivery is acted on once and answered with nothing; of a double click, the loser hears it was decided.
     for pair in answered["redelivered"]:
         assert [_refusals(standin, r) for r in pair] == [[], []]
+    for pair in answered["declined"] + answered["meeting"]:
+        assert [r.body for r in pair] == ["", ""]  # the form closes on both: the duplicate is acknowledged
+    for audit_id, (accept, passed) in zip(groups["accept_or_pass"], answered["accept_or_pass"], strict=True):
+        if status[audit_id] == "accepted":
+            assert kinds[audit_id] == ["audit.allocated", "audit.accepted"]
+            assert "has already been accepted" in passed.json()["errors"]["reason"]
+        else:
+            assert kinds[audit_id] == ["audit.allocated", "audit.declined", "audit.reallocated"]
+            [refusal] = _refusals(standin, accept)
+            assert passed.body == "" and "Only the auditor allocated to" in refusal
     for pair in answered["double_click"]:
         told = sorted((_refusals(standin, r) for r in pair), key=len)
         assert told[0] == [] and len(told[1]) == 1 and "has already been accepted" in told[1][0]
@@ -464,6 +489,12 @@ def _assert_nothing_lost(rt, groups, setup_keys) -> None:
     # practitioner, the team manager, the auditor's confirmation); a dispute decided, 6 (four people on the audit,
     # both QA Heads' messages updated). Setup queued a request per audit, three "allocated" notes and 2 asks a dispute.
     each = {"redelivered": 1, "double_click": 1, "declined": 6, "meeting": 3}
+    raced = [audits[a].status for a in groups["accept_or_pass"]]
     assert len(setup_keys) == len(audits) + 3 + len(HEADS) * DISPUTES
-    assert len(expected) == len(setup_keys) + sum(n * len(groups[g]) for g, n in each.items()) + 6 * DISPUTES
+    assert len(expected) == (
+        len(setup_keys)
+        + sum(n * len(groups[g]) for g, n in each.items())
+        + sum(1 if status == "accepted" else 6 for status in raced)
+        + 6 * DISPUTES
+    )
     assert {r.key for r in _rows(rt)} == expected

@@ -141,7 +141,7 @@ def _directory(rt, standin) -> None:
 
 
 def _setup(rt, standin, world, month: str, dispute_month: str) -> tuple[dict[str, list[int]], list[int]]:
-    """Sixteen audits in four groups of four, allocated and their people told; and four moderated audits whose
+    """Twenty audits in five groups of four, allocated and their people told; and four moderated audits whose
     grade the practitioner disputes, so that both QA Heads are asked to decide."""
     _directory(rt, standin)
     with rt.database.unit_of_work() as db:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bot import cli
 from bot.workflow import digests
 from bot.workflow.forms import load_form
 from scheduler.jobs import tick
@@ -256,7 +257,15 @@ def _seed_case_list(rt):
             db.add(CaseListEntry(case=case, month="2026-12", category="CIN", team_name="Agency", worker_name=name))
 
 
-def test_the_corpus_typed_into_every_field_reaches_no_one(rt, standin, slack, council):  # noqa: F811
+def test_the_corpus_typed_into_every_field_reaches_no_one(
+    rt,
+    standin,
+    slack,
+    council,  # noqa: F811
+    cli_env,
+    tmp_path,
+    capsys,
+):
     _seed_case_list(rt)
     typist = Typist(rt, slack, standin)
     form = typist.form
@@ -306,6 +315,16 @@ def test_the_corpus_typed_into_every_field_reaches_no_one(rt, standin, slack, co
 
         form("U0QA", typist.command("U0QA", "highlight"), {"link": None})
         typist.commands("U0QA", ["report", "allocate", "group", "topten", ""])
+
+        # The command line's typed reasons: an export's and a reallocation's, each refused in one line.
+        for kind in CATEGORIES:
+            reason = typist.sample(kind).text
+            export = ["export", "--from", "2027-01-01", "--to", "2027-01-31", "--by", "quinn@council.example"]
+            assert cli.main([*export, "--reason", reason, "--out", str(tmp_path / kind)]) == 2
+            move = ["reallocate", second.qa_ref, "--by", "quinn@council.example", "--reason", reason]
+            assert cli.main(move) == 2
+            assert "must not carry personal details" in capsys.readouterr().err
+        typist.covered |= {("qabot export", "--reason"), ("qabot reallocate", "--reason")}
 
     # The Inadequate pathway: the third case audited Inadequate, moderated, and the Service Manager records the
     # Reflective Practice & Action Meeting.
@@ -371,6 +390,12 @@ def test_the_corpus_typed_into_every_field_reaches_no_one(rt, standin, slack, co
     # Nothing typed reached Slack.
     records = _records(standin)
     assert len(records) > 150 and any(r[0].startswith("file qa-report-2027Q1.csv") for r in records), records[-5:]
+    # The search sees what the bot did post: the highlight's ordinary words in the channel, everyone's Home tab.
+    posted = [text for where, text in records if where == "chat.postMessage C0QATEAM"]
+    assert any(leak_pattern("the plan was reviewed with the family").search(text) for text in posted)
+    assert {"views.publish", "chat.update", "views.open", "files.completeUploadExternal"} <= {
+        where.split()[0] for where, _ in records
+    }
     leaks = [
         (sample.category, sample.value, where)
         for sample in {s.value: s for s in typist.typed}.values()

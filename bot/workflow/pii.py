@@ -47,7 +47,7 @@ _NHS = re.compile(rf"(?<![\d\w])(\d{{3}}){_SEP}?(\d{{3}}){_SEP}?(\d{{4}})(?![\d\
 
 # National Insurance numbers: two letters (HMRC: the first not D, F, I, Q, U or V; the second not D, F, I, O,
 # Q, U or V; never BG, GB, KN, NK, NT, TN or ZZ), six digits, a suffix A-D. Spaces allowed. Without the
-# suffix it is not flagged: "AB123456" is as likely a case-system or payroll reference.
+# suffix it is not flagged on its own: "AB123456" is as likely a case-system or payroll reference.
 _NI = re.compile(
     r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     rf"{_SEP}?\d{{2}}{_SEP}?\d{{2}}{_SEP}?\d{{2}}{_SEP}?[A-D](?![A-Za-z0-9])",

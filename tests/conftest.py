@@ -138,3 +138,14 @@ def audit_id(rt, world):
         audit.meeting_at = monday - timedelta(days=3)
         audit.family_feedback = {"how": "visit", "child_voice": "Happier at school.", "family_view": "Listened to."}
         return audit.id
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The PII guard's hit rate on the corpus (tests/test_pii_corpus.py), when that test ran."""
+    from tests.pii_corpus import PII_TABLE
+
+    lines = config.stash.get(PII_TABLE, None)
+    if lines:
+        terminalreporter.write_sep("-", "PII corpus")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1296,7 +1296,7 @@ EXAMPLES["quarterly_report"] = [
 EXAMPLES["report_queued"] = [{"quarter": "2027Q1"}]
 EXAMPLES["refusal"] += [
     {"reason": "report_not_qa_team"},
-    {"reason": "report_bad_quarter", "problem": "a quarter looks like 2027Q1 (the year, Q, then 1 to 4), not '2027-1'"},
+    {"reason": "report_bad_quarter", "problem": "a quarter looks like 2027Q1 (the year, Q, then 1 to 4)"},
     {"reason": "report_no_channel"},
     {"reason": "report_nothing", "quarter": "2026Q3"},
 ]

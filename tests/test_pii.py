@@ -29,6 +29,14 @@ POSITIVES = [
     ("DOB 12-Mar-2015", "birth_date", "12-Mar-2015"),
     ("DOBs: 12/03/2015 and 04/05/2017", "birth_date", "04/05/2017"),
     ("Birth date 3.4.2019", "birth_date", "3.4.2019"),
+    # ... as typed in a hurry (found by the corpus, tests/pii_corpus.py)
+    ("DOB12/03/2015", "birth_date", "12/03/2015"),
+    ("D.O.B.12.03.15 (aged 9)", "birth_date", "12.03.15"),
+    ("dob-12/03/2015", "birth_date", "12/03/2015"),
+    ("d.o.b.-12/3/15", "birth_date", "12/3/15"),
+    ("date-of-birth 12/03/2015", "birth_date", "12/03/2015"),
+    ("DOB 12 03 2015", "birth_date", "12 03 2015"),
+    ("DOB12 March 2015", "birth_date", "12 March 2015"),
     # postcodes
     ("They moved to RH12 1AB last month.", "postcode", "RH12 1AB"),
     ("SW1A 1AA", "postcode", "SW1A 1AA"),
@@ -40,6 +48,7 @@ POSITIVES = [
     ("EC1A 1BB", "postcode", "EC1A 1BB"),
     ("(GU21 4XY)", "postcode", "GU21 4XY"),
     ("in Brighton, BN1 1AA.", "postcode", "BN1 1AA"),
+    ("pasted as RH12  1AB", "postcode", "RH12  1AB"),
     # NHS numbers (valid check digit)
     ("NHS number 943 476 5919", "nhs_number", "943 476 5919"),
     ("9434765919", "nhs_number", "9434765919"),
@@ -53,6 +62,11 @@ POSITIVES = [
     ("ZX 12 34 56 D", "ni_number", "ZX 12 34 56 D"),
     ("ab 123456 c", "ni_number", "ab 123456 c"),
     ("CE-12-34-56-B", "ni_number", "CE-12-34-56-B"),
+    # without its suffix letter, just after what it is
+    ("NI number AB123456 (letter not known)", "ni_number", "AB123456"),
+    ("NINO: ab 12 34 56", "ni_number", "ab 12 34 56"),
+    ("National Insurance no. JG103759", "ni_number", "JG103759"),
+    ("ni no jg-10-37-59", "ni_number", "jg-10-37-59"),
     # phone numbers
     ("call 07700 900123", "phone", "07700 900123"),
     ("07700900123", "phone", "07700900123"),
@@ -81,6 +95,8 @@ POSITIVES = [
     ("Mary-Ann said she felt safe", "name", "Mary-Ann"),
     ("the O\u2019Neill household", "name", "O\u2019Neill"),
     ("Mary-Ann O'Neill", "name", "Mary-Ann O'Neill"),
+    ("The Smiths came to the meeting", "name", "Smiths"),
+    ("Jaydens voice is clear", "name", "Jaydens"),
 ]
 
 NEGATIVES = [
@@ -110,6 +126,9 @@ NEGATIVES = [
     "She visited the smithy museum with her foster carer.",
     "Referral from the RH12 area team.",
     "Payroll AB123456 is not an NI number without its suffix.",
+    "Staff in AB123456 and NI team CE 12 34 56 are payroll codes, not NINOs.",
+    "Meeting 12 03 2027 at the school; version 1.2.03.2015 of the form.",
+    "Blacksmiths and smiths at the museum; the browns of autumn.",
     "QQ 12 34 56 C is HMRC's example, and TN123456A is never issued.",
     "£1,250.00 spent on the family programme.",
     "Moderated in 2027 Q1; 45 minutes; 60-minute meeting.",

@@ -37,7 +37,7 @@ _POSTCODE = re.compile(
     r"(?<![A-Za-z0-9])(?:GIR ?0AA|"
     r"(?:[A-PR-UWYZ][0-9]{1,2}|[A-PR-UWYZ][A-HK-Y][0-9]{1,2}|[A-PR-UWYZ][0-9][A-HJKPSTUW]"
     r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])"
-    r"[ \u00a0]?[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])",
+    r"[ \u00a0]{0,2}[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 
@@ -47,10 +47,20 @@ _NHS = re.compile(rf"(?<![\d\w])(\d{{3}}){_SEP}?(\d{{3}}){_SEP}?(\d{{4}})(?![\d\
 
 # National Insurance numbers: two letters (HMRC: the first not D, F, I, Q, U or V; the second not D, F, I, O,
 # Q, U or V; never BG, GB, KN, NK, NT, TN or ZZ), six digits, a suffix A-D. Spaces allowed. Without the
-# suffix it is not flagged: "AB123456" is as likely a case-system or payroll reference.
+# suffix it is not flagged on its own: "AB123456" is as likely a case-system or payroll reference.
 _NI = re.compile(
     r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     rf"{_SEP}?\d{{2}}{_SEP}?\d{{2}}{_SEP}?\d{{2}}{_SEP}?[A-D](?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+# Without its suffix, the same number is flagged only just after a word that says what it is ("NI number
+# AB123456", "NINO: ab 12 34 56"): people often leave the letter off.
+_NI_BARE = re.compile(
+    r"(?<![A-Za-z0-9])(?:N\.?\s?I\.?(?:\s*(?:number|no\.?))?|NINO|national\s+insurance(?:\s*(?:number|no\.?))?)"
+    r"[\s:.\-]{0,3}"
+    r"(?P<number>(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+    rf"{_SEP}?\d{{2}}{_SEP}?\d{{2}}{_SEP}?\d{{2}})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 
@@ -82,14 +92,18 @@ _MONTH = (
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
 _ORD = r"(?:st|nd|rd|th)?"
+# Where a numeric date may start: not inside a longer number or date, but straight after a word and its stop or
+# dash ("D.O.B.12.03.15", "dob-12/03/2015", "d.o.b.-12/3/15").
+_DATE_START = r"(?:(?<![\d/.\-])|(?<=[A-Za-z.:][/.\-]))"
 _DATES = [
-    # 12/03/2015, 12.03.2015, 12-03-2015, 12/3/15
-    re.compile(r"(?<![\d/.\-])(?P<d>\d{1,2})([/.\-])(?P<m>\d{1,2})\2(?P<y>\d{4}|\d{2})(?![\d/\-]|\.\d)"),
+    # 12/03/2015, 12.03.2015, 12-03-2015, 12/3/15, and 12 03 2015
+    re.compile(rf"{_DATE_START}(?P<d>\d{{1,2}})([/.\-])(?P<m>\d{{1,2}})\2(?P<y>\d{{4}}|\d{{2}})(?![\d/\-]|\.\d)"),
+    re.compile(rf"{_DATE_START}(?P<d>\d{{1,2}}) (?P<m>\d{{1,2}}) (?P<y>\d{{4}})(?![\d/\-]|\.\d)"),
     # 2015-03-12, 2015/03/12
-    re.compile(r"(?<![\d/.\-])(?P<y>\d{4})([/\-])(?P<m>\d{1,2})\2(?P<d>\d{1,2})(?![\d/\-])"),
+    re.compile(rf"{_DATE_START}(?P<y>\d{{4}})([/\-])(?P<m>\d{{1,2}})\2(?P<d>\d{{1,2}})(?![\d/\-])"),
     # 12 March 2015, 12th of March 2015, 12-Mar-2015, and (near a birth word) 12 March
     re.compile(
-        rf"(?<![\w])(?P<d>\d{{1,2}}){_ORD}(?:[ \-]+of)?[ \-]+{_MONTH}(?:,?[ \-]+(?P<y>\d{{4}}))?(?![\w])",
+        rf"(?<![\d_])(?P<d>\d{{1,2}}){_ORD}(?:[ \-]+of)?[ \-]+{_MONTH}(?:,?[ \-]+(?P<y>\d{{4}}))?(?![\w])",
         re.IGNORECASE,
     ),
     # March 12 2015, March 12th, 2015, and (near a birth word) March 12th
@@ -99,7 +113,8 @@ _DATES = [
 # ("born on", "DOB:", "date of birth recorded as") or come just before ("12/03/2015 (DOB)"). So "her birthday
 # was discussed at the meeting on 12/01/2027" passes, while "born prematurely on 12/03/2015" is caught.
 _BIRTH_WORD = re.compile(
-    r"(?<![\w])(?:born|birth\s*days?|birth\s*dates?|dates?\s+of\s+birth|d\.?\s?o\.?\s?b\.?(?:['\u2019]?s)?)(?![\w])",
+    r"(?<![\w])(?:born|birth[\s\-]*days?|birth[\s\-]*dates?|dates?[\s\-]+of[\s\-]+birth|d\.?\s?o\.?\s?b\.?(?:['\u2019]?s)?)"
+    r"(?![^\W\d_])",  # a letter may not follow, a digit may: "DOB12/03/2015"
     re.IGNORECASE,
 )
 _BEFORE = (40, 4)  # a birth word at most 40 characters and 4 words before the date
@@ -126,6 +141,7 @@ def find_pii(text: str, names: Iterable[str] = ()) -> list[Finding]:
         *_spans(_POSTCODE, text, "postcode"),
         *_nhs_numbers(text),
         *_spans(_NI, text, "ni_number"),
+        *(_Span(m.start("number"), m.end("number"), "ni_number") for m in _NI_BARE.finditer(text)),
         *_spans(_PHONE, text, "phone"),
         *_dates_of_birth(text),
         *_names(text, names),
@@ -227,6 +243,7 @@ def _valid(year: int, month: int, day: int) -> bool:
 # - written with a capital (a proper noun), always;
 # - in lower case, unless it is also an everyday English word ("hope", "will", "brown", "may"), which is
 #   then far more likely the word than the name.
+# A capitalised part with an "s" is the family ("the Okafors") or a possessive typed without its apostrophe.
 # So "grace" in lower case is not flagged for a Grace, and a two-letter name ("Jo") only as part of the full
 # name; capitalised "Will" at the start of a sentence is flagged for a Will (a rephrase, not a leak).
 _MIN_PART = 3
@@ -262,8 +279,10 @@ def _names(text: str, names: Iterable[str]) -> Iterator[_Span]:
         for m in re.finditer(rf"(?<![\w]){pattern}(?![\w])", text, re.IGNORECASE):
             yield _Span(m.start(), m.end(), "name")
     for part in parts:
-        for m in re.finditer(rf"(?<![\w]){_literal(part)}(?![\w])", text, re.IGNORECASE):
-            found = m.group()
+        for m in re.finditer(rf"(?<![\w])({_literal(part)})(s?)(?![\w])", text, re.IGNORECASE):
+            found, plural = m.groups()
+            if plural and not found[0].isupper():
+                continue  # "the Okafors", "Jaydens voice"; but "wills" is not a Will
             if found[0].isupper() or found.casefold() not in _EVERYDAY_WORDS:
                 yield _Span(m.start(), m.end(), "name")
 

@@ -65,7 +65,8 @@ class Quarter:
     def parse(cls, text: str) -> Quarter:
         found = _QUARTER.match(text.strip().upper())
         if not found:
-            raise ValueError(f"a quarter looks like 2027Q1 (the year, Q, then 1 to 4), not {text!r}")
+            # Not echoed: whatever was typed (a phone number, a name) must not come back in a message.
+            raise ValueError("a quarter looks like 2027Q1 (the year, Q, then 1 to 4)")
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod
@@ -105,7 +106,7 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> Month:
         if not months.is_month(text.strip()):
-            raise ValueError(f"a month looks like 2027-01, not {text!r}")
+            raise ValueError("a month looks like 2027-01")
         year, number = text.strip().split("-")
         return cls(int(year), int(number))
 

@@ -92,24 +92,49 @@ def test_429_reschedules_by_retry_after_and_keeps_order(rt, standin):
         assert rt.dispatcher.drain().keys == ["first", "second"]  # in order, in one drain
 
 
-def test_5xx_is_retried_with_backoff_then_marked_failed(rt, standin, caplog):
-    dispatcher = Dispatcher(rt.database, rt.client, rt.calendar, max_attempts=3)
+def test_5xx_is_retried_with_backoff_for_a_while_then_marked_failed(rt, standin, caplog):
+    dispatcher = Dispatcher(rt.database, rt.client, rt.calendar, retry_for=timedelta(minutes=1), min_attempts=3)
     with freeze_time(MONDAY_10) as frozen:
         _queue(rt, "k")
-        standin.inject("chat.postMessage", status=500, times=3)
+        standin.inject("chat.postMessage", status=500, times=4)
         dispatcher.drain()
         assert _row(rt, "k").available_at == MONDAY_10 + timedelta(seconds=15)
         frozen.tick(15)
         dispatcher.drain()
         assert _row(rt, "k").available_at == MONDAY_10 + timedelta(seconds=45)
         frozen.tick(30)
+        dispatcher.drain()
+        # Three tries, but for less than the minute it keeps trying: once more, a minute on.
+        row = _row(rt, "k")
+        assert (row.status, row.attempts, row.available_at) == ("pending", 3, MONDAY_10 + timedelta(seconds=105))
+        frozen.tick(60)
         with caplog.at_level(logging.ERROR, logger="qabot.outbox"):
             dispatcher.drain()
         row = _row(rt, "k")
-        assert (row.status, row.attempts) == ("failed", 3)
-        assert "gave up after 3 attempts" in row.last_error
+        assert (row.status, row.attempts) == ("failed", 4)
+        assert "gave up after 4 attempts since 2027-01-04 10:00" in row.last_error
         assert "outbox k to U0AUD failed" in caplog.text
     assert standin.posted() == []
+    # A 5xx may come after Slack posted: each retry first looked for the message in the DM's history.
+    assert [c.method for c in standin.calls].count("conversations.history") == 3
+
+
+def test_a_day_long_slack_outage_loses_nothing(rt, standin):
+    """Every call fails for a working day: the row is retried, backing off to one try in 15 minutes, and goes once
+    Slack is back."""
+    with freeze_time(MONDAY_10 - timedelta(hours=1)) as frozen:
+        _queue(rt, "k")
+        standin.fail_randomly(1.0, seed=1, statuses=(500, 503))
+        tries = 0
+        for _ in range(8 * 12):  # the clock drains every few seconds; here every five minutes, for eight hours
+            tries += rt.dispatcher.drain().deferred
+            frozen.tick(300)
+        row = _row(rt, "k")
+        assert row.status == "pending" and row.attempts == tries and 32 <= tries <= 40
+        standin.fail_randomly(0, seed=1)
+        frozen.tick(900)
+        assert rt.dispatcher.drain().keys == ["k"]
+    assert len(standin.posted()) == 1
 
 
 def test_a_timeout_is_retried(settings, standin):

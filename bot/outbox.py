@@ -33,6 +33,8 @@ UNSENT = ("pending", "sending")
 REFUSAL_HINTS = {
     "not_in_channel": " (invite the bot: /invite @qabot in that channel, then `qabot outbox --retry`)",
     "channel_not_found": " (check the channel ID, e.g. QABOT_QA_CHANNEL)",
+    # A lookup needs the history and files:read scopes: an app installed before they were added must be reinstalled.
+    "missing_scope": " (reinstall the app from manifest.yml to grant its scopes, then `qabot outbox --retry`)",
 }
 
 # The message metadata event every post carries, its payload the outbox key: how a retry finds a post that

@@ -90,7 +90,13 @@ def _month(rt: Runtime, standin: SlackStandIn) -> dict:
     }
 
 
+_REFERENCE: dict[str, dict] = {}
+
+
 def _reference(settings, database_url, tmp_path) -> dict:
+    """The month without faults or kills: played once per session (it is the same for both tests)."""
+    if "month" in _REFERENCE:
+        return _REFERENCE["month"]
     empty = _pristine(database_url, tmp_path)
     clock = _Clock()
     standin = _standin(clock)
@@ -106,6 +112,7 @@ def _reference(settings, database_url, tmp_path) -> dict:
     assert reference["state"]["outbox"].keys() == {"sent"}
     assert set(reference["posts"].values()) == {1} and len(reference["posts"]) >= 50
     assert reference["slack_order"] == reference["queued_order"]
+    _REFERENCE["month"] = reference
     return reference
 
 

@@ -194,7 +194,7 @@ def test_a_month_of_sigkills_loses_and_repeats_nothing(settings, database_url, t
                     except subprocess.TimeoutExpired:
                         driver.send_signal(signal.SIGKILL)
                         kills["at a random moment"] += 1
-            _, err = driver.communicate(timeout=120)
+            _, err = driver.communicate(timeout=300)
             in_a_send.clear()
             if driver.returncode == 0:
                 break

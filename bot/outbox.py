@@ -33,7 +33,18 @@ UNSENT = ("pending", "sending")
 REFUSAL_HINTS = {
     "not_in_channel": " (invite the bot: /invite @qabot in that channel, then `qabot outbox --retry`)",
     "channel_not_found": " (check the channel ID, e.g. QABOT_QA_CHANNEL)",
+    # A lookup needs the history and files:read scopes: an app installed before they were added must be reinstalled.
+    "missing_scope": " (reinstall the app from manifest.yml to grant its scopes, then `qabot outbox --retry`)",
 }
+
+# The message metadata event every post carries, its payload the outbox key: how a retry finds a post that
+# Slack carried out though its answer never arrived (the app's own metadata, returned by conversations.history).
+METADATA_EVENT = "qabot_outbox"
+# The calls that change Slack: a 429 or a refusal from one of them means it did nothing. (A refusal of a lookup
+# settles nothing: the row stays unsure.)
+WRITES = {"chat.postMessage", "chat.update", "files.getUploadURLExternal", "files.completeUploadExternal"}
+# A lookup starts this long before the unsure try, in case qabot's clock runs ahead of Slack's.
+CLOCK_SKEW = timedelta(minutes=5)
 
 # Files that go with a message, built from its context when it is sent: uploaded to the same channel after it.
 ATTACHMENTS = {"quarterly_report": report_files.attachments}
@@ -140,7 +151,14 @@ class DrainResult:
 
 
 class Dispatcher:
-    """Claims due rows, renders them, sends them, and records channel/ts or what went wrong."""
+    """Claims due rows, renders them, sends them, and records channel/ts or what went wrong.
+
+    Exactly once: every post carries its outbox key in Slack message metadata. A try whose outcome is unknown (a
+    timeout, a dropped connection, a 5xx, or a process that died holding the claim) leaves the row `unsure_since`;
+    the next try first looks for the key in the conversation's history and, if Slack did post it, records that
+    message instead of posting again. Transient failures are retried with backoff (doubling, at most
+    `max_backoff`) for `retry_for` and at least `min_attempts` tries, then the row fails and is logged as an error.
+    """
 
     def __init__(
         self,
@@ -148,18 +166,22 @@ class Dispatcher:
         client: WebClient,
         calendar: Calendar,
         *,
-        max_attempts: int = 5,
+        retry_for: timedelta = timedelta(hours=24),
+        min_attempts: int = 10,
         pace: timedelta = timedelta(seconds=1),
         lease: timedelta = timedelta(minutes=2),
         backoff: timedelta = timedelta(seconds=15),
+        max_backoff: timedelta = timedelta(minutes=15),
     ):
         self.database = database
         self.client = client
         self.calendar = calendar
-        self.max_attempts = max_attempts
+        self.retry_for = retry_for
+        self.min_attempts = min_attempts
         self.pace = pace
         self.lease = lease
         self.backoff = backoff
+        self.max_backoff = max_backoff
 
     def drain(self, limit: int = 200) -> DrainResult:
         result = DrainResult()
@@ -250,24 +272,28 @@ class Dispatcher:
             return self._fail(row_id, f"render {row.template}: {exc}")
 
         try:
-            if row.ts is not None:
-                # Posted on an earlier try whose upload failed: only the files are still to go.
-                response = {"channel": row.channel, "ts": row.ts}
-            elif original is not None:
+            response: Any
+            if original is not None:
+                # Naturally idempotent: the same update twice leaves the message as once.
                 response = self.client.chat_update(channel=original.channel, ts=original.ts, **payload)
             else:
-                response = self.client.chat_postMessage(channel=row.recipient, **payload)
-                if files:
-                    self._posted(row_id, response.get("channel"), response.get("ts"))
-            if files:
+                response = self._post(row, payload, bool(files))
+            if files and not (row.unsure_since and self._files_shared(row, response, files)):
+                self._unsure(row_id)
                 self.client.files_upload_v2(channel=response.get("channel"), file_uploads=files)
         except SlackApiError as exc:
             status = exc.response.status_code
+            wrote = exc.response.api_url.rsplit("/", 1)[-1] in WRITES
             if status == 429:
+                if wrote:
+                    self._sure(row_id)
                 retry_after = int(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 30)))
                 return self._reschedule(row_id, now() + timedelta(seconds=retry_after), "rate limited", count=False)
             if status >= 500:
+                # A gateway's 5xx may come after Slack carried the call out: the row stays unsure.
                 return self._retry(row_id, f"Slack answered {status}")
+            if wrote:
+                self._sure(row_id)
             error = exc.response.get("error")
             return self._fail(row_id, f"Slack refused it: {error}{REFUSAL_HINTS.get(error, '')}")
         except (TimeoutError, URLError, OSError, SlackRequestError) as exc:
@@ -282,7 +308,61 @@ class Dispatcher:
             sent.ts = response.get("ts")
             sent.claimed_until = None
             sent.last_error = None
+            sent.unsure_since = sent.failing_since = None
         return DrainResult(sent=1, keys=[row.key])
+
+    def _post(self, row: OutboxMessage, payload: dict[str, Any], has_files: bool) -> Any:
+        """The message posted once: found in Slack if an earlier try may have posted it, else posted now."""
+        if row.ts is not None:
+            # Posted on an earlier try whose upload failed: only the files are still to go.
+            return {"channel": row.channel, "ts": row.ts}
+        found = self._find(row) if row.unsure_since else None
+        if found is None:
+            self._unsure(row.id)
+            metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": row.key}}
+            found = self.client.chat_postMessage(channel=row.recipient, metadata=metadata, **payload)
+        if has_files:
+            self._posted(row.id, found.get("channel"), found.get("ts"))
+        return found
+
+    def _find(self, row: OutboxMessage) -> dict[str, str] | None:
+        """The message an earlier try posted under this row's key, looked up in its conversation's history."""
+        channel = row.recipient
+        if channel[:1] in ("U", "W"):
+            channel = self.client.conversations_open(users=channel)["channel"]["id"]  # the DM's D… id
+        oldest = (row.unsure_since - CLOCK_SKEW).timestamp()
+        cursor = None
+        while True:
+            page = self.client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200, cursor=cursor
+            )
+            for message in page.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == METADATA_EVENT and metadata["event_payload"].get("key") == row.key:
+                    log.info("outbox %s: found in Slack as %s, not posted again", row.key, message["ts"])
+                    return {"channel": channel, "ts": message["ts"]}
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return None
+
+    def _files_shared(self, row: OutboxMessage, response: Any, files: list[dict[str, Any]]) -> bool:
+        """Whether an earlier try shared this message's files: the bot's files in that channel since the message
+        (files.completeUploadExternal shares them all at once, or none)."""
+        names = {f["filename"] for f in files}
+        since = int(float(response.get("ts")))
+        listed = self.client.files_list(channel=response.get("channel"), ts_from=str(since), count=100)
+        return names <= {f.get("name") for f in listed.get("files", [])}
+
+    def _unsure(self, row_id: int) -> None:
+        """About to ask Slack to do something that cannot be undone: until it answers, the row is unsure."""
+        with self.database.unit_of_work() as db:
+            row = db.get(OutboxMessage, row_id)
+            row.unsure_since = row.unsure_since or now()
+
+    def _sure(self, row_id: int) -> None:
+        """Slack answered that it did nothing (429, or a refusal), and any earlier doubt was looked up first."""
+        with self.database.unit_of_work() as db:
+            db.get(OutboxMessage, row_id).unsure_since = None
 
     def _posted(self, row_id: int, channel: str | None, ts: str | None) -> None:
         """The message is out and its files are not yet: a retry must not post the message again."""
@@ -292,10 +372,12 @@ class Dispatcher:
 
     def _retry(self, row_id: int, error: str) -> DrainResult:
         with self.database.unit_of_work() as db:
-            attempts = db.get(OutboxMessage, row_id).attempts + 1
-        if attempts >= self.max_attempts:
-            return self._fail(row_id, f"{error} (gave up after {attempts} attempts)")
-        delay = min(self.backoff * 2 ** (attempts - 1), timedelta(minutes=15))
+            row = db.get(OutboxMessage, row_id)
+            row.failing_since = row.failing_since or now()
+            attempts, since = row.attempts + 1, row.failing_since
+        if attempts >= self.min_attempts and now() - since >= self.retry_for:
+            return self._fail(row_id, f"{error} (gave up after {attempts} attempts since {since:%Y-%m-%d %H:%M})")
+        delay = min(self.backoff * 2 ** (attempts - 1), self.max_backoff)
         return self._reschedule(row_id, now() + delay, error, count=True)
 
     def _reschedule(self, row_id: int, at: datetime, error: str | None, *, count: bool) -> DrainResult:
@@ -331,7 +413,7 @@ def retry_failed(db: Session, ids: list[int] | None = None) -> int:
     count = 0
     for row in rows:
         if ids is None or row.id in ids:
-            row.status, row.attempts, row.available_at = "pending", 0, now()
+            row.status, row.attempts, row.available_at, row.failing_since = "pending", 0, now(), None
             count += 1
     return count
 

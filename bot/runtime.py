@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
@@ -27,11 +28,13 @@ class Runtime:
         database = Database(settings.database_url)
         calendar = Calendar.from_settings(settings)
         # Connection errors are retried by slack_sdk; 429 and 5xx are the outbox's to reschedule, never slept on.
+        # Only URLError, raised before the request was wholly sent: a connection reset while waiting for the answer
+        # may come after Slack carried the call out, so the outbox looks before it posts again.
         client = WebClient(
             token=settings.slack_bot_token,
             base_url=settings.slack_api_url,
             timeout=timeout,
-            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
+            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2, error_types=[URLError])],
         )
         return cls(settings, database, calendar, client, Dispatcher(database, client, calendar))
 

@@ -587,6 +587,11 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     channel: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))
+    # Set when a send began whose outcome is unknown (timed out, connection lost, 5xx, or the process died):
+    # Slack may have carried it out, so the next try looks for the message before posting it again.
+    unsure_since: Mapped[datetime | None]
+    # The first of an unbroken run of failed tries: retries go on for a while from then, then the row fails.
+    failing_since: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_outbox_status_available_at", "status", "available_at"),

@@ -1,8 +1,11 @@
 """The Slack app manifest an admin pastes matches what the code listens for and calls."""
 
+import json
 from pathlib import Path
 
 import yaml
+
+from bot.sandbox.spec import _SPEC
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
 
@@ -35,3 +38,21 @@ def test_the_scopes_cover_the_web_api_calls():
     # No chat:write.public: the bot posts only in channels it was invited to (the README says so, the stand-in
     # refuses the others with not_in_channel as Slack does).
     assert "chat:write.public" not in scopes
+
+
+def test_the_scopes_let_a_retry_look_before_it_posts_again():
+    """An unsure post is looked up in its conversation (a DM, or the QA or learning channel, public or private) and
+    an unsure upload in the channel's files: each scope is one Slack's spec names for that method."""
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    openapi = json.loads((_SPEC / "slack_web_openapi_v2_without_examples.json").read_text("utf-8"))
+
+    def allowed(method):
+        return {s for op in openapi["paths"][f"/{method}"].values() for s in op["security"][0]["slackAuth"]}
+
+    needed = {
+        "conversations.open": {"im:write"},
+        "conversations.history": {"im:history", "channels:history", "groups:history"},
+        "files.list": {"files:read"},
+    }
+    for method, wanted in needed.items():
+        assert wanted <= allowed(method) and wanted <= scopes, method

@@ -92,38 +92,130 @@ def test_429_reschedules_by_retry_after_and_keeps_order(rt, standin):
         assert rt.dispatcher.drain().keys == ["first", "second"]  # in order, in one drain
 
 
-def test_5xx_is_retried_with_backoff_then_marked_failed(rt, standin, caplog):
-    dispatcher = Dispatcher(rt.database, rt.client, rt.calendar, max_attempts=3)
+def test_5xx_is_retried_with_backoff_for_a_while_then_marked_failed(rt, standin, caplog):
+    dispatcher = Dispatcher(rt.database, rt.client, rt.calendar, retry_for=timedelta(minutes=1), min_attempts=3)
     with freeze_time(MONDAY_10) as frozen:
         _queue(rt, "k")
-        standin.inject("chat.postMessage", status=500, times=3)
+        standin.inject("chat.postMessage", status=500, times=4)
         dispatcher.drain()
         assert _row(rt, "k").available_at == MONDAY_10 + timedelta(seconds=15)
         frozen.tick(15)
         dispatcher.drain()
         assert _row(rt, "k").available_at == MONDAY_10 + timedelta(seconds=45)
         frozen.tick(30)
+        dispatcher.drain()
+        # Three tries, but for less than the minute it keeps trying: once more, a minute on.
+        row = _row(rt, "k")
+        assert (row.status, row.attempts, row.available_at) == ("pending", 3, MONDAY_10 + timedelta(seconds=105))
+        frozen.tick(60)
         with caplog.at_level(logging.ERROR, logger="qabot.outbox"):
             dispatcher.drain()
         row = _row(rt, "k")
-        assert (row.status, row.attempts) == ("failed", 3)
-        assert "gave up after 3 attempts" in row.last_error
+        assert (row.status, row.attempts) == ("failed", 4)
+        assert "gave up after 4 attempts since 2027-01-04 10:00" in row.last_error
         assert "outbox k to U0AUD failed" in caplog.text
     assert standin.posted() == []
+    # A 5xx may come after Slack posted: each retry first looked for the message in the DM's history.
+    assert [c.method for c in standin.calls].count("conversations.history") == 3
 
 
-def test_a_timeout_is_retried(settings, standin):
+def test_a_day_long_slack_outage_loses_nothing(rt, standin):
+    """Every call fails for a working day: the row is retried, backing off to one try in 15 minutes, and goes once
+    Slack is back."""
+    with freeze_time(MONDAY_10 - timedelta(hours=1)) as frozen:
+        _queue(rt, "k")
+        standin.fail_randomly(1.0, seed=1, statuses=(500, 503))
+        tries = 0
+        for _ in range(8 * 12):  # the clock drains every few seconds; here every five minutes, for eight hours
+            tries += rt.dispatcher.drain().deferred
+            frozen.tick(300)
+        row = _row(rt, "k")
+        assert row.status == "pending" and row.attempts == tries and 32 <= tries <= 40
+        standin.fail_randomly(0, seed=1)
+        frozen.tick(900)
+        assert rt.dispatcher.drain().keys == ["k"]
+    assert len(standin.posted()) == 1
+
+
+def test_a_timed_out_post_that_slack_carried_out_is_found_not_posted_again(settings, standin):
     rt = Runtime.build(settings, timeout=1)
     try:
         with freeze_time(MONDAY_10) as frozen:
             _queue(rt, "slow")
-            standin.inject("chat.postMessage", delay=2.5)
+            standin.inject("chat.postMessage", delay=2.5)  # Slack posts it, the answer comes too late
             assert rt.dispatcher.drain().deferred == 1
-            assert "Timeout" in _row(rt, "slow").last_error or "timed out" in _row(rt, "slow").last_error
+            row = _row(rt, "slow")
+            assert "Timeout" in row.last_error or "timed out" in row.last_error
+            assert row.unsure_since == MONDAY_10
+            [posted] = standin.posted()
+            assert standin.message(posted.response["ts"])["metadata"] == {
+                "event_type": "qabot_outbox",
+                "event_payload": {"key": "slow"},
+            }
             frozen.tick(15)
-            assert rt.dispatcher.drain().sent == 1
+            assert rt.dispatcher.drain().keys == ["slow"]
+        assert len(standin.posted()) == 1
+        row = _row(rt, "slow")
+        assert (row.channel, row.ts, row.unsure_since) == ("DU0AUD", posted.response["ts"], None)
+        history = standin.last("conversations.history").args
+        assert history["channel"] == "DU0AUD" and history["include_all_metadata"] in ("1", "true", True)
+        assert float(history["oldest"]) == (MONDAY_10 - outbox.CLOCK_SKEW).timestamp()
     finally:
         rt.close()
+
+
+def _died_holding(rt, key):
+    """What a dispatcher killed during its send leaves: the row claimed, its try begun, no answer recorded."""
+    with rt.database.unit_of_work() as db:
+        row = db.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+        row.status, row.claimed_until, row.unsure_since = "sending", MONDAY_10 + timedelta(minutes=2), MONDAY_10
+
+
+def test_a_post_left_by_a_dead_process_is_found_or_posted_once(rt, standin):
+    with freeze_time(MONDAY_10):
+        _queue(rt, "landed")
+        _queue(rt, "lost", to="U0TM")
+        # "landed" reached Slack (with its key, as the dispatcher posts) before the process died; "lost" did not.
+        metadata = {"event_type": "qabot_outbox", "event_payload": {"key": "landed"}}
+        landed = rt.client.chat_postMessage(channel="U0AUD", text="Your audit", metadata=metadata)["ts"]
+        rt.client.chat_postMessage(channel="U0AUD", text="Another app's", metadata={**metadata, "event_type": "x"})
+        _died_holding(rt, "landed")
+        _died_holding(rt, "lost")
+        assert rt.dispatcher.drain().sent == 0  # the claims have not expired
+    with freeze_time(MONDAY_10 + timedelta(minutes=3)):
+        assert sorted(rt.dispatcher.drain().keys) == ["landed", "lost"]
+    assert _row(rt, "landed").ts == landed
+    assert [c.args["channel"] for c in standin.posted()] == ["U0AUD", "U0AUD", "U0TM"]
+
+
+def test_a_rate_limited_lookup_leaves_the_row_unsure(rt, standin):
+    with freeze_time(MONDAY_10) as frozen:
+        _queue(rt, "k")
+        metadata = {"event_type": "qabot_outbox", "event_payload": {"key": "k"}}
+        rt.client.chat_postMessage(channel="U0AUD", text="Your audit", metadata=metadata)
+        _died_holding(rt, "k")
+        frozen.tick(180)
+        standin.inject("conversations.history", status=429, retry_after=5)
+        assert rt.dispatcher.drain().deferred == 1
+        assert _row(rt, "k").unsure_since == MONDAY_10
+        frozen.tick(5)
+        assert rt.dispatcher.drain().keys == ["k"]
+    assert len(standin.posted()) == 1
+
+
+def test_a_lookup_pages_through_a_busy_channel(rt, standin):
+    with freeze_time(MONDAY_10) as frozen:
+        _queue(rt, "k", to="C0QATEAM")
+        metadata = {"event_type": "qabot_outbox", "event_payload": {"key": "k"}}
+        rt.client.chat_postMessage(channel="C0QATEAM", text="The summary", metadata=metadata)
+        for n in range(250):
+            rt.client.chat_postMessage(channel="C0QATEAM", text=f"chatter {n}")
+        _died_holding(rt, "k")
+        frozen.tick(180)
+        assert rt.dispatcher.drain().keys == ["k"]
+    pages = [c.args for c in standin.calls if c.method == "conversations.history"]
+    assert len(pages) == 2 and pages[1]["cursor"]
+    assert len(standin.posted("C0QATEAM")) == 251
 
 
 @freeze_time(MONDAY_10)

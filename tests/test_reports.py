@@ -407,6 +407,26 @@ def test_an_upload_that_fails_is_retried_without_posting_the_message_twice(rt, s
     assert [f["name"] for f in standin.files(QA_CHANNEL)] == ["qa-report-2027Q1.csv", "qa-report-2027Q1-grades.png"]
 
 
+def test_an_upload_slack_completed_though_its_answer_never_came_is_not_done_twice(settings, standin, quarter):
+    rt = Runtime.build(settings, timeout=1)
+    try:
+        with freeze_time(REPORT_DAY):
+            with rt.database.unit_of_work() as db:
+                reports.post(db, rt.calendar, rt.settings, quarter, via="test")
+            standin.inject("files.completeUploadExternal", delay=2.5)  # shared, but answered too late
+            assert rt.dispatcher.drain().deferred == 1
+            assert len(standin.files(QA_CHANNEL)) == 2
+        with freeze_time(REPORT_DAY + timedelta(minutes=1)):
+            assert rt.dispatcher.drain().sent == 1
+        assert len(_reports_posted(standin)) == 1 and len(standin.files(QA_CHANNEL)) == 2
+        listed = standin.last("files.list").args
+        assert listed["channel"] == QA_CHANNEL and int(listed["ts_from"]) <= float(
+            _reports_posted(standin)[0].response["ts"]
+        )
+    finally:
+        rt.close()
+
+
 def test_the_standin_refuses_uploads_as_slack_does(standin):
     client = WebClient(token=standin.bot_token, base_url=standin.api_url)
 

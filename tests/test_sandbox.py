@@ -165,6 +165,40 @@ def test_a_post_to_a_user_lands_in_their_dm_and_can_be_updated(standin, client):
     assert "blocks" not in (standin.message(first["ts"]) or {"blocks": "missing message"})
 
 
+def test_history_returns_metadata_newest_first_in_pages(standin, client):
+    metadata = {"event_type": "qabot_outbox", "event_payload": {"key": "allocation:1"}}
+    with freeze_time("2027-01-04 10:00:00"):
+        first = client.chat_postMessage(channel="U0ALICE", text="Allocated", metadata=metadata)["ts"]
+        reply = client.chat_postMessage(channel="U0ALICE", text="In the thread", thread_ts=first)["ts"]
+        later = [client.chat_postMessage(channel="U0ALICE", text=f"Reminder {n}")["ts"] for n in range(3)]
+    client.chat_postMessage(channel="U0BOB", text="Elsewhere")
+    # Form-encoded, metadata comes as a JSON string, as the other JSON arguments do.
+    client.api_call("chat.postMessage", data={"channel": "U0BOB", "text": "x", "metadata": json.dumps(metadata)})
+    assert standin.message(standin.posted("U0BOB")[-1].response["ts"])["metadata"] == metadata
+
+    page = client.conversations_history(channel="DU0ALICE", include_all_metadata=True, limit=2)
+    assert [m["ts"] for m in page["messages"]] == [later[2], later[1]] and page["has_more"]
+    rest = client.conversations_history(
+        channel="DU0ALICE", include_all_metadata=True, limit=2, cursor=page["response_metadata"]["next_cursor"]
+    )
+    assert [m["ts"] for m in rest["messages"]] == [later[0], first] and not rest["has_more"]
+    assert rest["messages"][1]["metadata"] == metadata and reply not in [m["ts"] for m in rest["messages"]]
+    # Metadata only when asked for; oldest excludes itself unless inclusive.
+    plain = client.conversations_history(channel="DU0ALICE")["messages"]
+    assert len(plain) == 4 and "metadata" not in plain[-1]
+    assert len(client.conversations_history(channel="DU0ALICE", oldest=first)["messages"]) == 3
+    assert len(client.conversations_history(channel="DU0ALICE", oldest=first, inclusive=True)["messages"]) == 4
+    assert refusal(lambda: client.conversations_history(channel="DU0ALICE", cursor="ts_1.0"))["error"] == (
+        "invalid_cursor"
+    )
+    assert refusal(lambda: client.conversations_history(channel="U0ALICE"))["error"] == "channel_not_found"
+    assert client.conversations_open(users="U0ALICE")["channel"]["id"] == "DU0ALICE"
+    bad = {"event_type": "qabot_outbox", "event_payload": "allocation:1"}
+    assert refusal(lambda: client.chat_postMessage(channel="U0ALICE", text="x", metadata=bad))["error"] == (
+        "invalid_metadata_schema"
+    )
+
+
 def test_the_api_url_exists_only_while_running():
     standin = SlackStandIn()
     with pytest.raises(RuntimeError):

@@ -38,7 +38,8 @@ __all__ = [
     "dm_channel",
 ]
 
-_JSON_ARGS = ("blocks", "view", "attachments", "files")  # sent form-encoded as JSON strings, or as JSON values
+# Sent form-encoded as JSON strings, or as JSON values.
+_JSON_ARGS = ("blocks", "view", "attachments", "files", "metadata")
 
 Answer = tuple[int, dict[str, str], bytes, float]  # HTTP status, headers, body, seconds to wait first
 
@@ -67,11 +68,21 @@ class Responded:
 class SlackStandIn(Workspace):
     """Slack's Web API on 127.0.0.1, for the test-suite and `qabot demo`."""
 
-    def __init__(self, *, bot_token: str = "xoxb-standin-token", clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-standin-token",
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] | None = None,
+    ):
         # `clock` times trigger_id expiry only. The default is bound when this module is imported, before
         # any test freezes time: freezegun patches time.monotonic and rebinds module-level aliases of it, so
         # a frozen (or jumped) test clock would otherwise expire triggers, or never expire them.
-        super().__init__(clock)
+        # `wall` is the time message ts and files carry (default time.time(), frozen with the test): a test whose
+        # qabot runs in another process gives the simulated time that process is at.
+        super().__init__(clock, wall)
+        # Called with each call carried out, before it is answered: a test can act at that very moment.
+        self.carried_out: Callable[[Call], None] | None = None
         self.bot_token = bot_token
         self._lock = threading.Lock()
         self._calls: list[Call] = []
@@ -246,7 +257,10 @@ class SlackStandIn(Workspace):
         body = json.dumps(self._answer(method, args, token)).encode()
         answer = json.loads(body)  # a copy: later chat.update calls must not rewrite what was answered
         error = "injected_delay" if fault is not None else answer.get("error")
-        self._record(Call(method, args or {}, answer["ok"], error, time.time(), answer))
+        call = Call(method, args or {}, answer["ok"], error, time.time(), answer)
+        self._record(call)
+        if self.carried_out is not None and call.ok:
+            self.carried_out(call)
         return 200, {"Content-Type": "application/json; charset=utf-8"}, body, fault.delay if fault else 0
 
     def _answer(self, method: str, args: dict[str, Any] | None, token: str | None) -> dict[str, Any]:

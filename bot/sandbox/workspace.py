@@ -6,6 +6,7 @@ next to the Slack rules it copies.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import secrets
 import time
@@ -39,8 +40,9 @@ class Workspace:
     """Users, conversations, messages and views, and a `_web_<method>` for each Web API method modelled.
     Not locked itself: SlackStandIn holds its lock around every use."""
 
-    def __init__(self, clock: Callable[[], float]):
+    def __init__(self, clock: Callable[[], float], wall: Callable[[], float] | None = None):
         self._clock = clock
+        self._wall = wall  # Slack's clock for ts and file times: time.time() unless a test gives its own
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, str] = {}  # C… id -> name
         self._joined: set[str] = set()  # channels the bot has been invited to
@@ -88,8 +90,53 @@ class Workspace:
             message["blocks"] = blocks
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        if args.get("metadata") is not None:
+            message["metadata"] = _metadata(args["metadata"])
         self._messages[ts] = (channel, message)
         return {"channel": channel, "ts": ts, "message": message}
+
+    def _web_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A conversation's messages, newest first, between `oldest` and `latest` (exclusive unless `inclusive`),
+        `limit` a page (default 100, at most 999) continued by `cursor`; thread replies are left out, and message
+        metadata is returned only with `include_all_metadata`."""
+        channel = self._conversation(str(args.get("channel") or ""), users=False)
+        if channel in self._channels and channel not in self._joined:
+            raise Refused("not_in_channel")
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or "inf")
+            limit = min(max(int(args.get("limit") or 100), 1), 999)
+        except ValueError:
+            raise Refused("invalid_arguments", "[ERROR] oldest, latest and limit must be numbers") from None
+        inclusive = _flag(args.get("inclusive"))
+        found = sorted(
+            (
+                message
+                for where, message in self._messages.values()
+                if where == channel
+                and message.get("thread_ts") in (None, message["ts"])
+                and (oldest <= float(message["ts"]) <= latest if inclusive else oldest < float(message["ts"]) < latest)
+            ),
+            key=lambda message: float(message["ts"]),
+            reverse=True,
+        )
+        start = 0
+        if args.get("cursor"):
+            after = str(args["cursor"]).removeprefix("ts_")
+            start = next((n for n, m in enumerate(found) if m["ts"] == after), -1)
+            if start < 0:
+                raise Refused("invalid_cursor")
+        page = [copy.deepcopy(m) for m in found[start : start + limit]]
+        if not _flag(args.get("include_all_metadata")):
+            for message in page:
+                message.pop("metadata", None)
+        more = start + limit < len(found)
+        return {
+            "messages": page,
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": f"ts_{found[start + limit]['ts']}" if more else ""},
+        }
 
     def _web_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._conversation(args["channel"], users=False)  # real Slack wants the D… id here
@@ -205,6 +252,7 @@ class Workspace:
         for upload, given in zip(uploads, files, strict=True):
             upload["title"] = given.get("title") or upload["name"]
             upload["channel"] = channel or ""  # "" private: completed but shared nowhere
+            upload["created"] = int(self._time())
             shared.append(
                 {
                     "id": upload["id"],
@@ -216,6 +264,30 @@ class Workspace:
                 }
             )
         return {"files": shared}
+
+    def _web_files_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Completed files, newest first, filtered by `channel`, `user` and `ts_from`/`ts_to` (inclusive), a page of
+        `count` (default 100) at `page` (from 1)."""
+        try:
+            ts_from = float(args.get("ts_from") or 0)
+            ts_to = float(args.get("ts_to") or "inf")
+            count = max(int(args.get("count") or 100), 1)
+            page = max(int(args.get("page") or 1), 1)
+        except ValueError:
+            raise Refused("invalid_arguments", "[ERROR] ts_from, ts_to, count and page must be numbers") from None
+        channel = args.get("channel")
+        found = [
+            {k: v for k, v in f.items() if k not in ("data", "channel", "length")}
+            | {"size": f["length"], "user": BOT_USER_ID, "channels": [f["channel"]] if f["channel"] else []}
+            for f in sorted(self._files.values(), key=lambda f: f.get("created", 0), reverse=True)
+            if f["channel"] is not None
+            and (not channel or f["channel"] == channel)
+            and args.get("user") in (None, "", BOT_USER_ID)
+            and ts_from <= f["created"] <= ts_to
+        ]
+        pages = max((len(found) + count - 1) // count, 1)
+        paging = {"count": count, "total": len(found), "page": page, "pages": pages}
+        return {"files": found[(page - 1) * count : page * count], "paging": paging}
 
     # -- helpers (lock held) ---------------------------------------------------------------------------
 
@@ -231,8 +303,11 @@ class Workspace:
 
     def _new_ts(self) -> str:
         # Wall-clock based like Slack's, yet unique and increasing even while a test freezes the clock.
-        self._last_ts = max(int(time.time() * 1_000_000), self._last_ts + 100)
+        self._last_ts = max(int(self._time() * 1_000_000), self._last_ts + 100)
         return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
+
+    def _time(self) -> float:
+        return self._wall() if self._wall is not None else time.time()
 
     def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
         trigger = args["trigger_id"]
@@ -268,6 +343,20 @@ class Workspace:
             "bot_id": BOT_ID,
         }
         return self._views[view_id]
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument, as the SDKs send it: true, "true" or "1"."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _metadata(metadata: Any) -> dict[str, Any]:
+    """Message metadata (docs.slack.dev, "Using message metadata"): an event_type and an event_payload object."""
+    if not isinstance(metadata, dict):
+        raise Refused("invalid_metadata_format")
+    if not isinstance(metadata.get("event_type"), str) or not isinstance(metadata.get("event_payload"), dict):
+        raise Refused("invalid_metadata_schema")
+    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
 
 def _content(args: dict[str, Any]) -> tuple[str, list[Any] | None]:

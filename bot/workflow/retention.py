@@ -204,7 +204,7 @@ def plan(db: Session, cal: Calendar, settings: Settings) -> Plan:
     )
     found.notifications = _notifications(db, busy, moment - timedelta(days=periods.outbox_days))
     found.audits = _audits(db, busy, years_before(moment, periods.audit_text_years))
-    _case_lists(db, cal, found, busy, periods.case_list_months)
+    _case_lists(db, cal, found, periods.case_list_months)
     found.events_before = years_before(moment, periods.events_years)
     found.events = _events(db, busy, found.events_before)
     return found
@@ -233,11 +233,11 @@ class _Lookups:
         self._maps: dict[Any, dict[int, Any]] = {}
         # A digest is updated when an item it listed is decided or snoozed: the trail names the digests that
         # listed each audit's and theme's items.
+        listed = {(Audit.__tablename__, i) for i in busy.audits} | {(Theme.__tablename__, i) for i in busy.themes}
         self.digests = {
             (event.detail or {}).get("key")
             for event in db.scalars(select(Event).where(Event.kind == "reminder.sent"))
-            if (event.subject_type, event.subject_id)
-            in {(Audit.__tablename__, i) for i in busy.audits} | {(Theme.__tablename__, i) for i in busy.themes}
+            if (event.subject_type, event.subject_id) in listed
         }
 
     def _map(self, column_from, column_to) -> dict[int, Any]:
@@ -315,7 +315,7 @@ def _audits(db: Session, busy: Open, before: datetime) -> list[int]:
     )
 
 
-def _case_lists(db: Session, cal: Calendar, found: Plan, busy: Open, keep_months: int) -> None:
+def _case_lists(db: Session, cal: Calendar, found: Plan, keep_months: int) -> None:
     """A month's list rows past the period go, except a case's row in a month it was audited, kept until that
     audit is anonymised. Then each case with no list row left: deleted if never audited, its case-system ID
     replaced once every audit of it is anonymised; a restricted case, or one due a re-audit, is left alone."""
@@ -339,7 +339,7 @@ def _case_lists(db: Session, cal: Calendar, found: Plan, busy: Open, keep_months
         select(Case.id).where(Case.anonymised_at.is_(None), Case.restricted.is_(False), Case.reaudit_due.is_(None))
     ).scalars()
     for case_id in cases:
-        if case_id in listed or case_id in busy.restricted_cases:
+        if case_id in listed:
             continue
         done = audits_of.get(case_id)
         if done is None:

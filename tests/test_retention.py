@@ -209,6 +209,16 @@ def test_open_work_is_never_touched(rt, slack, standin, world, audit_id, moderat
         )
         # What is not about it went: the other cases on the 2027-01 list, never audited.
         assert other is None and counts["cases_deleted"] == 2 and counts["audits_anonymised"] == 0
+    if left_open == "action":
+        # The work goes on: the team manager signs it off and the messages asking for it are updated in place.
+        with freeze_time(eight_years.replace(hour=10)):
+            with rt.database.unit_of_work() as db:
+                action_id = db.scalar(select(Action.id))
+                assert actions.sign_off(db, rt.calendar, rt.settings, action_id, "U0TM").ok
+            result = rt.dispatcher.drain()
+        assert result.failed == 0 and any(c.method == "chat.update" for c in standin.calls)
+        with rt.database.unit_of_work() as db:
+            assert not db.scalars(select(OutboxMessage).where(OutboxMessage.status != "sent")).all()
 
 
 def test_the_job_runs_once_a_night_and_a_second_run_changes_nothing(rt, world, audit_id, closed):

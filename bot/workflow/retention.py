@@ -292,7 +292,8 @@ class _Lookups:
             return self._map(LoopCheck.id, LoopCheck.theme_id).get(ident) in self.busy.themes
         if prefix == "topten":
             return self._map(TopTen.id, TopTen.status).get(ident) != "posted"
-        # Month-start prompts, reports, highlights, exports, allocation summaries: never updated.
+        # Month-start prompts, reports, highlights, exports, allocation summaries: never updated. A new kind of
+        # message that is updated later (enqueue_update) must be named above, or its content would go too soon.
         return False
 
 

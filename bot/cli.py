@@ -424,6 +424,23 @@ def cmd_report(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_retention(settings: Settings, args) -> int:
+    from bot.calendar import Calendar
+    from bot.workflow import retention
+
+    database = Database(settings.database_url)
+    database.check_migrated()
+    try:
+        with database.unit_of_work() as db:
+            counts = retention.run(
+                db, Calendar.from_settings(settings), settings, via=f"command line ({getuser()})", dry_run=args.dry_run
+            )
+    finally:
+        database.engine.dispose()
+    print("\n".join(retention.lines(counts, args.dry_run)))
+    return 0
+
+
 def cmd_demo(settings: Settings, args) -> int:
     from bot.demo import run
 
@@ -505,6 +522,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--reason", help='why, e.g. "Ofsted self-evaluation" (required; posted to the QA channel)')
     e.add_argument("--out", metavar="DIR", help="the folder to write (default: qabot-export-<period> here)")
     e.set_defaults(func=cmd_export)
+    k = sub.add_parser("retention", help="delete or anonymise what is past its retention (the clock does it nightly)")
+    k.add_argument("--dry-run", action="store_true", help="only say what would go, by kind and count")
+    k.set_defaults(func=cmd_retention)
     d = sub.add_parser("demo", help="play a scripted slice of the workflow against a local Slack stand-in")
     d.add_argument("--keep", action="store_true", help="keep the demo database and print where it is")
     d.set_defaults(func=cmd_demo)

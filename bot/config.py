@@ -28,6 +28,26 @@ DEFAULT_DATABASE_URL = "sqlite:///qabot.sqlite3"
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long qabot keeps each kind of record (bot/workflow/retention.py applies it; the README says why)."""
+
+    outbox_days: int = 30  # a delivered notification's content (it copies names, case ids and typed text)
+    request_days: int = 7  # request idempotency claims: Slack retries within minutes, signatures expire in 5
+    case_list_months: int = 12  # a month's case list rows not under audit, counted from the end of the month
+    audit_text_years: int = 3  # a closed audit's typed text and case id: one Ofsted (ILACS) inspection cycle
+    events_years: int = 7  # the trail: current year + 6, longer than the 6-year limitation period for claims
+
+
+RETENTION = {
+    "QABOT_RETAIN_OUTBOX_DAYS": "outbox_days",
+    "QABOT_RETAIN_REQUESTS_DAYS": "request_days",
+    "QABOT_RETAIN_CASE_LISTS_MONTHS": "case_list_months",
+    "QABOT_RETAIN_AUDIT_TEXT_YEARS": "audit_text_years",
+    "QABOT_RETAIN_EVENTS_YEARS": "events_years",
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -41,6 +61,7 @@ class Settings:
     case_url: str | None = None
     working_hours: tuple[time, time] = (time(9, 0), time(17, 30))
     framework: Framework = field(default_factory=Framework)
+    retention: Retention = field(default_factory=Retention)
 
     def require(self, *names: str) -> Settings:
         """Check that the settings a command needs are present (by environment variable name)."""
@@ -133,8 +154,20 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             f" ({hours_text}), so no reminder would ever go",
         )
 
+    periods = {}
+    for name, attr in RETENTION.items():
+        value = get(name) or str(getattr(Retention, attr))
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(name, f"must be a whole number of at least 1, got {value!r}")
+        periods[attr] = int(value)
+    retention = Retention(**periods)
+    # The trail is the evidence of what was done with the text: it must outlive it.
+    if retention.events_years < retention.audit_text_years:
+        raise ConfigError("QABOT_RETAIN_EVENTS_YEARS", "must be at least QABOT_RETAIN_AUDIT_TEXT_YEARS")
+
     return Settings(
         framework=framework,
+        retention=retention,
         slack_bot_token=token,
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_app_token=app_token,

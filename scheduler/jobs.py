@@ -24,6 +24,7 @@ from bot.workflow import (
     moderation,
     reaudits,
     reports,
+    retention,
 )
 
 log = logging.getLogger("qabot.clock")
@@ -90,6 +91,8 @@ SWEEPS = [
         timedelta(minutes=15),
         _sweep(lambda db, rt: escalation.watchdog(db, rt.calendar, rt.settings)),
     ),
+    # Once a night (02:00-06:00): delete or anonymise what is past its retention (bot/workflow/retention.py).
+    Job("retention", timedelta(minutes=15), _sweep(lambda db, rt: retention.sweep(db, rt.calendar, rt.settings))),
 ]
 DELIVERY = Job("outbox", timedelta(seconds=5), _deliver)
 

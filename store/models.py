@@ -135,6 +135,8 @@ class Case(Base):
     month: Mapped[str | None] = mapped_column(String(7))
     # YYYY-MM when an Inadequate audit puts the case on the re-audit cycle: always in that month's sample.
     reaudit_due: Mapped[str | None] = mapped_column(String(7), index=True)
+    # Set by the retention job when the case-system ID was replaced by a marker (bot/workflow/retention.py).
+    anonymised_at: Mapped[datetime | None]
 
     team: Mapped[Team | None] = relationship()
     worker: Mapped[Person | None] = relationship()
@@ -238,6 +240,8 @@ class Audit(Base):
     supervision_due_at: Mapped[datetime | None] = mapped_column(index=True)
     # A thematic audit (kind "thematic"): the theme whose sample the case is in, and whose questions it answers.
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id"), index=True)
+    # Set by the retention job when the audit's typed text was replaced by a marker; grades and dates stay.
+    anonymised_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship()
     auditor: Mapped[Person | None] = relationship(foreign_keys=[auditor_id])
@@ -562,6 +566,15 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (Index("ix_events_subject", "subject_type", "subject_id"), Index("ix_events_at", "at"))
+
+
+class EventsPurge(Base):
+    """The cut-off below which the retention job may delete events: written and removed inside its own
+    transaction, so the append-only triggers (migrations 0001, 0014) let that job alone delete."""
+
+    __tablename__ = "events_purge"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purge_before: Mapped[datetime]
 
 
 class OutboxMessage(Base):

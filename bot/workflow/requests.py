@@ -23,9 +23,12 @@ def request_key(body: dict[str, Any]) -> str | None:
         return f"action:{team}:{user}:{action.get('action_id')}:{action.get('action_ts')}"
     if kind == "view_submission":
         # A form sent back with field errors keeps its id and hash; the corrected values make it a new request.
+        # The sender is part of it: someone else's copy of a form (forged) must be refused, not taken for a retry
+        # of the real one, and must not claim the real submission's key.
         view = body.get("view") or {}
+        user = (body.get("user") or {}).get("id")
         values = json.dumps((view.get("state") or {}).get("values"), sort_keys=True)
-        return f"view:{view.get('id')}:{view.get('hash')}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
+        return f"view:{user}:{view.get('id')}:{view.get('hash')}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
     return None
 
 

@@ -10,20 +10,20 @@ it is for); a refusal changes nothing, so every case runs against the same world
 
 from __future__ import annotations
 
-import json
+import inspect
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
 from slack_bolt import App
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 import bot.app
 import handlers.commands
@@ -45,15 +45,14 @@ from store.models import (
     Case,
     CaseListEntry,
     Dispute,
-    Escalation,
     Event,
     Highlight,
+    IdempotencyKey,
     LoopCheck,
     Moderation,
     PathwayTask,
     Person,
     Theme,
-    TopTen,
 )
 from tests.conftest import PG_URL, QA_CHANNEL, SIGNING_SECRET
 from tests.test_audit_form import _walk
@@ -79,6 +78,8 @@ PEOPLE = {
     "mo": "U0MOD",  # moderator
     "quinn": "U0QA",  # QA team; lead of the themes
     "hana": "U0HEAD",  # QA Head of Service
+    "tess": "U0TESS",  # another team's manager
+    "cara": "U0CARA",  # another team's practitioner, whose audit is Oliver's
     "stranger": STRANGER,
 }
 QA = frozenset({"quinn", "hana"})
@@ -164,19 +165,43 @@ def _build(env: Env) -> None:
             ("Hana Head", "hana@council.example", "U0HEAD", "qa_head_of_service"),
         ):
             add_person(db, name=name, email=email, slack_user_id=slack_id, roles=[role], team="Quality Assurance")
+        add_person(
+            db,
+            name="Tess Teamlead",
+            email="tess@council.example",
+            slack_user_id="U0TESS",
+            roles=["team_manager"],
+            team="Children We Care For",
+            manager_email="sara@council.example",
+        )
+        cara = add_person(
+            db,
+            name="Cara Carer",
+            email="cara@council.example",
+            slack_user_id="U0CARA",
+            roles=["practitioner"],
+            team="Children We Care For",
+            manager_email="tess@council.example",
+        )
+        elsewhere = Case(case_ref="CS-30001", category="CLA", team=cara.team, worker=cara, month="2027-01")
+        db.add(CaseListEntry(case=elsewhere, month="2027-01", category="CLA", team=cara.team, worker=cara))
         priya = _person(db, "priya")
         for n in range(1, 5):  # three more of Priya's cases (the seed has three), and one to draw
             case = Case(case_ref=f"CS-2000{n}", category="CIN", team=priya.team, worker=priya, month="2027-01")
             db.add(CaseListEntry(case=case, month="2027-01", category="CIN", team=priya.team, worker=priya))
-    for p in ("Ed Exec", "Ada Director", "Ann Safeguard", "Mo Derator", "Hana Head"):
+    for p in ("Ed Exec", "Ada Director", "Ann Safeguard", "Mo Derator", "Hana Head", "Tess Teamlead", "Cara Carer"):
         first = p.split()[0].lower()
         standin.add_user(PEOPLE[first], f"{first}@council.example", p)
 
     # Seven of Priya's audits by Amira, allocated the Monday before; all but the first accepted, met and fed back.
     names = ["allocated", "open", "moderating", "good", "disputed", "inadequate", "spare"]
     with freeze_time(MONDAY_10 - timedelta(days=7)), rt.database.unit_of_work() as db:
-        cases = db.scalars(select(Case).order_by(Case.id)).all()
+        cases = db.scalars(select(Case).where(Case.case_ref != "CS-30001").order_by(Case.id)).all()
         amira = _person(db, "amira")
+        elsewhere = db.scalar(select(Case).where(Case.case_ref == "CS-30001"))
+        audit = allocation.allocate(db, rt.calendar, rt.settings, elsewhere, _person(db, "oliver"), "2027-01")
+        audit.status, audit.accepted_at = "in_progress", MONDAY_10 - timedelta(days=6)
+        ids["audit_elsewhere"] = audit.id
         for name, case in zip(names[:-1], cases, strict=False):
             audit = allocation.allocate(db, rt.calendar, rt.settings, case, amira, "2027-01")
             ids[f"audit_{name}"] = audit.id
@@ -584,3 +609,184 @@ def _assert_refused(env: Env, baseline: dict, entry: Entry, user: str, send: Cal
 def test_whoever_may_not_use_it_is_refused_and_nothing_is_written(env, baseline, entry, who):
     user = PEOPLE[who]
     _assert_refused(env, baseline, entry, user, lambda: _send(env, entry, user))
+
+
+# ----- complete by construction -------------------------------------------------------------------------------------
+
+# Bolt's ways to register a listener, and the matrix's kind for each.
+LISTENS = {
+    "action": "action",
+    "block_action": "action",
+    "attachment_action": "action",
+    "dialog_submission": "view",
+    "dialog_cancellation": "view_closed",
+    "dialog_suggestion": "options",
+    "options": "options",
+    "block_suggestion": "options",
+    "shortcut": "shortcut",
+    "global_shortcut": "shortcut",
+    "message_shortcut": "shortcut",
+    "command": "command",
+    "event": "event",
+    "message": "event",
+    "view": "view",
+    "view_submission": "view",
+    "view_closed": "view_closed",
+    "function": "function",
+}
+
+
+def _registered(rt: Runtime, monkeypatch) -> tuple[set[tuple[str, str]], int]:
+    """What the app, as built for `qabot serve`, listens for; and how many listeners Bolt holds."""
+    seen: set[tuple[str, str]] = set()
+
+    def recording(method: str):
+        def register(self, constraints, *args, **kwargs):
+            seen.add((LISTENS[method], constraints if isinstance(constraints, str) else repr(constraints)))
+            return getattr(App, method)(self, constraints, *args, **kwargs)
+
+        return register
+
+    recording_app = type("RecordingApp", (App,), {m: recording(m) for m in LISTENS if hasattr(App, m)})
+    monkeypatch.setattr(bot.app, "App", recording_app)
+    app = bot.app.build_app(rt)
+    return seen, len(app._listeners)
+
+
+def _subcommands() -> set[str]:
+    """The `/qa` words the command answers (its source) and the ones its help lists."""
+    answered = set(re.findall(r'words\[:1\] == \["(\w+)"\]', inspect.getsource(handlers.commands)))
+    listed = set(re.findall(r"`/qa (\w+)", render("help", {})["blocks"][0]["text"]["text"]))
+    assert answered and listed
+    return answered | listed
+
+
+def test_the_matrix_names_everything_the_app_listens_for(env, monkeypatch):
+    registered, listeners = _registered(env.rt, monkeypatch)
+    assert len(registered) == listeners, "a listener registered twice, or by a way the matrix cannot see"
+    assert ("command", "/qa") in registered
+    listened = {(kind, name) for kind, name in registered if kind != "command"}
+    listened |= {("command", word) for word in _subcommands()}
+    in_matrix = {(e.kind, e.name) for e in MATRIX}
+    assert listened - in_matrix == set(), "not in the security matrix"
+    assert in_matrix - listened == set(), "in the matrix, but the app no longer listens for it"
+
+
+def test_the_matrix_runs_every_forbidden_person_on_every_entry():
+    assert len(MATRIX) == len({(e.kind, e.name) for e in MATRIX})
+    refused = [e for e in MATRIX if e.may != EVERYONE]
+    assert all(e.may < EVERYONE and e.may for e in refused)
+    assert len(CASES) == sum(len(PEOPLE) - len(e.may) for e in refused)
+
+
+# ----- forged payloads ----------------------------------------------------------------------------------------------
+
+FORGED = ["", "abc", "-1", "1.5", "1e3", " 1", "\u0661", "99999999999", "999999", "1 OR 1=1"]
+AUDITS = {"audit_allocated", "audit_open", "audit_good"}  # entries whose value or form names an audit
+
+
+def _first_allowed(entry: Entry) -> str:
+    return next(who for who in PEOPLE if who in entry.may)
+
+
+def _forgeries() -> list[tuple[Entry, str]]:
+    found = []
+    for entry in MATRIX:
+        if entry.kind == "action" and entry.record:
+            found += [(entry, v) for v in FORGED + (["elsewhere"] if entry.record in AUDITS else [])]
+    return found
+
+
+def _form_forgeries() -> list[tuple[Entry, str]]:
+    found = []
+    for entry in MATRIX:
+        if entry.kind in ("view", "view_closed") and entry.name not in ("highlight_form", "thematic_define"):
+            found += [(entry, v) for v in FORGED + ["2027-13"] + (["elsewhere"] if entry.record in AUDITS else [])]
+    return found
+
+
+def _forged(env: Env, forged: str) -> str:
+    """The forged value; "elsewhere" is Oliver's audit of Cara's case, which nobody on Priya's audits is on."""
+    return str(env.ids["audit_elsewhere"]) if forged == "elsewhere" else forged
+
+
+@pytest.mark.parametrize(("entry", "forged"), _forgeries(), ids=[f"{_id(e)}-value-{v!r}" for e, v in _forgeries()])
+def test_an_edited_button_value_is_refused_and_recorded(env, baseline, entry, forged):
+    """The person the button is for, with its value edited: garbage, another audit's id, an id that names nothing."""
+    user = PEOPLE[_first_allowed(entry)]
+    value = _forged(env, forged)
+    _assert_refused(env, baseline, entry, user, lambda: _send(env, entry, user, value=value))
+
+
+@pytest.mark.parametrize(
+    ("entry", "forged"), _form_forgeries(), ids=[f"{_id(e)}-metadata-{v!r}" for e, v in _form_forgeries()]
+)
+def test_an_edited_private_metadata_is_refused_and_recorded(env, baseline, entry, forged):
+    """The person the form is for submits it with its private_metadata edited: garbage, missing, another audit's,
+    or a record that does not exist. Nothing is saved and the attempt is on the trail."""
+    user = PEOPLE[_first_allowed(entry)]
+    _, colon, rest = env.views[entry.name]["private_metadata"].partition(":")
+    metadata = _forged(env, forged) + (colon + rest if forged == "elsewhere" else "")
+    _assert_refused(env, baseline, entry, user, lambda: _send(env, entry, user, metadata=metadata))
+
+
+APP_HOME = [e for e in MATRIX if e.kind == "action"]
+
+
+@pytest.mark.parametrize("entry", APP_HOME, ids=[_id(e) for e in APP_HOME])
+def test_a_click_from_app_home_is_refused_in_the_persons_dm(env, baseline, entry):
+    """The same buttons on the Home tab carry no response_url: the refusal is an ephemeral in the person's DM."""
+    who = next(w for w in PEOPLE if w not in entry.may and w != "stranger")
+    user = PEOPLE[who]
+    dm = Entry(entry.kind, entry.name, entry.may, entry.record, "dm")
+
+    def click() -> Response:
+        value = str(env.ids[entry.record])
+        if entry.name == "digest_snooze":
+            block = f"snooze:action:{value}:2027-01-11"
+            return env.slack.block_action(
+                user, entry.name, "2027-01-12", block_id=block, element=SNOOZE, container=HOME
+            )
+        return env.slack.block_action(user, entry.name, value, container=HOME)
+
+    _assert_refused(env, baseline, dm, user, click)
+
+
+HOME = {"type": "view", "view_id": "V0HOMETAB"}
+
+
+# ----- signatures ---------------------------------------------------------------------------------------------------
+
+SIGNED = [e for e in MATRIX if e.kind != "view_closed"]
+
+
+@pytest.mark.parametrize("tamper", ["secret", "stale"])
+@pytest.mark.parametrize("entry", SIGNED, ids=[_id(e) for e in SIGNED])
+def test_a_bad_or_stale_signature_is_401_and_nothing_is_written(env, baseline, entry, tamper):
+    """Sent by the person it is for, but signed with another secret, or more than five minutes ago."""
+    user = PEOPLE[_first_allowed(entry)]
+    signing = {"secret": "not-the-secret"} if tamper == "secret" else {"timestamp": int(time.time()) - 301}
+    claims, last = _claims(env), _last_event(env)
+    response = _signed(env, entry, user, **signing)
+    assert response.status == 401
+    assert (_claims(env), _last_event(env)) == (claims, last)
+    assert _snapshot(env) == baseline["rows"]
+
+
+def _claims(env: Env) -> int:
+    with env.rt.database.unit_of_work() as db:
+        return db.scalar(select(func.count()).select_from(IdempotencyKey))
+
+
+def _signed(env: Env, entry: Entry, user: str, **signing) -> Response:
+    slack, value = env.slack, str(env.ids.get(entry.record, ""))
+    if entry.kind == "action":
+        return slack.block_action(user, entry.name, value, **signing)
+    if entry.kind == "view":
+        view = env.views[entry.name]
+        return slack.view_submission(user, view, _fill(view), **signing)
+    if entry.kind == "command":
+        return slack.command(user, "/qa", entry.name, **signing)
+    if entry.kind == "shortcut":
+        return slack.shortcut(user, entry.name, **signing)
+    return slack.app_home_opened(user, **signing)

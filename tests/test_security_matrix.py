@@ -539,20 +539,19 @@ def _send(env: Env, entry: Entry, user: str, value: str | None = None, metadata:
 
 # ----- what a refusal leaves ----------------------------------------------------------------------------------------
 
-UNCOUNTED = {"idempotency_keys"}  # a refused request still claims its key, so a re-delivery is refused once
+# A refused request still claims its key (so a re-delivery is refused once). The trail is append-only in the database
+# itself, so its rows are checked by what was added: refusals only.
+UNCOUNTED = {"idempotency_keys", "events"}
 
 
 def _snapshot(env: Env) -> dict[str, list[tuple]]:
-    """Every row of every table, but the trail's refusals and the requests' claims."""
+    """Every row of every table, but the trail and the requests' claims."""
     rows = {}
     with env.rt.database.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
-            if table.name in UNCOUNTED:
-                continue
-            query = select(table).order_by(*table.primary_key.columns)
-            if table.name == "events":
-                query = query.where(~table.c.kind.startswith("refused."))
-            rows[table.name] = [tuple(map(repr, row)) for row in conn.execute(query)]
+            if table.name not in UNCOUNTED:
+                query = select(table).order_by(*table.primary_key.columns)
+                rows[table.name] = [tuple(map(repr, row)) for row in conn.execute(query)]
     return rows
 
 
@@ -578,8 +577,7 @@ def _assert_refused(env: Env, baseline: dict, entry: Entry, user: str, send: Cal
     but the refusal, and the refusal on the trail naming who tried."""
     standin = env.standin
     calls, responses, last = len(standin.calls), len(standin.responses), _last_event(env)
-    response = send()
-    env.rt.dispatcher.drain()
+    response = send()  # serve drains the outbox after each request; a refusal must have queued nothing there
     try:
         assert response.status == 200, response.body
         new_calls = [c for c in standin.calls[calls:] if c.method != "auth.test"]
@@ -681,7 +679,7 @@ def test_the_matrix_runs_every_forbidden_person_on_every_entry():
 
 # ----- forged payloads ----------------------------------------------------------------------------------------------
 
-FORGED = ["", "abc", "-1", "1.5", "1e3", " 1", "\u0661", "99999999999", "999999", "1 OR 1=1"]
+FORGED = ["", "abc", "-1", "\u0661", "1 OR 1=1", "99999999999", "999999"]  # missing, garbage, too big, none such
 AUDITS = {"audit_allocated", "audit_open", "audit_good"}  # entries whose value or form names an audit
 
 
@@ -757,7 +755,8 @@ HOME = {"type": "view", "view_id": "V0HOMETAB"}
 
 # ----- signatures ---------------------------------------------------------------------------------------------------
 
-SIGNED = [e for e in MATRIX if e.kind != "view_closed"]
+# Bolt checks the signature before any listener runs: one of each kind of request shows it.
+SIGNED = list({e.kind: e for e in reversed(MATRIX)}.values())
 
 
 @pytest.mark.parametrize("tamper", ["secret", "stale"])
@@ -785,6 +784,9 @@ def _signed(env: Env, entry: Entry, user: str, **signing) -> Response:
     if entry.kind == "view":
         view = env.views[entry.name]
         return slack.view_submission(user, view, _fill(view), **signing)
+    if entry.kind == "view_closed":
+        view = env.views[entry.name]
+        return slack.view_closed(user, view, _fill(view), **signing)
     if entry.kind == "command":
         return slack.command(user, "/qa", entry.name, **signing)
     if entry.kind == "shortcut":

@@ -66,9 +66,9 @@ STRANGER = "U0STRANGER"  # in the workspace, not in qabot's directory
 
 # Everyone who may click: the tests' directory, the council above and around it, and a stranger.
 PEOPLE = {
-    "amira": "U0AUD",  # auditor of every audit here
-    "oliver": "U0AUD2",  # another auditor
-    "priya": "U0PRAC",  # practitioner on every audit here
+    "amira": "U0AUD",  # auditor of Priya's audits
+    "oliver": "U0AUD2",  # another auditor, of Cara's audit
+    "priya": "U0PRAC",  # practitioner on Amira's audits
     "tom": "U0TM",  # Priya's team manager
     "sara": "U0SM",  # service manager
     "helen": "U0HOS",  # head of service; sponsor of the themes
@@ -288,7 +288,7 @@ def _build(env: Env) -> None:
         ids["topten"] = learning.draft(db, rt.calendar, "2027-01", by=_person(db, "quinn")).id
     rt.dispatcher.drain()
 
-    # Three themes led by Quinn for Helen: one auditing, one reported (to sign off), one signed off (loop to close).
+    # Three themes led by Quinn for Helen: one auditing, one awaiting sign-off, one signed off (loop to close).
     for n, (title, picked) in enumerate(
         (("Neglect: lived experience", "CS-100234"), ("Voice of the child", "CS-100871"), ("Drift", "CS-100512"))
     ):
@@ -299,7 +299,7 @@ def _build(env: Env) -> None:
             theme = db.scalar(select(Theme).order_by(Theme.id.desc()))
             ids[f"theme_{n}"] = theme.id
             if n >= 1:
-                theme.status, theme.summary, theme.reported_at = "reported", "What we found.", MONDAY_10
+                theme.status, theme.summary, theme.reported_at = "awaiting_sign_off", "What we found.", MONDAY_10
             if n == 2:
                 theme.status, theme.signed_off_at = "signed_off", MONDAY_10
                 theme.signed_off_by_id = theme.sponsor_id
@@ -792,3 +792,34 @@ def _signed(env: Env, entry: Entry, user: str, **signing) -> Response:
     if entry.kind == "shortcut":
         return slack.shortcut(user, entry.name, **signing)
     return slack.app_home_opened(user, **signing)
+
+
+# ----- and the world was live ---------------------------------------------------------------------------------------
+
+# The one-click decisions (each button that opens a form was opened by its person when the world was built, and the
+# read-only views are read by theirs here). Run last: they change the world. Of the extension's two buttons, Approve.
+DECIDED = {
+    "allocation_accept",
+    "action_sign_off",
+    "action_extension_approve",
+    "digest_snooze",
+    "dispute_uphold",
+    "escalation_escalate",
+    "safeguarding_ack",
+    "pathway_escalate",
+    "pathway_acknowledge",
+    "topten_approve",
+    "thematic_findings",
+    "thematic_sign_off",
+    "family_feedback_view",
+}
+DECISIONS = [e for e in MATRIX if e.kind == "action" and e.name in DECIDED]
+
+
+@pytest.mark.parametrize("entry", DECISIONS, ids=[_id(e) for e in DECISIONS])
+def test_last_whoever_may_decide_is_not_refused(env, entry):
+    """What every case above was refused is what the person it is for may do: the world was waiting on them."""
+    user, last = PEOPLE[_first_allowed(entry)], _last_event(env)
+    assert _send(env, entry, user).status == 200
+    events = _events_since(env, last)
+    assert events and not any(kind.startswith("refused.") for kind, _ in events), events

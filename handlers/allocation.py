@@ -4,8 +4,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import allocation
-from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of, field_errors
+from handlers.common import act, answer_refusal, audit_id_of, field_errors, unreadable
 from messages import render_view
 
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
@@ -17,7 +16,7 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+            return answer_refusal(respond, unreadable(rt, body, "allocation_accept"), client=client, body=body)
         user = body["user"]["id"]
         outcome = act(rt, body, lambda db: allocation.accept(db, rt.calendar, rt.settings, audit_id, user))
         answer_refusal(respond, outcome, client=client, body=body)
@@ -27,7 +26,7 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+            return answer_refusal(respond, unreadable(rt, body, "allocation_decline"), client=client, body=body)
         outcome = act(rt, body, lambda db: allocation.may_decide(db, audit_id, body["user"]["id"]))
         if outcome is None or not outcome.ok:
             return answer_refusal(respond, outcome, client=client, body=body)
@@ -45,6 +44,7 @@ def register(app: App, rt: Runtime) -> None:
                 errors={REASON_BLOCK: "Please say briefly why, so the QA team can reallocate it."},
             )
         if audit_id is None:
+            unreadable(rt, body, "allocation_decline")
             return ack(
                 response_action="errors",
                 errors={REASON_BLOCK: "This form no longer matches an audit. Please contact the QA team."},

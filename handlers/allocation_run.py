@@ -8,7 +8,7 @@ from bot import months
 from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import allocation_run
-from handlers.common import act, audit_id_of, open_month_form, refusal_words
+from handlers.common import act, audit_id_of, open_month_form, refusal_words, unreadable
 
 
 def open_review(rt: Runtime, body: dict, respond, client, month_text: str) -> None:
@@ -34,6 +34,7 @@ def register(app: App, rt: Runtime) -> None:
         }
         refs = re.split(r"[,\s]+", ((values.get("add") or {}).get("refs") or {}).get("value") or "")
         if audit_id_of(run_id) is None:
+            unreadable(rt, body, "allocate")
             return ack(
                 response_action="errors", errors={"add": "This form is out of date. Please run /qa allocate again."}
             )

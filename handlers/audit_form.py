@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import audit_form
-from handlers.common import act, audit_id_of, field_errors, form_button
+from handlers.common import act, audit_id_of, field_errors, form_button, unreadable
 from messages import render_view
 
 
@@ -39,6 +39,7 @@ def register(app: App, rt: Runtime) -> None:
         answers = _answers(view["state"]["values"])
         user = body["user"]["id"]
         if audit_id is None:
+            unreadable(rt, body, "audit_form_step")
             return ack(response_action="errors", errors={next(iter(answers), "answer"): "This form is out of date."})
         outcome = act(
             rt, body, lambda db: audit_form.save_step(db, rt.calendar, rt.settings, audit_id, user, step_id, answers)
@@ -55,9 +56,11 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         audit_text, _, step_id = view.get("private_metadata", "").partition(":")
         audit_id = audit_id_of(audit_text)
-        if audit_id is not None:
-            answers = _answers(view["state"]["values"])
-            act(rt, body, lambda db: audit_form.keep_unsaved(db, audit_id, body["user"]["id"], step_id, answers))
+        if audit_id is None:
+            unreadable(rt, body, "audit_form_close")
+            return
+        answers = _answers(view["state"]["values"])
+        act(rt, body, lambda db: audit_form.keep_unsaved(db, audit_id, body["user"]["id"], step_id, answers))
 
     @app.view("audit_actions")
     def actions_submitted(ack, body, view):
@@ -80,6 +83,7 @@ def register(app: App, rt: Runtime) -> None:
             )
         user = body["user"]["id"]
         if audit_id is None:
+            unreadable(rt, body, "audit_actions")
             return ack(response_action="errors", errors={"action_1": "This form is out of date."})
         outcome = act(rt, body, lambda db: audit_form.submit(db, rt.calendar, rt.settings, audit_id, user, actions))
         if outcome is not None and not outcome.ok:

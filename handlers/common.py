@@ -50,6 +50,13 @@ def act(rt: Runtime, body: dict[str, Any], work: Callable[[Session], T]) -> T | 
     return result
 
 
+def unreadable(rt: Runtime, body: dict[str, Any], what: str) -> Outcome:
+    """Refuse a button value or form id that names no record, and put the attempt on the trail (once, however often
+    Slack delivers it)."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    return act(rt, body, lambda db: requests.refuse_unreadable(db, what, user)) or refused("unknown")
+
+
 def answer_refusal(respond, outcome: Outcome | None, *, client=None, body: dict[str, Any] | None = None) -> None:
     """A refused click is answered ephemerally through response_url, which works wherever the click was.
     A click in App Home (or a modal) has no response_url: given `client` and `body`, the answer goes to the
@@ -74,7 +81,7 @@ def form_button(app: App, rt: Runtime, action: str, template: str, context: Call
         ack()
         record_id = audit_id_of(body["actions"][0].get("value", ""))
         if record_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+            return answer_refusal(respond, unreadable(rt, body, action), client=client, body=body)
         outcome = act(rt, body, lambda db: context(db, record_id, body["user"]["id"]))
         if outcome is None or not outcome.ok:
             return answer_refusal(respond, outcome, client=client, body=body)
@@ -91,7 +98,7 @@ def decision_button(app: App, rt: Runtime, action: str, decide: Callable[..., Ou
         ack()
         task_id = audit_id_of(body["actions"][0].get("value", ""))
         if task_id is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+            return answer_refusal(respond, unreadable(rt, body, action), client=client, body=body)
         user = body["user"]["id"]
         outcome = act(rt, body, lambda db: decide(db, rt.calendar, rt.settings, task_id, user))
         answer_refusal(respond, outcome, client=client, body=body)
@@ -107,7 +114,7 @@ def record_form(
     def submitted(ack, body, view):
         record_id = audit_id_of(view.get("private_metadata", ""))
         if record_id is None:
-            return ack(response_action="errors", errors={field: refusal_words(refused("unknown"))})
+            return ack(response_action="errors", errors={field: refusal_words(unreadable(rt, body, callback_id))})
         user, values = body["user"]["id"], view["state"]["values"]
         outcome = act(rt, body, lambda db: decide(db, record_id, user, values))
         if outcome is not None and not outcome.ok:

@@ -6,8 +6,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import digests
-from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of
+from handlers.common import act, answer_refusal, audit_id_of, unreadable
 
 
 def _item(block_id: str) -> tuple[str, int, date] | None:
@@ -39,7 +38,7 @@ def register(app: App, rt: Runtime) -> None:
         item = _item(chosen.get("block_id") or "")
         until = _day((chosen.get("selected_option") or {}).get("value") or "")
         if item is None or until is None:
-            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+            return answer_refusal(respond, unreadable(rt, body, "digest_snooze"), client=client, body=body)
         subject, item_id, sent_on = item
         user = body["user"]["id"]
         outcome = act(

@@ -7,7 +7,6 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import disputes
-from bot.workflow.outcome import refused
 from handlers.common import (
     act,
     answer,
@@ -17,6 +16,7 @@ from handlers.common import (
     form_button,
     record_form,
     refusal_words,
+    unreadable,
 )
 
 
@@ -77,7 +77,9 @@ def register(app: App, rt: Runtime) -> None:
         except ValueError:
             return ack(response_action="errors", errors={"when_day": "Please choose a date and a time."})
         if dispute_id is None:
-            return ack(response_action="errors", errors={"when_day": refusal_words(refused("unknown"))})
+            return ack(
+                response_action="errors", errors={"when_day": refusal_words(unreadable(rt, body, "dispute_meeting"))}
+            )
         user = body["user"]["id"]
         outcome = act(
             rt,

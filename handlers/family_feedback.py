@@ -4,8 +4,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import family_feedback
-from bot.workflow.outcome import refused
-from handlers.common import act, audit_id_of, field_errors, form_button
+from handlers.common import act, audit_id_of, field_errors, form_button, unreadable
 
 TEXT_FIELDS = ("reason", "child_voice", "family_view")  # block ids; each input's action_id is "text"
 
@@ -22,7 +21,7 @@ def register(app: App, rt: Runtime) -> None:
         texts = {field: ((values.get(field) or {}).get("text") or {}).get("value") or "" for field in TEXT_FIELDS}
         audit_id = audit_id_of(view.get("private_metadata", ""))
         if audit_id is None:
-            return ack(response_action="errors", errors=field_errors(refused("unknown"), "how"))
+            return ack(response_action="errors", errors=field_errors(unreadable(rt, body, "family_feedback"), "how"))
         outcome = act(
             rt,
             body,

@@ -5,8 +5,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import good_practice
-from bot.workflow.outcome import refused
-from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words
+from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -17,7 +16,9 @@ def register(app: App, rt: Runtime) -> None:
         reason = ((view["state"]["values"].get("reason") or {}).get("answer") or {}).get("value")
         audit_id = audit_id_of(view.get("private_metadata", ""))
         if audit_id is None:
-            return ack(response_action="errors", errors={"reason": refusal_words(refused("unknown"))})
+            return ack(
+                response_action="errors", errors={"reason": refusal_words(unreadable(rt, body, "good_practice"))}
+            )
         user = body["user"]["id"]
         outcome = act(rt, body, lambda db: good_practice.nominate_as_auditor(db, rt.settings, audit_id, user, reason))
         if outcome is not None and not outcome.ok:

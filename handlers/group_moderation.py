@@ -9,8 +9,8 @@ from bot import months
 from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import group_moderation
-from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, audit_id_of, field_errors, open_month_form, refusal_words
+from bot.workflow.outcome import Outcome
+from handlers.common import act, audit_id_of, field_errors, open_month_form, refusal_words, unreadable
 from messages import render
 
 
@@ -45,7 +45,9 @@ def register(app: App, rt: Runtime) -> None:
         chair = _value(values, "chair", "chair").get("selected_user")
         month = view.get("private_metadata", "")
         if not months.is_month(month) or None in chosen:
-            return ack(response_action="errors", errors={"audits": refusal_words(refused("unknown"))})
+            return ack(
+                response_action="errors", errors={"audits": refusal_words(unreadable(rt, body, "group_moderation"))}
+            )
         try:
             held_on = date.fromisoformat(day) if day else None
         except ValueError:

@@ -8,7 +8,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import inadequate_steps
 from bot.workflow.outcome import refused
-from handlers.common import act, audit_id_of, decision_button, field_errors, form_button, refusal_words
+from handlers.common import act, audit_id_of, decision_button, field_errors, form_button, refusal_words, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -26,7 +26,7 @@ def register(app: App, rt: Runtime) -> None:
         note = ((values.get("note") or {}).get("answer") or {}).get("value")
         task_id = audit_id_of(view.get("private_metadata", ""))
         if task_id is None:
-            return ack(response_action="errors", errors={first: refusal_words(refused("unknown"))})
+            return ack(response_action="errors", errors={first: refusal_words(unreadable(rt, body, "pathway_record"))})
         try:
             held_on = date.fromisoformat(day) if day else None
         except ValueError:

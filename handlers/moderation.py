@@ -6,7 +6,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import good_practice, moderation
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words
+from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words, unreadable
 
 
 def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
@@ -40,7 +40,9 @@ def register(app: App, rt: Runtime) -> None:
         moderation_id = audit_id_of(view.get("private_metadata", ""))
         first = next(iter(values), "mode")
         if moderation_id is None:
-            return ack(response_action="errors", errors={first: refusal_words(refused("unknown"))})
+            return ack(
+                response_action="errors", errors={first: refusal_words(unreadable(rt, body, "moderation_record"))}
+            )
         user = body["user"]["id"]
         outcome = act(
             rt,

@@ -5,22 +5,19 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import safeguarding
-from bot.workflow.outcome import refused
-from handlers.common import act, answer_refusal, audit_id_of
+from handlers.common import act, answer_refusal, audit_id_of, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
     @app.action("safeguarding_ack")
-    def acknowledge(ack, body, respond):
+    def acknowledge(ack, body, respond, client):
         ack()
         escalation_id = audit_id_of(body["actions"][0].get("value", ""))
         if escalation_id is None:
-            return answer_refusal(respond, refused("unknown"))
-        answer_refusal(
-            respond,
-            act(
-                rt,
-                body,
-                lambda db: safeguarding.acknowledge(db, rt.calendar, rt.settings, escalation_id, body["user"]["id"]),
-            ),
+            return answer_refusal(respond, unreadable(rt, body, "safeguarding_ack"), client=client, body=body)
+        outcome = act(
+            rt,
+            body,
+            lambda db: safeguarding.acknowledge(db, rt.calendar, rt.settings, escalation_id, body["user"]["id"]),
         )
+        answer_refusal(respond, outcome, client=client, body=body)

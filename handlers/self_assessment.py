@@ -8,7 +8,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import self_assessment
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words
+from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -29,7 +29,10 @@ def register(app: App, rt: Runtime) -> None:
         first_field = next(iter(values), "lived_experience")
         audit_id = audit_id_of(view.get("private_metadata", ""))
         if audit_id is None:
-            return ack(response_action="errors", errors={first_field: refusal_words(refused("unknown"))})
+            return ack(
+                response_action="errors",
+                errors={first_field: refusal_words(unreadable(rt, body, "self_assessment_submit"))},
+            )
         outcome = act(
             rt,
             body,

@@ -362,7 +362,9 @@ def test_only_the_recipient_may_snooze(rt, standin, slack, audit_id):
         refusals = db.scalars(select(Event).where(Event.kind == "refused.digest_snooze")).all()
         assert [(e.actor_slack_id, e.detail["reason"]) for e in refusals] == [
             ("U0TM", "not the recipient"),
+            ("U0PRAC", "unreadable"),
             ("U0PRAC", "unknown"),
+            ("U0PRAC", "unreadable"),
         ]
     assert "Snoozed" not in str(standin.message(message["ts"]))
     # Once signed off, there is nothing to snooze.

@@ -4,15 +4,19 @@ import json
 import logging
 import time
 from dataclasses import replace
+from datetime import datetime, timedelta
 from urllib.request import urlopen
+from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from bot.app import build_app
 from bot.runtime import Runtime
 from bot.server import background_server
-from store.models import Event, IdempotencyKey
+from bot.workflow import allocation
+from store.models import Case, Event, Highlight, IdempotencyKey, Person
 
 
 def _count(rt, model) -> int:
@@ -104,3 +108,50 @@ def test_building_the_app_logs_no_warning_about_the_token(rt, monkeypatch, caplo
     with caplog.at_level(logging.WARNING):
         build_app(rt)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _allocated(rt, world) -> int:
+    with rt.database.unit_of_work() as db:
+        amira = db.get(Person, world.people["amira"])
+        return allocation.allocate(db, rt.calendar, rt.settings, db.get(Case, world.case_id), amira, "2027-01").id
+
+
+def _accepted(rt) -> int:
+    with rt.database.unit_of_work() as db:
+        return db.scalar(select(func.count()).select_from(Event).where(Event.kind == "audit.accepted"))
+
+
+def test_a_replayed_click_acts_once_and_after_five_minutes_is_401(slack, rt, world):
+    """Someone who captured a genuine signed request sends it again, byte for byte: within the signature's five
+    minutes its request key was claimed already, so it acts once; after them Bolt refuses it, writing nothing."""
+    moment = datetime(2027, 1, 11, 10, 0, tzinfo=LONDON)
+    with freeze_time(moment, tick=True) as clock:
+        audit = _allocated(rt, world)
+        first = slack.block_action("U0AUD", "allocation_accept", str(audit))
+        claims, events = _count(rt, IdempotencyKey), _count(rt, Event)
+        again = slack.replay(first)
+        assert (first.status, again.status) == (200, 200)
+        assert (_accepted(rt), _count(rt, IdempotencyKey), _count(rt, Event)) == (1, claims, events)
+        clock.move_to(moment + timedelta(minutes=5, seconds=30))
+        late = slack.replay(first)
+        assert late.status == 401
+        assert (_accepted(rt), _count(rt, IdempotencyKey), _count(rt, Event)) == (1, claims, events)
+
+
+def test_a_replayed_command_or_form_acts_once(slack, standin, rt, world):
+    """A command (`/qa highlight`) and the form it opens, each sent again within five minutes: one form opened,
+    one highlight posted."""
+    with freeze_time(datetime(2027, 1, 11, 10, 0, tzinfo=LONDON), tick=True):
+        command = slack.command("U0QA", "/qa", "highlight")
+        assert slack.replay(command).status == 200
+        opened = [c for c in standin.calls if c.method == "views.open"]
+        assert len(opened) == 1
+        values = {"theme": {"answer": "Direct work"}, "learned": {"answer": "Life-story work helped the child."}}
+        posted = slack.view_submission("U0QA", opened[0].response["view"], values)
+        assert (posted.status, slack.replay(posted).status) == (200, 200)
+        with rt.database.unit_of_work() as db:
+            assert db.scalar(select(func.count()).select_from(Highlight)) == 1
+            assert db.scalar(select(func.count()).select_from(Event).where(Event.kind == "highlight.posted")) == 1

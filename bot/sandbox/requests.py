@@ -56,6 +56,8 @@ class Response:
     headers: dict[str, str]
     body: str
     sent: dict[str, Any]
+    # The request exactly as it went (body and headers, signature included), for `SignedSender.replay`.
+    request: tuple[str, dict[str, str]] | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -276,6 +278,13 @@ class SignedSender:
         payload = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
         return self._post(json.dumps(payload), "application/json", payload, {}, **signing)
 
+    def replay(self, response: Response) -> Response:
+        """Send the same request again, byte for byte with its signature and timestamp, as an attacker who
+        captured it would."""
+        assert response.request is not None
+        body, headers = response.request
+        return self._send(body, headers, response.sent)
+
     def _trigger_id(self) -> str:
         return self.standin.new_trigger_id() if self.standin is not None else "0.0.no-standin"
 
@@ -299,23 +308,24 @@ class SignedSender:
     ) -> Response:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         verifier = SignatureVerifier(self.signing_secret if secret is None else secret)
-        request = Request(
-            self.events_url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": content_type,
-                "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-                "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=body) or "",
-                **headers,
-            },
-        )
+        headers = {
+            "Content-Type": content_type,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=body) or "",
+            **headers,
+        }
+        return self._send(body, headers, sent)
+
+    def _send(self, body: str, headers: dict[str, str], sent: dict[str, Any]) -> Response:
+        request = Request(self.events_url, data=body.encode(), method="POST", headers=headers)
         try:
             with urlopen(request, timeout=30) as answer:
-                return Response(answer.status, dict(answer.headers.items()), answer.read().decode(), sent)
+                return Response(
+                    answer.status, dict(answer.headers.items()), answer.read().decode(), sent, (body, headers)
+                )
         except HTTPError as e:  # Bolt answers 401 to a bad signature: a result to assert on, not a crash
-            return Response(e.code, dict(e.headers.items()), e.read().decode(), sent)
+            return Response(e.code, dict(e.headers.items()), e.read().decode(), sent, (body, headers))
 
 
 def _chosen(element: dict[str, Any] | None, value: str) -> dict[str, Any]:

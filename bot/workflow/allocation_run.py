@@ -399,6 +399,8 @@ def submit_review(
     if not allowed.ok:
         return allowed
     run = db.get(AllocationRun, run_id)
+    if run is None:  # no such draft: an edited form
+        trail.record(db, "refused.allocate", actor=allowed.detail["person"], reason="unknown", run_id=run_id)
     if run is None or run.status != "draft":
         return refused("draft_replaced")
     # Checked before anything changes, so a refused form leaves the draft as it was.

@@ -294,6 +294,7 @@ def _editor(db: Session, topten_id: int, slack_user_id: str, action: str) -> tup
         return person
     topten = db.get(TopTen, topten_id)
     if topten is None:
+        trail.record(db, f"refused.{action}", actor=person, reason="unknown", topten_id=topten_id)
         return refused("unknown")
     if topten.status != "draft":
         return _decided(db, topten)

@@ -43,7 +43,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import bindparam, event, func, select, text
 from waitress.server import create_server
 
-from bench.seed import CATEGORIES, TEAMS, Seeded, seed
+from bench.seed import TEAMS, Seeded, seed
 from bot.calendar import clock_at
 from bot.config import Settings
 from bot.runtime import Runtime
@@ -135,9 +135,8 @@ def machine() -> str:
     cpus = os.cpu_count()
     model = ""
     try:
-        model = next(
-            line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line
-        )
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if "model name" in line)
     except (OSError, StopIteration):
         pass
     return f"{model or 'unknown CPU'}, {cpus} cores, Python {sys.version.split()[0]}"
@@ -513,8 +512,10 @@ def run(database_url: str, scale: Scale = FULL, workdir: Path | None = None, say
                 home_items=scale.home_items,
                 spare=scale.warmup + scale.requests,
             )
-            say(f"seeded {seeded.cases:,} cases, {seeded.audits:,} audits, {seeded.actions:,} actions "
-                f"in {time.perf_counter() - started:.1f} s")
+            say(
+                f"seeded {seeded.cases:,} cases, {seeded.audits:,} audits, {seeded.actions:,} actions "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
             with clock_at(seeded.moment):
                 results.rows.append(bench_home(rt, seeded, scale.repeats))
                 say(results.rows[-1].name + " done")

@@ -120,7 +120,8 @@ def seed(database: Database, *, cases: int, actions: int, due: int, home_items: 
         person("Quinn QA", ["qa_team"], 2, None)
         person("Quentin Quality", ["qa_head_of_service"], 2, None)
         auditors = [person(f"Auditor {n}", ["auditor"], 2, None) for n in range(AUDITORS)]
-        moderators = [person(f"Moderator {n}", ["moderator"], 2, None) for n in range(5)]
+        for n in range(5):
+            person(f"Moderator {n}", ["moderator"], 2, None)
         managers, practitioners = {}, {}
         for t in range(TEAMS):
             team_id = t + 3
@@ -155,7 +156,8 @@ def seed(database: Database, *, cases: int, actions: int, due: int, home_items: 
                 "worker_name": name[worker],
                 "practice_dates": {"cin_start": f"{2026 - c % 3}-0{c % 9 + 1}-1{c % 10}"},
             }
-            case_rows.append({"id": c, "case_ref": f"{700000 + c}", "restricted": c % 97 == 0, "month": month, **details})
+            restricted = c % 97 == 0
+            case_rows.append({"id": c, "case_ref": str(700000 + c), "restricted": restricted, "month": month} | details)
             entries.append({"id": c, "case_id": c, "month": month, **details})
             case_team[c] = (team_id, worker)
         _insert(db, Case, case_rows)
@@ -179,7 +181,10 @@ def seed(database: Database, *, cases: int, actions: int, due: int, home_items: 
             back = (a - 1) * 24 // audit_count  # months ago, oldest first... spread over two years
             month = _month(moment, 24 - back) if a not in taken else _month(moment, 0)
             allocated = datetime.fromisoformat(f"{month}-04T09:00:00+00:00")
-            status = "in_progress" if a in taken else ("moderated" if month < _month(moment, 1) else "awaiting_moderation")
+            if a in taken:
+                status = "in_progress"
+            else:
+                status = "moderated" if month < _month(moment, 1) else "awaiting_moderation"
             practitioner = home_people[taken[a]] if a in taken else worker
             audit_rows.append(
                 {
@@ -326,7 +331,9 @@ def seed(database: Database, *, cases: int, actions: int, due: int, home_items: 
         actionable = [
             (row["id"], slack[row["owner_id"]], slack[audit_of[row["id"]]["team_manager_id"]])
             for row in action_rows
-            if row["status"] == "open" and row["due_at"] > moment and row["next_reminder_at"] > moment
+            if row["status"] == "open"
+            and row["due_at"] > moment
+            and row["next_reminder_at"] > moment
             and audit_of[row["id"]]["id"] not in taken
         ]
         total = db.scalar(select(func.count()).select_from(Action))

@@ -252,6 +252,9 @@ class Audit(Base):
     __table_args__ = (
         Index("ix_audits_status_next_reminder_at", "status", "next_reminder_at"),
         Index("ix_audits_auditor_id", "auditor_id"),
+        # Home and the team manager's lists find a person's audits by practitioner or team manager.
+        Index("ix_audits_practitioner_id", "practitioner_id"),
+        Index("ix_audits_team_manager_id", "team_manager_id"),
     )
 
 
@@ -365,6 +368,8 @@ class Action(Base):
     __table_args__ = (
         Index("ix_actions_status_due_at", "status", "due_at"),
         Index("ix_actions_next_reminder_at", "next_reminder_at"),
+        Index("ix_actions_owner_id", "owner_id"),  # a person's own actions (Home)
+        Index("ix_actions_audit_id", "audit_id"),  # an audit's actions
     )
 
 
@@ -609,6 +614,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_available_at", "status", "available_at"),
         Index("ix_outbox_recipient_sent_at", "recipient", "sent_at"),
+        # Messages of one subject are found by key prefix (`LIKE 'action:7:done:%'`). PostgreSQL uses an index for
+        # that only with the pattern operator class; SQLite uses the unique index (store/db.py: case_sensitive_like).
+        Index("ix_outbox_key_pattern", "key", postgresql_ops={"key": "varchar_pattern_ops"}),
     )
 
 

@@ -57,6 +57,7 @@ from bot.workflow import (
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder, digest_key, reachable
+from store import reads
 from store.models import Action, Audit, OutboxMessage, Person
 
 WAITING = ("open", "done")  # open: the owner's to do; done: the team manager's to sign off
@@ -229,7 +230,10 @@ def _actions_due(db: Session, cal: Calendar, settings: Settings, moment: datetim
         .where(Action.next_reminder_at <= moment, Action.status.in_(WAITING), awake)
         .order_by(Action.due_at, Action.id)
     ).all()
-    return [
+    # Their audits and people in a query each, held while the reminders are built (not one query per action).
+    audits = reads.hold(db, Audit, (a.audit_id for a in actions))
+    held = reads.hold(db, Person, [*(a.owner_id for a in actions), *(a.team_manager_id for a in audits)])
+    reminders = [
         Reminder(
             _action_item(db, cal, action, moment),
             [recipient(db, action)],
@@ -238,6 +242,8 @@ def _actions_due(db: Session, cal: Calendar, settings: Settings, moment: datetim
         )
         for action in actions
     ]
+    held.clear()
+    return reminders
 
 
 def _action_sent(cal: Calendar, settings: Settings, action: Action) -> Callable[[datetime], None]:

@@ -40,6 +40,7 @@ from bot.workflow import digests, guard, safeguarding, thematic, trail
 from bot.workflow.audit_people import in_line
 from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
+from store import reads
 from store.models import (
     Action,
     Audit,
@@ -211,27 +212,50 @@ def sweep(db: Session, cal: Calendar, settings: Settings) -> int:
     if not cal.is_working_day(today):
         return 0
     acted = 0
-    for escalation in db.scalars(
-        select(Escalation).where(Escalation.status == "pending", Escalation.policy.in_(DRIFT))
-    ).all():
+    running = db.scalars(select(Escalation).where(Escalation.status == "pending", Escalation.policy.in_(DRIFT))).all()
+    subjects = _hold_subjects(db, running)
+    for escalation in running:
         policy = POLICIES[escalation.policy]
         subject = db.get(policy.subject, escalation.subject_id)
         if subject is None or not policy.is_open(subject) or policy.due(subject) > moment:
             _close(db, settings, escalation, None, "settled", None)
     for name in DRIFT:
         acted += _start_drifted(db, cal, settings, POLICIES[name], today)
-    for escalation in db.scalars(
+    due = db.scalars(
         select(Escalation)
         .where(Escalation.status.in_(OPEN), Escalation.policy.in_(POLICIES), Escalation.respond_by <= moment)
         .order_by(Escalation.respond_by, Escalation.id)
         .with_for_update(skip_locked=True)
-    ).all():
+    ).all()
+    subjects.clear()
+    held = _hold(db, due)
+    for escalation in due:
         if escalation.status == "acknowledged" and not _since_acknowledged(db, escalation):
             _remind(db, cal, settings, escalation)
         else:
             _climb(db, cal, settings, escalation, by=None)
         acted += 1
+    held.clear()
     return acted
+
+
+def _hold_subjects(db: Session, escalations: list[Escalation]) -> list[Any]:
+    """The escalations' subjects, a query per policy: what the sweep reads of each, and holds while it does."""
+    held: list[Any] = []
+    for name, policy in POLICIES.items():
+        held += reads.hold(db, policy.subject, (e.subject_id for e in escalations if e.policy == name))
+    return held
+
+
+def _hold(db: Session, escalations: list[Escalation]) -> list[Any]:
+    """What moving these escalations on reads for each (its subject, its audit, the people in its chain and those the
+    subject waits on), loaded a query per kind rather than several per escalation; held until the sweep is done."""
+    held = _hold_subjects(db, escalations)
+    held += reads.hold(db, Audit, (getattr(row, "audit_id", None) for row in held))
+    owners = (getattr(row, "owner_id", None) or getattr(row, "moderator_id", None) for row in held)
+    chains = (entry["person_id"] for e in escalations for entry in e.chain)
+    held += reads.hold(db, Person, [*owners, *chains])
+    return held
 
 
 def _start_drifted(db: Session, cal: Calendar, settings: Settings, policy: Policy, today: date) -> int:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 KINDS = ("birth_date", "postcode", "nhs_number", "ni_number", "phone", "name")
 
@@ -275,16 +276,29 @@ def _names(text: str, names: Iterable[str]) -> Iterator[_Span]:
         pieces = (p for w in words for p in (w, *re.split(r"[-\u2010-\u2015]", w)))  # "Smith-Jones", "Jones"
         parts.update(p for p in pieces if len(p) >= _MIN_PART)
     for words in fulls:
-        pattern = r"\s+".join(_literal(w) for w in words)
-        for m in re.finditer(rf"(?<![\w]){pattern}(?![\w])", text, re.IGNORECASE):
+        for m in _name_pattern(words).finditer(text):
             yield _Span(m.start(), m.end(), "name")
     for part in parts:
-        for m in re.finditer(rf"(?<![\w])({_literal(part)})(s?)(?![\w])", text, re.IGNORECASE):
+        for m in _part_pattern(part).finditer(text):
             found, plural = m.groups()
             if plural and not found[0].isupper():
                 continue  # "the Okafors", "Jaydens voice"; but "wills" is not a Will
             if found[0].isupper() or found.casefold() not in _EVERYDAY_WORDS:
                 yield _Span(m.start(), m.end(), "name")
+
+
+@lru_cache(maxsize=16384)
+def _name_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A name's words as one compiled pattern, kept: a case list names hundreds of workers, and `re`'s own cache (512
+    patterns) would compile them all again for every field checked."""
+    pattern = r"\s+".join(_literal(w) for w in words)
+    return re.compile(rf"(?<![\w]){pattern}(?![\w])", re.IGNORECASE)
+
+
+@lru_cache(maxsize=16384)
+def _part_pattern(part: str) -> re.Pattern[str]:
+    """One part of a name, or its plural ("the Okafors"), compiled once like `_name_pattern`."""
+    return re.compile(rf"(?<![\w])({_literal(part)})(s?)(?![\w])", re.IGNORECASE)
 
 
 def _literal(word: str) -> str:

@@ -115,6 +115,83 @@ def record_form(
         ack()
 
 
+# What each input reports in view.state.values, by the type of its value; anything else is not Slack's shape.
+_TEXT_FIELDS = ("value", "selected_date", "selected_time", "selected_user", "selected_conversation", "selected_channel")
+_OPTION_FIELDS = ("selected_option",)
+_LIST_FIELDS = ("selected_options", "selected_users", "selected_conversations", "selected_channels")
+
+
+def slack_shaped(body: dict, next) -> None:  # noqa: A002 (Bolt passes `next` by this name)
+    """Bolt middleware: a payload's values in Slack's shape, or absent. A forged or malformed submission or click
+    (a list where an option belongs, a number for text, a state that is not a mapping) reaches the handlers as
+    unanswered fields, so each form says what is missing on its field instead of failing."""
+    view = body.get("view")
+    if body.get("type") in ("view_submission", "view_closed") and isinstance(view, dict):
+        if not isinstance(view.get("private_metadata"), str):
+            view["private_metadata"] = ""
+        state = view.get("state")
+        values = state.get("values") if isinstance(state, dict) else None
+        view["state"] = {"values": _shaped_values(values)}
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        body["actions"] = (
+            [_shaped_input(a) for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
+        )
+        for action in body["actions"]:
+            if not isinstance(action.get("block_id", ""), str):
+                action["block_id"] = ""
+    next()
+
+
+def _shaped_values(values: Any) -> dict:
+    if not isinstance(values, dict):
+        return {}
+    return {
+        block_id: {action_id: _shaped_input(entry) for action_id, entry in block.items() if isinstance(entry, dict)}
+        for block_id, block in values.items()
+        if isinstance(block, dict)
+    }
+
+
+def _shaped_input(entry: dict) -> dict:
+    """One input's state (or one clicked element) with each value field kept only when it has Slack's type."""
+    shaped = dict(entry)
+    for name in _TEXT_FIELDS:
+        if name in shaped and shaped[name] is not None and not isinstance(shaped[name], str):
+            del shaped[name]
+    for name in _OPTION_FIELDS:
+        if name in shaped and shaped[name] is not None and not _is_option(shaped[name]):
+            del shaped[name]
+    for name in _LIST_FIELDS:
+        if name in shaped and not _is_list_of(shaped[name], _is_option if name == "selected_options" else _is_text):
+            del shaped[name]
+    return shaped
+
+
+def _is_option(option: Any) -> bool:
+    return isinstance(option, dict) and isinstance(option.get("value"), str)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_list_of(items: Any, good: Callable[[Any], bool]) -> bool:
+    return isinstance(items, list) and all(good(item) for item in items)
+
+
+def first_input(view: dict, default: str) -> str:
+    """The form's first input, where a problem with the whole form is shown: a field error must name a block the
+    form has (Slack refuses others), and what was submitted may leave fields out or add ones the form lacks."""
+    blocks = view.get("blocks")
+    inputs = (
+        [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"]
+        if isinstance(blocks, list)
+        else []
+    )
+    return next((block_id for block_id in inputs if isinstance(block_id, str)), default)
+
+
 def answer(values: dict, block_id: str, action_id: str = "answer") -> dict:
     """One input's state in a view submission (empty when absent)."""
     return (values.get(block_id) or {}).get(action_id) or {}

@@ -276,6 +276,11 @@ class SignedSender:
         payload = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
         return self._post(json.dumps(payload), "application/json", payload, {}, **signing)
 
+    def interaction(self, payload: dict[str, Any], **signing: Unpack[Signing]) -> Response:
+        """Any interaction payload, form-encoded and signed as Slack sends one: for payloads malformed beyond what
+        the helpers above build (fuzzing, forgeries)."""
+        return self._post_form(payload, **signing)
+
     def _trigger_id(self) -> str:
         return self.standin.new_trigger_id() if self.standin is not None else "0.0.no-standin"
 

@@ -1,0 +1,498 @@
+"""Bad input, generated: hypothesis corrupts every form the bot opens and every button it offers, and sends them
+signed into /slack/events the way Slack would (or a forger with the signing secret could): wrong types, huge and odd
+strings, missing and extra fields, garbage private_metadata, edited button values.
+
+The forms are the real ones: each scenario drives the bot until it opens them through the stand-in, and the test
+of the inventory checks that every view callback_id and button action_id the app listens for is fuzzed here.
+
+What must hold, for every payload:
+- the answer is never a 5xx, and no handler fails (a failure would be hidden behind the app's generic answer);
+- a refused submission changes nothing in the database (the request's claim and `refused.*` events aside), and
+  says why with `response_action: errors` on blocks that are in that form;
+- an accepted one stores nothing a valid form could not carry: every value no valid form could send is marked,
+  and the mark must never reach a table.
+Each example starts from the database as it was when the form opened (restored after any accepted one).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+
+from bot.demo import STAFF
+from bot.sandbox.requests import _state_values
+from bot.sandbox.server import TEAM_ID
+from store.models import Base
+from tests.test_audit_form import FORM, _answers, _submission, _walk
+
+LONDON = ZoneInfo("Europe/London")
+MARK = "ZZFUZZ"  # in every value no valid form could send: it must never be stored
+EXAMPLES = 25  # per form and per button: ~1 minute for the whole file on SQLite
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,  # the same examples on every run, so CI is repeatable
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# Text a person might type or paste, and worse: direction marks, zero-width and combining characters, emoji,
+# mrkdwn and template syntax, NUL and lone surrogates (JSON can carry "\ud800"; Slack's own client would not).
+ODD = [
+    "\u200f",
+    "\u202e",
+    "\u200b",
+    "\u2060",
+    "\ufeff",
+    "e\u0301",
+    "\u0338",
+    "👩🏽‍⚕️",
+    "🇬🇧",
+    "\x00",
+    "\ud800",
+    "\udfff",
+    "<@U0QA>",
+    "<!channel>",
+    "&amp;",
+    "*bold*",
+    "\n",
+    "\r\n",
+    "\t",
+    '"',
+    "\\",
+    "{{ x }}",
+    "{% raw %}",
+    "ß",
+    "İ",
+    " ",
+]
+USERS = [slack for _, _, slack, *_ in STAFF if slack]
+
+
+def _text(limit: int) -> st.SearchStrategy[str]:
+    """What someone could type into a field of at most `limit` characters."""
+    pieces = st.lists(st.sampled_from(ODD) | st.text(max_size=8), max_size=10).map("".join)
+    typed = st.text(alphabet=st.characters(codec="utf-8"), max_size=60) | pieces
+    return typed.filter(lambda s: len(s) <= limit)
+
+
+def _huge(limit: int) -> st.SearchStrategy[str]:
+    """Longer than the field allows (Slack caps at max_length; a forged request need not): up to 100k+."""
+    return st.integers(limit + 1, max(limit + 1, 100_100)).flatmap(
+        lambda n: st.sampled_from(["x", "é", "👩🏽‍⚕️ ", "\u200b", "a\n"]).map(lambda c: (MARK + c * n)[: max(n, 7)])
+    )
+
+
+JUNK = st.one_of(
+    st.integers(-(2**63), 2**63),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.just(MARK),
+    st.just([MARK]),
+    st.just({"value": MARK}),
+)
+
+
+# ----- the forms as Slack sends them back ----------------------------------------------------------------------------
+
+FIELDS = {
+    "plain_text_input": "value",
+    "number_input": "value",
+    "email_text_input": "value",
+    "url_text_input": "value",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+    "static_select": "selected_option",
+    "radio_buttons": "selected_option",
+    "checkboxes": "selected_options",
+    "multi_static_select": "selected_options",
+    "users_select": "selected_user",
+    "multi_users_select": "selected_users",
+}
+
+
+def _options(element: dict) -> list[dict]:
+    return [*element.get("options", []), *(o for g in element.get("option_groups", []) for o in g["options"])]
+
+
+def _valid(element: dict, moment: datetime) -> st.SearchStrategy[Any]:
+    """A value Slack could send for this element (empty included)."""
+    kind, options = element["type"], _options(element)
+    if kind in ("plain_text_input", "email_text_input", "url_text_input", "number_input"):
+        return st.none() | _text(element.get("max_length", 3000))
+    if kind in ("static_select", "radio_buttons"):
+        return st.none() | st.sampled_from(options) if options else st.none()
+    if kind in ("checkboxes", "multi_static_select"):
+        return st.lists(st.sampled_from(options), unique_by=lambda o: o["value"]) if options else st.just([])
+    if kind == "datepicker":
+        days = st.integers(-400, 400).map(lambda d: (moment.date() + timedelta(days=d)).isoformat())
+        return st.none() | days
+    if kind == "timepicker":
+        return st.none() | st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.integers(0, 59))
+    if kind == "users_select":
+        return st.none() | st.sampled_from(USERS) | st.just("U0NOBODY")
+    if kind == "multi_users_select":
+        return st.lists(st.sampled_from(USERS), unique=True, max_size=4)
+    raise AssertionError(f"no generator for {kind}")
+
+
+def _invalid(element: dict) -> st.SearchStrategy[Any]:
+    """A value no valid form could send for this element."""
+    kind = element["type"]
+    bogus = {"text": {"type": "plain_text", "text": "forged"}, "value": MARK}
+    if kind in ("plain_text_input", "email_text_input", "url_text_input", "number_input"):
+        return _huge(element.get("max_length", 3000)) | JUNK
+    if kind in ("static_select", "radio_buttons"):
+        return st.sampled_from([bogus, {}, {"value": 7}, {"value": None}, [bogus]]) | JUNK
+    if kind in ("checkboxes", "multi_static_select"):
+        return st.sampled_from([[bogus], [MARK], [None], [{}], bogus, [{"value": 3}]]) | JUNK
+    if kind in ("datepicker", "timepicker"):
+        return (
+            st.sampled_from(["2027-02-30", "99:99", MARK, "+275760-09-13", "2027-1-1T00:00", "２０２７-01-01"]) | JUNK
+        )
+    if kind in ("users_select", "multi_users_select"):
+        return JUNK
+    raise AssertionError(f"no generator for {kind}")
+
+
+def _inputs(view: dict) -> list[dict]:
+    return [b for b in view.get("blocks", []) if b.get("type") == "input" and b.get("element")]
+
+
+@st.composite
+def _state(draw, view: dict, moment: datetime) -> dict:
+    """view.state.values as Slack sends it, with some blocks corrupted, left out, or added."""
+    values: dict[str, Any] = {}
+    for block in _inputs(view):
+        element = block["element"]
+        kind, name = element["type"], FIELDS[element["type"]]
+        how = draw(st.sampled_from(["valid", "valid", "valid", "invalid", "missing", "no_field", "extra_key"]))
+        if how == "missing":
+            continue
+        entry: dict[str, Any] = {"type": kind}
+        if how != "no_field":
+            entry[name] = draw(_invalid(element) if how == "invalid" else _valid(element, moment))
+        if how == "extra_key":
+            entry["value" if name != "value" else "selected_option"] = draw(JUNK)
+        values[block["block_id"]] = {element["action_id"]: entry}
+    if draw(st.booleans()):  # a block or an input the form does not have
+        block_id = draw(st.sampled_from([b["block_id"] for b in _inputs(view)] + ["item-99", MARK, "answer"]))
+        values.setdefault(block_id, {})[draw(st.sampled_from(["answer", MARK]))] = {
+            "type": "plain_text_input",
+            "value": MARK + draw(_text(50)),
+        }
+    return draw(st.sampled_from([values, values, values, values, None, [], {"x": MARK}]))
+
+
+@st.composite
+def _mutated(draw, view: dict, good: dict, moment: datetime) -> tuple[dict, dict[str, str]]:
+    """A submission that would be accepted, with up to three of its fields corrupted, left out or changed; and
+    the blocks given a value no valid form could send (too long a text, or something else wrong)."""
+    state, inputs = copy.deepcopy(good), {b["block_id"]: b["element"] for b in _inputs(view)}
+    invalid: dict[str, str] = {}
+    for _ in range(draw(st.integers(0, 3))):
+        block_id = draw(st.sampled_from(sorted(inputs)))
+        element = inputs[block_id]
+        name = FIELDS[element["type"]]
+        how = draw(st.sampled_from(["valid", "invalid", "invalid", "missing", "no_field"]))
+        if how == "missing":
+            state.pop(block_id, None)
+            continue
+        entry = state.setdefault(block_id, {}).setdefault(element["action_id"], {"type": element["type"]})
+        if how == "no_field":
+            entry.pop(name, None)
+        else:
+            entry[name] = draw(_invalid(element) if how == "invalid" else _valid(element, moment))
+            if how == "invalid":
+                invalid[block_id] = "too_long" if isinstance(entry[name], str) and name == "value" else "wrong"
+    return state, invalid
+
+
+@st.composite
+def _case(draw, view: dict, good: dict, moment: datetime, own: tuple[str, str]):
+    """One submission: mostly a good one with fields corrupted, by its person; else a state of any shape, an edited
+    private_metadata, or someone else sending the good one. (state, invalid fields or None, metadata, user)"""
+    metadata, user = own
+    what = draw(st.sampled_from(["fields"] * 5 + ["shape", "metadata", "user"]))
+    if what == "fields":
+        return (*draw(_mutated(view, good, moment)), metadata, user)
+    if what == "shape":
+        return draw(_state(view, moment)), None, metadata, user
+    if what == "metadata":
+        edited = ["", "0", "-1", "99999", "2147483648", "1e3", "²", "1:2:3", metadata + ":", metadata + "0"]
+        return good, None, draw(st.sampled_from(edited) | _text(200)), user
+    return good, None, metadata, draw(st.sampled_from([u for u in USERS if u != user]))
+
+
+# ----- what the database holds, before and after ---------------------------------------------------------------------
+
+
+def _rows(rt) -> dict[str, set[tuple]]:
+    """Every table's rows, leaving out what any request may add: its claim, and the trail of a refusal."""
+    found = {}
+    with rt.database.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "idempotency_keys":
+                continue
+            rows = conn.execute(select(table)).all()
+            if table.name == "events":
+                rows = [r for r in rows if not r._mapping["kind"].startswith("refused.")]
+            found[table.name] = {tuple(json.dumps(v, sort_keys=True, default=str) for v in r) for r in rows}
+    return found
+
+
+def _changed(before: dict[str, set], after: dict[str, set]) -> dict[str, set]:
+    return {name: after[name] ^ before[name] for name in after if after[name] != before[name]}
+
+
+class Snapshot:
+    """The database as it was when a form opened, to start each example from it again."""
+
+    def __init__(self, rt, folder: Path):
+        self.rt, self.rows = rt, _rows(rt)
+        if rt.database.is_postgres:
+            with rt.database.engine.connect() as conn:
+                self.dump = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in _tables()}
+        else:
+            self.file = folder / f"snapshot-{secrets.token_hex(4)}.sqlite3"
+            rt.database.engine.dispose()
+            shutil.copy(rt.database.engine.url.database, self.file)
+
+    def restore(self) -> None:
+        engine = self.rt.database.engine
+        if not self.rt.database.is_postgres:
+            engine.dispose()
+            shutil.copy(self.file, engine.url.database)
+            return
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(t.name for t in _tables())} RESTART IDENTITY CASCADE"))
+            for table in _tables():
+                if self.dump[table.name]:
+                    conn.execute(table.insert(), self.dump[table.name])
+                if "id" in table.c and table.c.id.autoincrement in (True, "auto"):
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+                        )
+                    )
+
+
+def _tables():
+    return Base.metadata.sorted_tables
+
+
+# ----- the bot's answers ---------------------------------------------------------------------------------------------
+
+
+class Failures(logging.Handler):
+    """A handler that failed: the app answers generically and logs it, which would hide a crash from the status."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.seen: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record)
+
+
+@contextmanager
+def _failures() -> Iterator[Failures]:
+    handler, loggers = Failures(), [logging.getLogger("qabot.app"), logging.getLogger("slack_bolt")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+def _no_failure(failures: Failures, payload: dict) -> None:
+    if failures.seen:
+        record = failures.seen[0]
+        failures.seen.clear()
+        detail = record.exc_info[1] if record.exc_info else record.getMessage()
+        raise AssertionError(f"a handler failed: {detail!r}\npayload: {json.dumps(payload)[:3000]}")
+
+
+def _marks(value: Any) -> bool:
+    return MARK in value
+
+
+@dataclass
+class Opened:
+    """A form the bot opened, who it was for, when, and the database at that moment."""
+
+    view: dict
+    user: str
+    moment: datetime
+    snapshot: Snapshot
+    origin: str  # the button or command that opened it
+    good: dict  # values that would be accepted, as SignedSender.view_submission takes them
+
+
+@dataclass
+class Harness:
+    rt: Any
+    slack: Any
+    standin: Any
+    folder: Path
+    opened: dict[str, list[Opened]] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def views_since(self, count: int) -> list[dict]:
+        calls = [c for c in self.standin.calls if c.method in ("views.open", "views.push", "views.update") and c.ok]
+        return [c.response["view"] for c in calls[count:]]
+
+    def view_calls(self) -> int:
+        return len([c for c in self.standin.calls if c.method in ("views.open", "views.push", "views.update") and c.ok])
+
+    def keep(self, view: dict, user: str, moment: datetime, origin: str, good: dict | None = None) -> dict:
+        """Remember a form the bot opened (with the database as it is now) to fuzz it later, starting from `good`
+        values (accepted as they are)."""
+        self.rt.dispatcher.drain()
+        self.opened.setdefault(view["callback_id"], []).append(
+            Opened(copy.deepcopy(view), user, moment, Snapshot(self.rt, self.folder), origin, good or {})
+        )
+        return view
+
+    def click(self, user: str, action: str, value: Any, moment: datetime, good: dict | None = None) -> dict | None:
+        """Press a button as the bot sent it; the form it opened (kept), or None."""
+        before = self.view_calls()
+        with freeze_time(moment, tick=True):
+            response = self.slack.block_action(user, action, str(value))
+        assert response.status == 200, response
+        opened = self.views_since(before)
+        return self.keep(opened[-1], user, moment, action, good) if opened else None
+
+    def command(self, user: str, words: str, moment: datetime, good: dict | None = None) -> dict | None:
+        before = self.view_calls()
+        with freeze_time(moment, tick=True):
+            response = self.slack.command(user, "/qa", words)
+        assert response.status == 200, response
+        opened = self.views_since(before)
+        return self.keep(opened[-1], user, moment, f"/qa {words}", good) if opened else None
+
+    # --- fuzzing a form ---
+
+    def submit(self, opened: Opened, state: Any, metadata: str, user: str):
+        """Send a submission of the form as Slack does; the answer and what it changed in the database."""
+        opened.snapshot.restore()
+        view = copy.deepcopy(opened.view) | {
+            "team_id": TEAM_ID,
+            "hash": f"{opened.moment.timestamp():.0f}.{secrets.token_hex(4)}",
+            "private_metadata": metadata,
+            "state": {"values": state},
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "standin"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0STANDIN",
+            "token": "standin-verification-token",
+            "trigger_id": self.standin.new_trigger_id(),
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        with _failures() as failures, freeze_time(opened.moment, tick=True):
+            response = self.slack.interaction(payload)
+        _no_failure(failures, payload)
+        assert response.status == 200, (response.status, response.body[:500])
+        answer = response.json() if response.body else {}
+        assert answer == {} or answer.get("response_action") in ("errors", "update"), answer
+        return answer, _changed(opened.snapshot.rows, _rows(self.rt))
+
+    def fuzz_view(self, opened: Opened) -> None:
+        view, inputs = opened.view, {b["block_id"] for b in _inputs(opened.view)}
+        own = (view.get("private_metadata", ""), opened.user)
+        good = _state_values(view, opened.good)
+        answer, changed = self.submit(opened, good, *own)
+        assert answer.get("response_action") != "errors" and changed, (opened.origin, answer)  # the good one is good
+
+        @FUZZ
+        @given(case=_case(view, good, opened.moment, own))
+        def submission(case):
+            state, invalid, metadata, user = case
+            answer, changed = self.submit(opened, state, metadata, user)
+            tally = self.outcomes.setdefault(view["callback_id"], {})
+            what = "refused" if answer.get("response_action") == "errors" else "accepted"
+            tally[what] = tally.get(what, 0) + 1
+            if what == "refused":
+                errors = answer["errors"]
+                assert errors and set(errors) <= inputs, (errors, sorted(inputs), opened.origin)
+                assert all(isinstance(words, str) and words.strip() for words in errors.values()), errors
+                assert not changed, f"a refused {view['callback_id']} wrote {_show(changed)}"
+                if invalid and list(invalid.values()) == ["too_long"] and (metadata, user) == own:
+                    # one text is too long and the rest is a good submission by its person: it is said on that field
+                    assert set(invalid) <= set(errors), (invalid, errors)
+            else:
+                stored = [row for rows in changed.values() for row in rows if any(MARK in cell for cell in row)]
+                assert not stored, f"{view['callback_id']} stored what no form could send: {stored[:2]}"
+
+        submission()
+        opened.snapshot.restore()
+
+
+def _show(changed: dict[str, set]) -> str:
+    return "; ".join(f"{name}: {sorted(rows)[:2]}" for name, rows in changed.items())[:2000]
+
+
+# ----- the scenarios that open every form ----------------------------------------------------------------------------
+
+MONDAY_10 = datetime(2027, 1, 11, 10, 0, tzinfo=LONDON)
+
+
+@pytest.fixture
+def harness(rt, slack, standin, world, tmp_path) -> Harness:
+    return Harness(rt, slack, standin, tmp_path)
+
+
+def _fuzz(harness: Harness, expected: set[str]) -> None:
+    """Fuzz every form the scenario opened; it must have opened exactly the forms it claims to cover."""
+    assert set(harness.opened) == expected, sorted(harness.opened)
+    for forms in harness.opened.values():
+        for opened in forms:
+            harness.fuzz_view(opened)
+    print(harness.outcomes)
+
+
+AUDIT_FORMS = {"audit_form_step", "audit_actions", "family_feedback_form"}
+
+
+def test_the_audit_forms(harness, audit_id):
+    """Priya's audit by Amira, ready to submit: the audit form's first step and its actions, and the family's
+    feedback form."""
+    first = FORM.steps[0]
+    harness.click("U0AUD", "audit_form_open", audit_id, MONDAY_10, _submission(first, _answers(first)))
+    feedback = {"how": {"choice": "visit"}, "child_voice": {"text": "Happier."}, "family_view": {"text": "Heard."}}
+    harness.click("U0AUD", "family_feedback_open", audit_id, MONDAY_10, feedback)
+    with freeze_time(MONDAY_10, tick=True):
+        actions = _walk(harness.slack, harness.standin, audit_id)
+    good = {
+        "action_1": {"answer": "Share the plan."},
+        "owner_1": {"answer": "U0PRAC"},
+        "due_1": {"answer": "2027-01-22"},
+    }
+    harness.keep(actions, "U0AUD", MONDAY_10, "audit_form_step", good)
+    _fuzz(harness, AUDIT_FORMS)

@@ -39,7 +39,10 @@ from bot.demo import STAFF
 from bot.sandbox.requests import _state_values
 from bot.sandbox.server import TEAM_ID
 from store.models import Base
+from tests.test_actions import _mark_done, deputies, submitted  # noqa: F401 (fixtures)
+from tests.test_allocation import _allocate
 from tests.test_audit_form import FORM, _answers, _submission, _walk
+from tests.test_thematic import _values as _theme_values
 
 LONDON = ZoneInfo("Europe/London")
 MARK = "ZZFUZZ"  # in every value no valid form could send: it must never be stored
@@ -160,7 +163,7 @@ def _invalid(element: dict) -> st.SearchStrategy[Any]:
     kind = element["type"]
     bogus = {"text": {"type": "plain_text", "text": "forged"}, "value": MARK}
     if kind in ("plain_text_input", "email_text_input", "url_text_input", "number_input"):
-        return _huge(element.get("max_length", 3000)) | JUNK
+        return _huge(element.get("max_length", 3000)) | JUNK.filter(lambda v: not isinstance(v, str))
     if kind in ("static_select", "radio_buttons"):
         return st.sampled_from([bogus, {}, {"value": 7}, {"value": None}, [bogus]]) | JUNK
     if kind in ("checkboxes", "multi_static_select"):
@@ -209,7 +212,8 @@ def _mutated(draw, view: dict, good: dict, moment: datetime) -> tuple[dict, dict
     the blocks given a value no valid form could send (too long a text, or something else wrong)."""
     state, inputs = copy.deepcopy(good), {b["block_id"]: b["element"] for b in _inputs(view)}
     invalid: dict[str, str] = {}
-    for _ in range(draw(st.integers(0, 3))):
+    changes = draw(st.integers(0, 3))
+    for _ in range(changes):
         block_id = draw(st.sampled_from(sorted(inputs)))
         element = inputs[block_id]
         name = FIELDS[element["type"]]
@@ -224,7 +228,8 @@ def _mutated(draw, view: dict, good: dict, moment: datetime) -> tuple[dict, dict
             entry[name] = draw(_invalid(element) if how == "invalid" else _valid(element, moment))
             if how == "invalid":
                 invalid[block_id] = "too_long" if isinstance(entry[name], str) and name == "value" else "wrong"
-    return state, invalid
+    # Which field is to blame is known only when one field was changed.
+    return state, invalid if changes == 1 else {}
 
 
 @st.composite
@@ -496,3 +501,67 @@ def test_the_audit_forms(harness, audit_id):
     }
     harness.keep(actions, "U0AUD", MONDAY_10, "audit_form_step", good)
     _fuzz(harness, AUDIT_FORMS)
+
+
+ACTION_FORMS = {"action_done_form", "action_extend_form", "action_reopen_form"}
+
+
+def test_the_forms_of_an_action(harness, submitted):  # noqa: F811
+    """Priya's action from her audit, due Friday 22 January: Mark done (hers), Extend (Tom's), and once it is done,
+    Reopen (Tom's)."""
+    moment = MONDAY_10 + timedelta(days=7)
+    harness.click("U0PRAC", "action_done_open", submitted, moment, {"note": {"answer": "Shared at the core group."}})
+    extend = {"to": {"day": "2027-01-29"}, "reason": {"answer": "The school is closed for a week."}}
+    harness.click("U0TM", "action_extend_open", submitted, moment, extend)
+    with freeze_time(moment, tick=True):
+        assert _mark_done(harness.rt, harness.slack, harness.standin, submitted, note="Shared.").body == ""
+    harness.click("U0TM", "action_reopen_open", submitted, moment, {"reason": {"answer": "The plan is not shared."}})
+    _fuzz(harness, ACTION_FORMS)
+
+
+COMMAND_FORMS = {"allocation_decline", "highlight_form", "thematic_define"}
+
+
+def test_the_qa_teams_forms_and_the_auditors_decline(harness, world):
+    """/qa highlight and /qa theme (the QA team's), and an auditor's "Can't take this one"."""
+    highlight = {"theme": {"answer": "The child's voice"}, "learned": {"answer": "Plans written with the child."}}
+    harness.command("U0QA", "highlight", MONDAY_10, highlight)
+    harness.command("U0QA", "theme", MONDAY_10, _theme_values())
+    with freeze_time(MONDAY_10, tick=True):
+        audit_id, _ = _allocate(harness.rt, world)
+    why = {"reason": {"reason_input": "I supervised this worker last year."}}
+    harness.click("U0AUD", "allocation_decline", audit_id, MONDAY_10, why)
+    _fuzz(harness, COMMAND_FORMS)
+
+
+# ----- what the fuzzing found, kept as plain examples ----------------------------------------------------------------
+
+
+def test_a_pasted_page_in_a_themes_case_ids_or_month_is_a_field_error(harness):
+    """Found by fuzzing: the refusal quoted the unknown case-system IDs or month back whole, and a 100,000-character
+    paste made the answer longer than Slack takes, so the form failed instead of saying what was wrong."""
+    view = harness.command("U0QA", "theme", MONDAY_10)
+    before = _rows(harness.rt)
+    for values in (_theme_values(picked="CS-" + "9" * 100_000), _theme_values(picked=None, month="2" * 100_000)):
+        with _failures() as failures, freeze_time(MONDAY_10, tick=True):
+            response = harness.slack.view_submission("U0QA", view, values)
+        _no_failure(failures, {})
+        field_id = "picked" if "picked" in values else "month"
+        assert list(response.json()["errors"]) == [field_id]
+        assert len(response.json()["errors"][field_id]) < 300
+    assert _rows(harness.rt) == before
+
+
+def test_a_reason_for_declining_longer_than_the_form_allows_is_a_field_error(harness, world):
+    """Found by fuzzing: "Can't take this one" stored a reason of any length on the trail (the form caps it at
+    1,000 characters, but a forged submission is not capped)."""
+    with freeze_time(MONDAY_10, tick=True):
+        audit_id, _ = _allocate(harness.rt, world)
+    view = harness.click("U0AUD", "allocation_decline", audit_id, MONDAY_10)
+    before = _rows(harness.rt)
+    with freeze_time(MONDAY_10, tick=True):
+        response = harness.slack.view_submission("U0AUD", view, {"reason": {"reason_input": "x" * 100_000}})
+    assert response.json()["errors"] == {
+        "reason": "Please shorten this to 1000 characters or fewer (it is 100000).",
+    }
+    assert _rows(harness.rt) == before

@@ -42,6 +42,12 @@ from store.models import Base
 from tests.test_actions import _mark_done, deputies, submitted  # noqa: F401 (fixtures)
 from tests.test_allocation import _allocate
 from tests.test_audit_form import FORM, _answers, _submission, _walk
+from tests.test_disputes import _dispute, _the_dispute, head, moderators  # noqa: F401 (fixtures)
+from tests.test_escalation import _started, council, overdue  # noqa: F401 (fixtures)
+from tests.test_inadequate import confirmed  # noqa: F401 (a fixture)
+from tests.test_inadequate_walk import _task
+from tests.test_moderation import _moderation
+from tests.test_moderation import _submit as _moderation_submit
 from tests.test_thematic import _values as _theme_values
 
 LONDON = ZoneInfo("Europe/London")
@@ -197,12 +203,11 @@ def _state(draw, view: dict, moment: datetime) -> dict:
         if how == "extra_key":
             entry["value" if name != "value" else "selected_option"] = draw(JUNK)
         values[block["block_id"]] = {element["action_id"]: entry}
-    if draw(st.booleans()):  # a block or an input the form does not have
-        block_id = draw(st.sampled_from([b["block_id"] for b in _inputs(view)] + ["item-99", MARK, "answer"]))
-        values.setdefault(block_id, {})[draw(st.sampled_from(["answer", MARK]))] = {
-            "type": "plain_text_input",
-            "value": MARK + draw(_text(50)),
-        }
+    if draw(st.booleans()):  # an input the form does not have, in a block of its own or one of the form's
+        block_id = draw(st.sampled_from([b["block_id"] for b in _inputs(view)] + ["item-99", MARK, "extra"]))
+        own = any(b["block_id"] == block_id for b in _inputs(view))
+        action_id = MARK if own else draw(st.sampled_from(["answer", MARK]))
+        values.setdefault(block_id, {})[action_id] = {"type": "plain_text_input", "value": MARK + draw(_text(50))}
     return draw(st.sampled_from([values, values, values, values, None, [], {"x": MARK}]))
 
 
@@ -565,3 +570,63 @@ def test_a_reason_for_declining_longer_than_the_form_allows_is_a_field_error(har
         "reason": "Please shorten this to 1000 characters or fewer (it is 100000).",
     }
     assert _rows(harness.rt) == before
+
+
+MODERATION_FORMS = {
+    "moderation_form",
+    "good_practice_form",
+    "dispute_form",
+    "dispute_change_form",
+    "dispute_meeting_form",
+}
+
+
+def test_the_moderation_and_dispute_forms(harness, audit_id, moderators, head):  # noqa: F811
+    """Priya's audit graded Good: Mo's moderation form; once moderated, Amira's nomination as good practice and
+    Priya's dispute; once disputed, Hana's Change the grade and Arrange a meeting."""
+    rt, slack, standin = harness.rt, harness.slack, harness.standin
+    with freeze_time(MONDAY_10, tick=True):
+        _moderation_submit(rt, slack, standin, audit_id, overall="good")
+    moderation_id = _moderation(rt).id
+    view = harness.click("U0MOD", "moderation_open", moderation_id, MONDAY_10, {"mode": {"answer": "reflective"}})
+    with freeze_time(MONDAY_10, tick=True):
+        assert slack.view_submission("U0MOD", view, {"mode": {"answer": "reflective"}}).body == ""
+    lesson = {"reason": {"answer": "The child's wishes were at the centre of every review."}}
+    harness.click("U0AUD", "good_practice_open", audit_id, MONDAY_10, lesson)
+    reason = {"reason": {"answer": "The plan was reviewed at the core group."}}
+    harness.click("U0PRAC", "dispute_open", moderation_id, MONDAY_10, reason)
+    with freeze_time(MONDAY_10, tick=True):
+        assert _dispute(rt, slack, standin, "U0PRAC", moderation_id).body == ""
+    dispute_id = _the_dispute(rt).id
+    change = {"grade": {"answer": "requires_improvement"}, "rationale": {"answer": "The minutes show otherwise."}}
+    harness.click("U0HEAD", "dispute_change", dispute_id, MONDAY_10, change)
+    meeting = {
+        "when_day": {"day": "2027-01-13"},
+        "when_time": {"time": "14:00"},
+        "attending": {"roles": ["practitioner", "team_manager"]},
+    }
+    harness.click("U0HEAD", "dispute_meeting", dispute_id, MONDAY_10, meeting)
+    _fuzz(harness, MODERATION_FORMS)
+
+
+ESCALATION_FORMS = {"escalation_resolve_form", "escalation_extend_form"}
+
+
+def test_the_escalation_forms(harness, overdue):  # noqa: F811
+    """Priya's overdue action escalated to Sara: Resolve (a note) and Extend (a date and a reason)."""
+    moment = datetime(2027, 3, 30, 10, 0, tzinfo=LONDON)
+    with freeze_time(moment - timedelta(hours=1), tick=True):
+        escalation_id = _started(harness.rt, harness.standin).id
+    harness.click("U0SM", "escalation_resolve", escalation_id, moment, {"note": {"answer": "Done in supervision."}})
+    extend = {"to": {"day": "2027-04-09"}, "reason": {"answer": "The school is closed for Easter."}}
+    harness.click("U0SM", "escalation_extend", escalation_id, moment, extend)
+    _fuzz(harness, ESCALATION_FORMS)
+
+
+def test_the_inadequate_pathway_form(harness, confirmed):  # noqa: F811
+    """Priya's audit confirmed Inadequate: Sara records the Reflective Practice & Action Meeting."""
+    task = _task(harness.rt, confirmed, "reflective_meeting")
+    moment = MONDAY_10 + timedelta(hours=1)
+    good = {"held_on": {"day": "2027-01-11"}, "note": {"answer": "Agreed a new plan."}}
+    harness.click("U0SM", "pathway_record", task.id, moment, good)
+    _fuzz(harness, {"inadequate_form"})

@@ -106,12 +106,14 @@ def record_form(
     @app.view(callback_id)
     def submitted(ack, body, view):
         record_id = audit_id_of(view.get("private_metadata", ""))
+        # A form whose fields vary (a theme's checks) may lack `field`: a whole-form problem goes on its first input.
+        default = field if field in _inputs(view) else first_input(view, field)
         if record_id is None:
-            return ack(response_action="errors", errors={field: refusal_words(refused("unknown"))})
+            return ack(response_action="errors", errors={default: refusal_words(refused("unknown"))})
         user, values = body["user"]["id"], view["state"]["values"]
         outcome = act(rt, body, lambda db: decide(db, record_id, user, values))
         if outcome is not None and not outcome.ok:
-            return ack(response_action="errors", errors=field_errors(outcome, field))
+            return ack(response_action="errors", errors=field_errors(outcome, default))
         ack()
 
 
@@ -183,13 +185,14 @@ def _is_list_of(items: Any, good: Callable[[Any], bool]) -> bool:
 def first_input(view: dict, default: str) -> str:
     """The form's first input, where a problem with the whole form is shown: a field error must name a block the
     form has (Slack refuses others), and what was submitted may leave fields out or add ones the form lacks."""
-    blocks = view.get("blocks")
-    inputs = (
-        [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"]
-        if isinstance(blocks, list)
-        else []
-    )
-    return next((block_id for block_id in inputs if isinstance(block_id, str)), default)
+    return next(iter(_inputs(view)), default)
+
+
+def _inputs(view: dict) -> list[str]:
+    """The block ids of the form's inputs, as the submitted view lists them."""
+    blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
+    found = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"]
+    return [block_id for block_id in found if isinstance(block_id, str)]
 
 
 def answer(values: dict, block_id: str, action_id: str = "answer") -> dict:

@@ -38,17 +38,27 @@ from sqlalchemy import select, text
 from bot.demo import STAFF
 from bot.sandbox.requests import _state_values
 from bot.sandbox.server import TEAM_ID
-from store.models import Base
+from bot.workflow import allocation
+from scheduler.jobs import tick
+from store.models import Base, Case, Person
 from tests.test_actions import _mark_done, deputies, submitted  # noqa: F401 (fixtures)
 from tests.test_allocation import _allocate
+from tests.test_allocation_run import _add_cases
 from tests.test_audit_form import FORM, _answers, _submission, _walk
 from tests.test_disputes import _dispute, _the_dispute, head, moderators  # noqa: F401 (fixtures)
 from tests.test_escalation import _started, council, overdue  # noqa: F401 (fixtures)
+from tests.test_group_moderation import audits  # noqa: F401 (a fixture)
 from tests.test_inadequate import confirmed  # noqa: F401 (a fixture)
 from tests.test_inadequate_walk import _task
+from tests.test_learning import _april
 from tests.test_moderation import _moderation
 from tests.test_moderation import _submit as _moderation_submit
+from tests.test_self_assessment import _complete
+from tests.test_self_assessment import _meeting as _meeting_arranged
+from tests.test_thematic import _audits, _define, _theme
+from tests.test_thematic import _complete as _complete_theme_audit
 from tests.test_thematic import _values as _theme_values
+from tests.test_thematic_walk import _check
 
 LONDON = ZoneInfo("Europe/London")
 MARK = "ZZFUZZ"  # in every value no valid form could send: it must never be stored
@@ -630,3 +640,86 @@ def test_the_inadequate_pathway_form(harness, confirmed):  # noqa: F811
     good = {"held_on": {"day": "2027-01-11"}, "note": {"answer": "Agreed a new plan."}}
     harness.click("U0SM", "pathway_record", task.id, moment, good)
     _fuzz(harness, {"inadequate_form"})
+
+
+def test_the_meeting_and_self_assessment_forms(harness, world):
+    """Amira records the meeting of an audit she accepted; Priya completes her self-assessment for another whose
+    meeting is arranged."""
+    monday = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
+    with freeze_time(monday, tick=True):
+        arranged = _meeting_arranged(harness.rt, world)
+        with harness.rt.database.unit_of_work() as db:
+            case = db.scalars(select(Case).where(Case.id != world.case_id).order_by(Case.id)).first()
+            audit = allocation.allocate(
+                db, harness.rt.calendar, harness.rt.settings, case, db.get(Person, world.people["amira"]), "2027-01"
+            )
+            audit.status, accepted = "accepted", audit.id
+    harness.click("U0PRAC", "self_assessment_open", arranged, monday, _complete())
+    when = {"when_day": {"day": "2027-01-07"}, "when_time": {"time": "10:30"}, "attending": {"roles": []}}
+    harness.click("U0AUD", "meeting_open", accepted, monday, when)
+    _fuzz(harness, {"self_assessment_form", "meeting_form"})
+
+
+def test_the_group_moderation_form(harness, audits):  # noqa: F811
+    """Two audits waiting for moderation: the QA team gathers them into a meeting (/qa group)."""
+    good = {"held_on": {"day": "2027-01-18"}, "chair": {"chair": "U0QA"}}
+    harness.command("U0QA", "group 2027-01", MONDAY_10, good)
+    _fuzz(harness, {"group_moderation_form"})
+
+
+def test_the_top_ten_form(harness, audit_id):
+    """April's highlights and a nominated audit: the QA team drafts the month's top ten and edits it."""
+    _april(harness.rt, harness.slack, harness.standin, audit_id)
+    harness.command("U0QA", "topten 2027-04", datetime(2027, 5, 4, 8, 30, tzinfo=LONDON))
+    _fuzz(harness, {"topten_form"})
+
+
+def test_the_allocation_review_form(harness):
+    """The month's draft sample, reviewed by the QA team (/qa allocate) and kept as drawn."""
+    monday = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
+    _add_cases(harness.rt, [("EXTRA-1", "CIN", "priya")])
+    view = harness.command("U0QA", "allocate 2027-01", monday)
+    harness.opened["allocation_review"][0].good.update(
+        {b["block_id"]: {"keep": [o["value"] for o in b["element"]["options"]]} for b in _inputs(view) if "keep" in b}
+        | {"add": {"refs": ""}}
+    )
+    _fuzz(harness, {"allocation_review"})
+
+
+def test_the_thematic_report_and_loop_forms(harness, council):  # noqa: F811
+    _thematic_forms(harness)
+    _fuzz(harness, {"thematic_report", "thematic_loop"})
+
+
+def _thematic_forms(harness: Harness) -> None:
+    """A theme of two audits, completed: the lead's overview report; once signed off, the sponsor's six-week check."""
+    rt, slack, standin = harness.rt, harness.slack, harness.standin
+    first = datetime(2027, 2, 1, 10, 0, tzinfo=LONDON)
+    with freeze_time(first, tick=True):
+        assert _define(rt, slack, standin, audits_by="2027-02-12", report_by="2027-02-19").body == ""
+        for audit_id, _, auditor in _audits(rt):
+            assert _complete_theme_audit(rt, slack, standin, audit_id, auditor).body == ""
+    theme = _theme(rt)
+    report = {"summary": {"answer": "The child's voice was not always recorded."}}
+    report |= {"recommendations": {"answer": "Record the child's words at every visit.\nReview plans monthly."}}
+    view = harness.click("U0QA", "thematic_report_open", theme.id, first, report)
+    with freeze_time(first, tick=True):
+        assert slack.view_submission("U0QA", view, report).body == ""
+    with freeze_time(datetime(2027, 2, 15, 10, 0, tzinfo=LONDON), tick=True):
+        slack.block_action("U0HOS", "thematic_sign_off", str(theme.id))
+    tick(rt, datetime(2027, 3, 30, 9, 0, tzinfo=LONDON))
+    check = {"rec_1": {"answer": "done"}, "rec_2": {"answer": "partly"}, "note_2": {"answer": "In two teams."}}
+    harness.click(
+        "U0HOS", "thematic_loop_open", _check(rt, "six_weeks").id, datetime(2027, 3, 30, 11, 0, tzinfo=LONDON), check
+    )
+
+
+def test_a_refused_close_the_loop_check_is_said_on_a_field_the_form_has(harness, council):  # noqa: F811
+    """Found by fuzzing: a refusal of the six-week check (someone other than the sponsor sending it) was put on an
+    "impact" field that only the three-month check has, so Slack could not show it."""
+    _thematic_forms(harness)
+    [opened] = harness.opened["thematic_loop"]
+    values = {"rec_1": {"answer": "done"}, "rec_2": {"answer": "partly"}}
+    with freeze_time(opened.moment, tick=True):
+        errors = harness.slack.view_submission("U0QA", opened.view, values).json()["errors"]
+    assert errors == {"rec_1": "Only the sponsor of TH-2027-01, Helen Head (or their delegate), can do this."}

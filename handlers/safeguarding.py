@@ -11,16 +11,11 @@ from handlers.common import act, answer_refusal, audit_id_of
 
 def register(app: App, rt: Runtime) -> None:
     @app.action("safeguarding_ack")
-    def acknowledge(ack, body, respond):
+    def acknowledge(ack, body, respond, client):
         ack()
         escalation_id = audit_id_of(body["actions"][0].get("value", ""))
         if escalation_id is None:
-            return answer_refusal(respond, refused("unknown"))
-        answer_refusal(
-            respond,
-            act(
-                rt,
-                body,
-                lambda db: safeguarding.acknowledge(db, rt.calendar, rt.settings, escalation_id, body["user"]["id"]),
-            ),
-        )
+            return answer_refusal(respond, refused("unknown"), client=client, body=body)
+        user = body["user"]["id"]
+        outcome = act(rt, body, lambda db: safeguarding.acknowledge(db, rt.calendar, rt.settings, escalation_id, user))
+        answer_refusal(respond, outcome, client=client, body=body)

@@ -33,8 +33,10 @@ import pytest
 from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from slack_bolt import App
 from sqlalchemy import select, text
 
+from bot.app import build_app
 from bot.demo import STAFF
 from bot.sandbox.requests import _state_values
 from bot.sandbox.server import TEAM_ID
@@ -415,8 +417,9 @@ class Harness:
 
     # --- fuzzing a form ---
 
-    def submit(self, opened: Opened, state: Any, metadata: str, user: str):
-        """Send a submission of the form as Slack does; the answer and what it changed in the database."""
+    def submit(self, opened: Opened, state: Any, metadata: str, user: str, kind: str = "view_submission"):
+        """Send a submission of the form as Slack does (or, `view_closed`, the form closed with what was typed in
+        it); the answer and what it changed in the database."""
         opened.snapshot.restore()
         view = copy.deepcopy(opened.view) | {
             "team_id": TEAM_ID,
@@ -425,7 +428,7 @@ class Harness:
             "state": {"values": state},
         }
         payload = {
-            "type": "view_submission",
+            "type": kind,
             "team": {"id": TEAM_ID, "domain": "standin"},
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
             "api_app_id": "A0STANDIN",
@@ -471,6 +474,18 @@ class Harness:
                 assert not stored, f"{view['callback_id']} stored what no form could send: {stored[:2]}"
 
         submission()
+        if view["callback_id"] in CLOSED:
+
+            @FUZZ
+            @given(case=_case(view, good, opened.moment, own))
+            def closed(case):
+                state, _, metadata, user = case
+                answer, changed = self.submit(opened, state, metadata, user, "view_closed")
+                assert answer == {}, answer
+                stored = [row for rows in changed.values() for row in rows if any(MARK in cell for cell in row)]
+                assert not stored, f"closing {view['callback_id']} stored what no form could send: {stored[:2]}"
+
+            closed()
         opened.snapshot.restore()
 
 
@@ -481,6 +496,7 @@ def _show(changed: dict[str, set]) -> str:
 # ----- the scenarios that open every form ----------------------------------------------------------------------------
 
 MONDAY_10 = datetime(2027, 1, 11, 10, 0, tzinfo=LONDON)
+CLOSED = {"audit_form_step"}  # forms whose closing is heard (notify_on_close): fuzzed closed as well
 
 
 @pytest.fixture
@@ -723,3 +739,146 @@ def test_a_refused_close_the_loop_check_is_said_on_a_field_the_form_has(harness,
     with freeze_time(opened.moment, tick=True):
         errors = harness.slack.view_submission("U0QA", opened.view, values).json()["errors"]
     assert errors == {"rec_1": "Only the sponsor of TH-2027-01, Helen Head (or their delegate), can do this."}
+
+
+# ----- buttons -------------------------------------------------------------------------------------------------------
+
+
+def _registered(rt) -> dict[str, set[str]]:
+    """What the app listens for, as it registers it: view callback_ids, button action_ids, and the rest."""
+    found: dict[str, set[str]] = {}
+    originals = {kind: getattr(App, kind) for kind in ("action", "view", "view_closed", "command", "shortcut")}
+
+    def recording(kind):
+        def register(self, constraints, *args, **kwargs):
+            found.setdefault(kind, set()).add(constraints)
+            return originals[kind](self, constraints, *args, **kwargs)
+
+        return register
+
+    try:
+        for kind in originals:
+            setattr(App, kind, recording(kind))
+        build_app(rt)
+    finally:
+        for kind, original in originals.items():
+            setattr(App, kind, original)
+    return found
+
+
+FORMS = (
+    AUDIT_FORMS
+    | ACTION_FORMS
+    | COMMAND_FORMS
+    | MODERATION_FORMS
+    | ESCALATION_FORMS
+    | {"inadequate_form", "self_assessment_form", "meeting_form", "group_moderation_form", "topten_form"}
+    | {"allocation_review", "thematic_report", "thematic_loop"}
+)
+
+
+def test_every_form_and_button_the_app_listens_for_is_fuzzed(rt):
+    registered = _registered(rt)
+    assert registered["view"] == FORMS
+    assert registered["view_closed"] == CLOSED
+    assert all(isinstance(action, str) for action in registered["action"])
+
+
+@st.composite
+def _click(draw, actions: list[str]) -> dict:
+    """One element of a block_actions payload: a button (or the digest's Snooze list) with its value edited, odd,
+    of the wrong type or missing, and other keys left out or corrupted."""
+    action_id = draw(st.sampled_from(actions))
+    value = draw(
+        st.sampled_from(["1", "2", "3", "0", "-1", "2147483648", "99999999999", "1.0", "²", "١", " 1", "1\x00"])
+        | _text(80)
+        | _huge(2000)
+        | JUNK
+    )
+    element: dict[str, Any] = {"type": "button", "action_id": action_id, "block_id": "b", "value": value}
+    element["action_ts"] = f"{draw(st.integers(1, 10**9))}.{draw(st.integers(0, 999999)):06d}"
+    if action_id == "digest_snooze" or draw(st.booleans()):
+        element["type"] = "static_select"
+        element["selected_option"] = draw(st.sampled_from([{"value": "2027-01-12"}, {"value": MARK}, {}, None]) | JUNK)
+        element["block_id"] = draw(
+            st.sampled_from(["snooze:action:1:2027-01-11", "snooze:audit:1:2027-01-11", "snooze:x:1:y", "snooze::::"])
+            | _text(40)
+            | JUNK
+        )
+    for key in draw(st.lists(st.sampled_from(["value", "action_ts", "type", "block_id"]), max_size=2)):
+        element.pop(key, None)
+    return element
+
+
+def test_every_button_with_edited_values_never_fails_and_changes_nothing_unless_it_is_a_real_click(harness, audit_id):
+    """Every action_id, clicked by anyone, with its value and element corrupted: never a failure, and nothing
+    changes unless the click is one Slack could send (a well-formed id from someone in the directory)."""
+    actions = sorted(_registered(harness.rt)["action"])
+    snapshot = Snapshot(harness.rt, harness.folder)
+
+    @settings(FUZZ, max_examples=EXAMPLES * 8)  # one test for every button: more examples
+    @given(
+        element=_click(actions),
+        user=st.sampled_from([*USERS, "U0NOBODY"]),
+        where=st.sampled_from(["message", "home", "ephemeral"]),
+    )
+    def click(element, user, where):
+        snapshot.restore()
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0STANDIN",
+            "token": "standin-verification-token",
+            "trigger_id": harness.standin.new_trigger_id(),
+            "team": {"id": TEAM_ID, "domain": "standin"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "actions": [element],
+        }
+        if where == "home":
+            payload["container"] = {"type": "view", "view_id": "V0HOME"}
+            payload["view"] = {"id": "V0HOME", "type": "home", "blocks": [], "private_metadata": ""}
+        else:
+            channel = f"D{user}"
+            payload["container"] = {"type": "message", "message_ts": "1.000001", "channel_id": channel}
+            payload["channel"] = {"id": channel}
+            payload["response_url"] = harness.standin.response_url()
+            payload["state"] = {"values": {}}
+        with _failures() as failures, freeze_time(MONDAY_10, tick=True):
+            response = harness.slack.interaction(payload)
+        _no_failure(failures, payload)
+        assert response.status < 500, response
+        if "action_id" in element:
+            assert response.status == 200, response
+        changed = _changed(snapshot.rows, _rows(harness.rt))
+        real = isinstance(element.get("value"), str) and element["value"] in ("1", "2", "3") and user in USERS
+        snooze = element.get("action_id") == "digest_snooze"
+        assert not changed or real or snooze, f"{element} by {user} wrote {_show(changed)}"
+        stored = [row for rows in changed.values() for row in rows if any(MARK in cell for cell in row)]
+        assert not stored, f"{element} stored {stored[:2]}"
+
+    click()
+    snapshot.restore()
+
+
+def test_a_refused_acknowledgement_outside_a_message_is_told_in_the_dm(harness, audit_id):
+    """Found by fuzzing: the safeguarding alert's Acknowledge, refused where there is no response_url (App Home, a
+    modal), failed instead of answering the person in their DM with the bot, as every other button does."""
+    before = _rows(harness.rt)
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0TM", "username": "u0tm", "name": "u0tm", "team_id": TEAM_ID},
+        "team": {"id": TEAM_ID, "domain": "standin"},
+        "trigger_id": harness.standin.new_trigger_id(),
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "view": {"id": "V0HOME", "type": "home", "blocks": [], "private_metadata": ""},
+        "actions": [
+            {"type": "button", "action_id": "safeguarding_ack", "block_id": "b", "value": "77", "action_ts": "1.2"}
+        ],
+    }
+    with _failures() as failures, freeze_time(MONDAY_10, tick=True):
+        assert harness.slack.interaction(payload).status == 200
+    _no_failure(failures, payload)
+    told = harness.standin.last("chat.postEphemeral")
+    assert told.ok and told.args["user"] == "U0TM"
+    assert _rows(harness.rt) == before

@@ -161,6 +161,8 @@ def _shaped_input(entry: dict) -> dict:
     for name in _TEXT_FIELDS:
         if name in shaped and shaped[name] is not None and not isinstance(shaped[name], str):
             del shaped[name]
+        elif isinstance(shaped.get(name), str):
+            shaped[name] = _storable(shaped[name])
     for name in _OPTION_FIELDS:
         if name in shaped and shaped[name] is not None and not _is_option(shaped[name]):
             del shaped[name]
@@ -168,6 +170,14 @@ def _shaped_input(entry: dict) -> dict:
         if name in shaped and not _is_list_of(shaped[name], _is_option if name == "selected_options" else _is_text):
             del shaped[name]
     return shaped
+
+
+def _storable(typed: str) -> str:
+    """Typed text without NUL and lone surrogates: no keyboard types them, PostgreSQL cannot store NUL and nothing
+    can encode a lone surrogate, yet JSON can carry both (as \\u0000 and \\ud800)."""
+    if "\x00" not in typed and not any("\ud800" <= c <= "\udfff" for c in typed):
+        return typed
+    return "".join(c for c in typed if c != "\x00" and not "\ud800" <= c <= "\udfff")
 
 
 def _is_option(option: Any) -> bool:

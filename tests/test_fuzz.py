@@ -64,7 +64,7 @@ from tests.test_thematic_walk import _check
 
 LONDON = ZoneInfo("Europe/London")
 MARK = "ZZFUZZ"  # in every value no valid form could send: it must never be stored
-EXAMPLES = 25  # per form and per button: ~1 minute for the whole file on SQLite
+EXAMPLES = 25  # per form (and 8 times as many for the buttons): one to two minutes for the file on SQLite
 
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -357,10 +357,6 @@ def _no_failure(failures: Failures, payload: dict) -> None:
         failures.seen.clear()
         detail = record.exc_info[1] if record.exc_info else record.getMessage()
         raise AssertionError(f"a handler failed: {detail!r}\npayload: {json.dumps(payload)[:3000]}")
-
-
-def _marks(value: Any) -> bool:
-    return MARK in value
 
 
 @dataclass

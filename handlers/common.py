@@ -123,7 +123,7 @@ _OPTION_FIELDS = ("selected_option",)
 _LIST_FIELDS = ("selected_options", "selected_users", "selected_conversations", "selected_channels")
 
 
-def slack_shaped(body: dict, next) -> None:  # noqa: A002 (Bolt passes `next` by this name)
+def slack_shaped(body: dict, next) -> None:  # Bolt passes the next middleware as `next`
     """Bolt middleware: a payload's values in Slack's shape, or absent. A forged or malformed submission or click
     (a list where an option belongs, a number for text, a state that is not a mapping) reaches the handlers as
     unanswered fields, so each form says what is missing on its field instead of failing."""

@@ -66,7 +66,7 @@ def build_app(rt: Runtime) -> App:
         token_verification_enabled=False,
         logger=None,
     )
-    app.use(common.slack_shaped)
+    app.use(common.SlackShaped())
     for feature in (
         allocation,
         allocation_run,

@@ -4,7 +4,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from sqlalchemy.orm import Session
 
 from bot import months
@@ -123,26 +124,46 @@ _OPTION_FIELDS = ("selected_option",)
 _LIST_FIELDS = ("selected_options", "selected_users", "selected_conversations", "selected_channels")
 
 
-def slack_shaped(body: dict, next) -> None:  # Bolt passes the next middleware as `next`
-    """Bolt middleware: a payload's values in Slack's shape, or absent. A forged or malformed submission or click
-    (a list where an option belongs, a number for text, a state that is not a mapping) reaches the handlers as
-    unanswered fields, so each form says what is missing on its field instead of failing."""
-    view = body.get("view")
-    if body.get("type") in ("view_submission", "view_closed") and isinstance(view, dict):
-        if not isinstance(view.get("private_metadata"), str):
-            view["private_metadata"] = ""
-        state = view.get("state")
-        values = state.get("values") if isinstance(state, dict) else None
-        view["state"] = {"values": _shaped_values(values)}
-    if body.get("type") == "block_actions":
+class SlackShaped(Middleware):
+    """A payload's values in Slack's shape, or absent. A forged or malformed submission or click (a list where an
+    option belongs, a number for text, a state that is not a mapping) reaches the handlers as unanswered fields, so
+    each form says what is missing on its field instead of failing. One that names no form or button at all is
+    answered 400 here: Bolt would fail (500) looking for its listener. (A class, not a function: Bolt builds a
+    function's arguments from the payload, and that alone fails on such a payload.)"""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        body = req.body
+        if not _routable(body):
+            return BoltResponse(status=400, body="")
+        view = body.get("view")
+        if body.get("type") in ("view_submission", "view_closed"):
+            if not isinstance(view.get("private_metadata"), str):
+                view["private_metadata"] = ""
+            state = view.get("state")
+            values = state.get("values") if isinstance(state, dict) else None
+            view["state"] = {"values": _shaped_values(values)}
+        if body.get("type") == "block_actions":
+            body["actions"] = [_shaped_input(a) for a in body["actions"] if isinstance(a, dict)]
+            for action in body["actions"]:
+                if not isinstance(action.get("block_id", ""), str):
+                    action["block_id"] = ""
+        return next()
+
+
+def _routable(body: dict) -> bool:
+    kind = body.get("type")
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        return isinstance(view, dict) and isinstance(view.get("callback_id"), str)
+    if kind == "block_actions":
         actions = body.get("actions")
-        body["actions"] = (
-            [_shaped_input(a) for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
+        return (
+            bool(actions)
+            and isinstance(actions, list)
+            and isinstance(actions[0], dict)
+            and isinstance(actions[0].get("action_id"), str)
         )
-        for action in body["actions"]:
-            if not isinstance(action.get("block_id", ""), str):
-                action["block_id"] = ""
-    next()
+    return True
 
 
 def _shaped_values(values: Any) -> dict:

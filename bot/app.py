@@ -12,6 +12,7 @@ from handlers import (
     allocation_run,
     audit_form,
     commands,
+    common,
     digests,
     disputes,
     escalation,
@@ -65,6 +66,7 @@ def build_app(rt: Runtime) -> App:
         token_verification_enabled=False,
         logger=None,
     )
+    app.use(common.SlackShaped())
     for feature in (
         allocation,
         allocation_run,

@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import audit_form
-from handlers.common import act, audit_id_of, field_errors, form_button, unreadable
+from handlers.common import act, audit_id_of, field_errors, first_input, form_button, unreadable
 from messages import render_view
 
 
@@ -40,14 +40,14 @@ def register(app: App, rt: Runtime) -> None:
         user = body["user"]["id"]
         if audit_id is None:
             unreadable(rt, body, "audit_form_step")
-            return ack(response_action="errors", errors={next(iter(answers), "answer"): "This form is out of date."})
+            return ack(response_action="errors", errors={first_input(view, "answer"): "This form is out of date."})
         outcome = act(
             rt, body, lambda db: audit_form.save_step(db, rt.calendar, rt.settings, audit_id, user, step_id, answers)
         )
         if outcome is None:
             return ack()
         if not outcome.ok:
-            return ack(response_action="errors", errors=field_errors(outcome, next(iter(answers), "answer")))
+            return ack(response_action="errors", errors=field_errors(outcome, first_input(view, "answer")))
         template = "audit_form_step" if outcome.detail["next"] == "step" else "audit_actions"
         ack(response_action="update", view=render_view(template, outcome.detail))
 

@@ -4,7 +4,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from sqlalchemy.orm import Session
 
 from bot import months
@@ -113,13 +114,123 @@ def record_form(
     @app.view(callback_id)
     def submitted(ack, body, view):
         record_id = audit_id_of(view.get("private_metadata", ""))
+        # A form whose fields vary (a theme's checks) may lack `field`: a whole-form problem goes on its first input.
+        default = field if field in _inputs(view) else first_input(view, field)
         if record_id is None:
-            return ack(response_action="errors", errors={field: refusal_words(unreadable(rt, body, callback_id))})
+            return ack(response_action="errors", errors={default: refusal_words(unreadable(rt, body, callback_id))})
         user, values = body["user"]["id"], view["state"]["values"]
         outcome = act(rt, body, lambda db: decide(db, record_id, user, values))
         if outcome is not None and not outcome.ok:
-            return ack(response_action="errors", errors=field_errors(outcome, field))
+            return ack(response_action="errors", errors=field_errors(outcome, default))
         ack()
+
+
+# What each input reports in view.state.values, by the type of its value; anything else is not Slack's shape.
+_TEXT_FIELDS = ("value", "selected_date", "selected_time", "selected_user", "selected_conversation", "selected_channel")
+_OPTION_FIELDS = ("selected_option",)
+_LIST_FIELDS = ("selected_options", "selected_users", "selected_conversations", "selected_channels")
+
+
+class SlackShaped(Middleware):
+    """A payload's values in Slack's shape, or absent. A forged or malformed submission or click (a list where an
+    option belongs, a number for text, a state that is not a mapping) reaches the handlers as unanswered fields, so
+    each form says what is missing on its field instead of failing. One that names no form or button at all is
+    answered 400 here: Bolt would fail (500) looking for its listener. (A class, not a function: Bolt builds a
+    function's arguments from the payload, and that alone fails on such a payload.)"""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        body = req.body
+        if not _routable(body):
+            return BoltResponse(status=400, body="")
+        view = body.get("view")
+        if body.get("type") in ("view_submission", "view_closed"):
+            if not isinstance(view.get("private_metadata"), str):
+                view["private_metadata"] = ""
+            state = view.get("state")
+            values = state.get("values") if isinstance(state, dict) else None
+            view["state"] = {"values": _shaped_values(values)}
+        if body.get("type") == "block_actions":
+            body["actions"] = [_shaped_input(a) for a in body["actions"] if isinstance(a, dict)]
+            for action in body["actions"]:
+                if not isinstance(action.get("block_id", ""), str):
+                    action["block_id"] = ""
+        return next()
+
+
+def _routable(body: dict) -> bool:
+    kind = body.get("type")
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        return isinstance(view, dict) and isinstance(view.get("callback_id"), str)
+    if kind == "block_actions":
+        actions = body.get("actions")
+        return (
+            bool(actions)
+            and isinstance(actions, list)
+            and isinstance(actions[0], dict)
+            and isinstance(actions[0].get("action_id"), str)
+        )
+    return True
+
+
+def _shaped_values(values: Any) -> dict:
+    if not isinstance(values, dict):
+        return {}
+    return {
+        block_id: {action_id: _shaped_input(entry) for action_id, entry in block.items() if isinstance(entry, dict)}
+        for block_id, block in values.items()
+        if isinstance(block, dict)
+    }
+
+
+def _shaped_input(entry: dict) -> dict:
+    """One input's state (or one clicked element) with each value field kept only when it has Slack's type."""
+    shaped = dict(entry)
+    for name in _TEXT_FIELDS:
+        if name in shaped and shaped[name] is not None and not isinstance(shaped[name], str):
+            del shaped[name]
+        elif isinstance(shaped.get(name), str):
+            shaped[name] = _storable(shaped[name])
+    for name in _OPTION_FIELDS:
+        if name in shaped and shaped[name] is not None and not _is_option(shaped[name]):
+            del shaped[name]
+    for name in _LIST_FIELDS:
+        if name in shaped and not _is_list_of(shaped[name], _is_option if name == "selected_options" else _is_text):
+            del shaped[name]
+    return shaped
+
+
+def _storable(typed: str) -> str:
+    """Typed text without NUL and lone surrogates: no keyboard types them, PostgreSQL cannot store NUL and nothing
+    can encode a lone surrogate, yet JSON can carry both (as \\u0000 and \\ud800)."""
+    if "\x00" not in typed and not any("\ud800" <= c <= "\udfff" for c in typed):
+        return typed
+    return "".join(c for c in typed if c != "\x00" and not "\ud800" <= c <= "\udfff")
+
+
+def _is_option(option: Any) -> bool:
+    return isinstance(option, dict) and isinstance(option.get("value"), str)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_list_of(items: Any, good: Callable[[Any], bool]) -> bool:
+    return isinstance(items, list) and all(good(item) for item in items)
+
+
+def first_input(view: dict, default: str) -> str:
+    """The form's first input, where a problem with the whole form is shown: a field error must name a block the
+    form has (Slack refuses others), and what was submitted may leave fields out or add ones the form lacks."""
+    return next(iter(_inputs(view)), default)
+
+
+def _inputs(view: dict) -> list[str]:
+    """The block ids of the form's inputs, as the submitted view lists them."""
+    blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
+    found = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"]
+    return [block_id for block_id in found if isinstance(block_id, str)]
 
 
 def answer(values: dict, block_id: str, action_id: str = "answer") -> dict:

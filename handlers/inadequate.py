@@ -8,7 +8,16 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import inadequate_steps
 from bot.workflow.outcome import refused
-from handlers.common import act, audit_id_of, decision_button, field_errors, form_button, refusal_words, unreadable
+from handlers.common import (
+    act,
+    audit_id_of,
+    decision_button,
+    field_errors,
+    first_input,
+    form_button,
+    refusal_words,
+    unreadable,
+)
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -20,7 +29,7 @@ def register(app: App, rt: Runtime) -> None:
     @app.view("inadequate_form")
     def recorded(ack, body, view):
         values = view["state"]["values"]
-        first = next(iter(values), "note")
+        first = first_input(view, "note")
         day = ((values.get("held_on") or {}).get("day") or {}).get("selected_date")
         roles = {o["value"] for o in ((values.get("attending") or {}).get("roles") or {}).get("selected_options") or []}
         note = ((values.get("note") or {}).get("answer") or {}).get("value")

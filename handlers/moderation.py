@@ -6,7 +6,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import good_practice, moderation
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words, unreadable
+from handlers.common import act, audit_id_of, field_errors, first_input, form_button, refusal_words, unreadable
 
 
 def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
@@ -38,7 +38,7 @@ def register(app: App, rt: Runtime) -> None:
             else:
                 grades[block_id] = (element.get("selected_option") or {}).get("value")
         moderation_id = audit_id_of(view.get("private_metadata", ""))
-        first = next(iter(values), "mode")
+        first = first_input(view, "mode")
         if moderation_id is None:
             return ack(
                 response_action="errors", errors={first: refusal_words(unreadable(rt, body, "moderation_record"))}

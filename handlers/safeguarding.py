@@ -15,9 +15,6 @@ def register(app: App, rt: Runtime) -> None:
         escalation_id = audit_id_of(body["actions"][0].get("value", ""))
         if escalation_id is None:
             return answer_refusal(respond, unreadable(rt, body, "safeguarding_ack"), client=client, body=body)
-        outcome = act(
-            rt,
-            body,
-            lambda db: safeguarding.acknowledge(db, rt.calendar, rt.settings, escalation_id, body["user"]["id"]),
-        )
+        user = body["user"]["id"]
+        outcome = act(rt, body, lambda db: safeguarding.acknowledge(db, rt.calendar, rt.settings, escalation_id, user))
         answer_refusal(respond, outcome, client=client, body=body)

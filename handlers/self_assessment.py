@@ -8,7 +8,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import self_assessment
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words, unreadable
+from handlers.common import act, audit_id_of, field_errors, first_input, form_button, refusal_words, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -26,7 +26,7 @@ def register(app: App, rt: Runtime) -> None:
     def submitted(ack, body, view):
         values = view["state"]["values"]
         answers = {block_id: _answer(actions) for block_id, actions in values.items()}
-        first_field = next(iter(values), "lived_experience")
+        first_field = first_input(view, "lived_experience")
         audit_id = audit_id_of(view.get("private_metadata", ""))
         if audit_id is None:
             return ack(

@@ -872,6 +872,7 @@ EXAMPLES["refusal"] += [
     {"reason": "good_practice_reason_needed"},
     {"reason": "good_practice_not_ticked"},
     {"reason": "good_practice_too_long", "limit": 2900, "length": 3001},
+    {"reason": "allocation_reason_too_long", "limit": 1000, "length": 100_001},
 ]
 # Group moderation meetings
 _GROUP_ITEMS = [

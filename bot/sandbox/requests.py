@@ -285,6 +285,11 @@ class SignedSender:
         body, headers = response.request
         return self._send(body, headers, response.sent)
 
+    def interaction(self, payload: dict[str, Any], **signing: Unpack[Signing]) -> Response:
+        """Any interaction payload, form-encoded and signed as Slack sends one: for payloads malformed beyond what
+        the helpers above build (fuzzing, forgeries)."""
+        return self._post_form(payload, **signing)
+
     def _trigger_id(self) -> str:
         return self.standin.new_trigger_id() if self.standin is not None else "0.0.no-standin"
 

@@ -20,6 +20,7 @@ from store.models import Audit, Case, CaseAccess, Event, Person, Theme
 
 # Child-protection and looked-after children's audits need a Conference & Reviewing Officer at the meeting.
 CRO_CATEGORIES = {"CP", "CLA"}
+DECLINE_REASON_LIMIT = 1000  # characters; the form's input says the same, so this catches a forged submission
 
 
 def next_qa_ref(db: Session, month: str) -> str:
@@ -217,6 +218,8 @@ def decline(db: Session, cal: Calendar, settings: Settings, audit_id: int, slack
     if isinstance(found, Outcome):
         return found
     person, audit = found
+    if len(reason) > DECLINE_REASON_LIMIT:
+        return refused("allocation_reason_too_long", field="reason", limit=DECLINE_REASON_LIMIT, length=len(reason))
     if problem := guard.check(db, {"reason": reason}):
         return problem
     outcome = _decide(db, person, audit, "declined", "allocation_declined")

@@ -29,6 +29,7 @@ from bot import months, outbox
 from bot.calendar import Calendar, now
 from bot.config import Settings
 from bot.workflow import allocation, auditors, caselist, guard, reminders, thematic_due, trail
+from bot.workflow.annex_a import MAX_REF
 from bot.workflow.directory import QA_TEAM, by_slack_id
 from bot.workflow.forms import FormDefinition, FormError, grade_scale, questions_form
 from bot.workflow.outcome import DONE, Outcome, refused
@@ -195,6 +196,12 @@ def _next_ref(db: Session, cal: Calendar) -> str:
     return f"TH-{year}-{count + 1:02d}"
 
 
+def _echoed(typed: str) -> str:
+    """What was typed, short enough to quote back in a field error (a case-system ID or a month is far shorter):
+    quoting a pasted page whole would make the answer longer than Slack takes."""
+    return typed if len(typed) <= MAX_REF else typed[: MAX_REF - 1] + "…"
+
+
 def _sample(
     db: Session, cal: Calendar, values: dict[str, Any], errors: dict[str, str], extra: dict[str, Any]
 ) -> tuple[list[Case], dict[str, Any], str]:
@@ -206,7 +213,7 @@ def _sample(
         unknown = [ref for ref in picked if ref not in found]
         if unknown:
             errors["picked"] = "theme_unknown_cases"
-            extra["unknown"] = ", ".join(unknown[:10])
+            extra["unknown"] = ", ".join(_echoed(ref) for ref in unknown[:10])
         elif len(set(picked)) > MAX_SAMPLE:
             errors["picked"] = "theme_sample_too_big"
         elif unmatched := [ref for ref in dict.fromkeys(picked) if found[ref].worker_id is None]:
@@ -217,7 +224,7 @@ def _sample(
     month = (values.get("month") or "").strip()
     if not months.is_month(month) or not caselist.has_case_list(db, month):
         errors["month"] = "theme_month_unknown"
-        extra["month"] = month
+        extra["month"] = _echoed(month)
         return [], {}, month
     size_text = (values.get("size") or "").strip()
     size = int(size_text) if size_text.isascii() and size_text.isdigit() else 0

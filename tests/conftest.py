@@ -43,18 +43,28 @@ def _template_db(tmp_path_factory):
     return path
 
 
+def empty_postgres() -> None:
+    """Every table of the PostgreSQL test database emptied, its migrations kept."""
+    database = Database(PG_URL)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    database.engine.dispose()
+
+
+def fresh_database(template, directory) -> str:
+    """A migrated, empty database: PostgreSQL's emptied, or a copy of the SQLite template in `directory`."""
+    if PG_URL:
+        empty_postgres()
+        return PG_URL
+    path = directory / "qabot.sqlite3"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture
 def database_url(_template_db, tmp_path) -> str:
-    if PG_URL:
-        database = Database(PG_URL)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        with database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        database.engine.dispose()
-        return PG_URL
-    path = tmp_path / "qabot.sqlite3"
-    shutil.copy(_template_db, path)
-    return f"sqlite:///{path}"
+    return fresh_database(_template_db, tmp_path)
 
 
 @pytest.fixture

@@ -12,30 +12,12 @@ import pytest
 
 from bench.run import TINY, main, percentile, run
 from bot.calendar import now
+from tests.conftest import fresh_database
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, _template_db):
-    from tests.conftest import PG_URL
-
-    if PG_URL:
-        from sqlalchemy import text
-
-        from store import Database
-        from store.models import Base
-
-        database = Database(PG_URL)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        with database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        database.engine.dispose()
-        url = PG_URL
-    else:
-        import shutil
-
-        path = tmp_path_factory.mktemp("bench") / "qabot.sqlite3"
-        shutil.copy(_template_db, path)
-        url = f"sqlite:///{path}"
+    url = fresh_database(_template_db, tmp_path_factory.mktemp("bench"))
     return run(url, TINY, say=lambda line: None)
 
 

@@ -20,14 +20,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.runtime import Runtime
 from bot.sandbox.server import Call, SlackStandIn
-from store import Database
-from store.models import Base, OutboxMessage
+from store.models import OutboxMessage
 from tests import month
-from tests.conftest import PG_URL, QA_CHANNEL
+from tests.conftest import PG_URL, QA_CHANNEL, empty_postgres
 from tests.test_processes import _env
 
 FAULT_RATE = 0.3
@@ -66,15 +65,7 @@ def _play(rt: Runtime, clock: _Clock) -> None:
 def _pristine(database_url: str, tmp_path: Path):
     """A function that puts the test's database back as it is now (migrated, empty), for a second run."""
     if PG_URL:
-
-        def empty() -> None:
-            database = Database(PG_URL)
-            tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            with database.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            database.engine.dispose()
-
-        return empty
+        return empty_postgres
     path = Path(database_url.removeprefix("sqlite:///"))
     shutil.copy(path, tmp_path / "pristine.sqlite3")
     return lambda: shutil.copy(tmp_path / "pristine.sqlite3", path)

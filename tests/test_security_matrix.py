@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 from slack_bolt import App
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 import bot.app
 import handlers.commands
@@ -36,7 +35,6 @@ from bot.server import background_server
 from bot.workflow import allocation, escalation, learning, safeguarding
 from bot.workflow.directory import add_person
 from messages import render
-from store import Database
 from store.models import (
     Action,
     ActionExtension,
@@ -54,7 +52,7 @@ from store.models import (
     Person,
     Theme,
 )
-from tests.conftest import PG_URL, QA_CHANNEL, SIGNING_SECRET
+from tests.conftest import QA_CHANNEL, SIGNING_SECRET, fresh_database
 from tests.test_audit_form import _walk
 from tests.test_disputes import _dispute, _opened
 from tests.test_inadequate_walk import _moderate, _submit
@@ -94,22 +92,9 @@ class Env:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _database_url(template, tmp_path_factory) -> str:
-    if PG_URL:
-        database = Database(PG_URL)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        with database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        database.engine.dispose()
-        return PG_URL
-    path = tmp_path_factory.mktemp("security") / "qabot.sqlite3"
-    shutil.copy(template, path)
-    return f"sqlite:///{path}"
-
-
 @pytest.fixture(scope="module")
 def env(_template_db, tmp_path_factory):
-    url = _database_url(_template_db, tmp_path_factory)
+    url = fresh_database(_template_db, tmp_path_factory.mktemp("security"))
     freezer = freeze_time(MONDAY_10, tick=True)
     freezer.start()
     try:

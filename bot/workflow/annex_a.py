@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,8 +16,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
 
 from store.models import CATEGORIES
 
@@ -95,7 +93,6 @@ BLANKS = {"", "n/a", "#n/a", "#null!", "#div/0!", "#value!", "#ref!", "#name?", 
 DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
 NUMERIC_TEXT_ID = re.compile(r"(\d+)\.0+")  # a numeric ID exported as text: "1234.0"
 MAX_REF = 64  # Case.case_ref's column width
-# A sheet's <row> in the transitional and the strict SpreadsheetML namespace.
 
 
 @dataclass(frozen=True)
@@ -210,18 +207,21 @@ def _sheet_number(title: str) -> int | None:
 
 
 def _read_workbook(path: Path, out: CaseList) -> None:
-    # data_only: a formula cell gives the value Excel saved with it, or None — never the formula's text.
+    # calamine (Rust) reads a 10,000-row workbook ten times faster than openpyxl. A formula cell gives the value
+    # Excel saved with it, or nothing — never the formula's text; an empty cell is "", which reads as blank.
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, ValueError) as exc:
         raise CaseListError(
             f"{path.name} is not a readable .xlsx workbook ({exc.__class__.__name__}): "
             "is it password-protected, or an old .xls renamed? Save it as an Excel Workbook (.xlsx)"
         ) from None
     try:
-        for sheet in book.worksheets:
-            if (number := _sheet_number(sheet.title)) is not None:
-                _read_list(number, sheet.iter_rows(values_only=True), out, f"Sheet '{sheet.title}'")
+        for sheet in book.sheets_metadata:
+            if sheet.typ == SheetTypeEnum.WorkSheet and (number := _sheet_number(sheet.name)) is not None:
+                # Not skip_empty_area: columns and rows keep their places from A1, as the headers' indexes need.
+                rows = book.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
+                _read_list(number, iter(rows), out, f"Sheet '{sheet.name}'")
     finally:
         book.close()
     if not out.rows:

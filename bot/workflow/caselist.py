@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from bot import months
 from bot.workflow import trail
 from bot.workflow.annex_a import LISTS, RANK, CaseList, CaseRecord, clean
+from store import bulk
 from store.models import Case, CaseListEntry, Person, Team
 
 FIELDS = ("category", "team_id", "worker_id", "team_name", "worker_name", "practice_dates")
@@ -165,12 +166,9 @@ def import_cases(db: Session, case_list: CaseList, month: str) -> CaseImportRepo
         rows = [{"case_ref": ref, "restricted": False, "month": month, **d} for ref, d in new_cases.items()]
         for case_id, ref in db.execute(insert(Case).returning(Case.id, Case.case_ref), rows):
             new_entries.append({"case_id": case_id, "month": month, **new_cases[ref]})
-    if new_entries:
-        db.execute(insert(CaseListEntry), new_entries)
-    if entry_updates:
-        db.execute(update(CaseListEntry), entry_updates)
-    if case_updates:
-        db.execute(update(Case), case_updates)
+    bulk.insert_rows(db, CaseListEntry, new_entries)
+    bulk.update_rows(db, CaseListEntry, entry_updates)
+    bulk.update_rows(db, Case, case_updates)
     report.created, report.updated = len(new_entries), len(entry_updates)
     report.unmatched_workers, report.unmatched_teams = dict(unmatched_workers), dict(unmatched_teams)
     # One event per import that changed something; counts and staff names only, no case references.

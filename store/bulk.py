@@ -1,0 +1,61 @@
+"""Writes of many rows at once, in the caller's transaction.
+
+On PostgreSQL an executemany INSERT or UPDATE is still one statement per row (psycopg pipelines them): for the 10,000
+rows of a county's case list that is most of the import's time, so there the rows go in with COPY, which psycopg
+streams in one command. SQLite runs an executemany in-process and is fast as it is.
+"""
+
+import json
+from typing import Any
+
+from sqlalchemy import insert, text, update
+from sqlalchemy.orm import Session
+
+STAGING = "qabot_bulk_update"
+
+
+def insert_rows(db: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """INSERT the rows (dicts with the same keys, column names) into `model`'s table."""
+    if not rows:
+        return
+    if _postgres(db):
+        _copy(db, model.__table__.name, rows)
+    else:
+        db.execute(insert(model), rows)
+
+
+def update_rows(db: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """UPDATE each row of `model`'s table with its "id" to the other values of its dict (the same keys in each)."""
+    if not rows:
+        return
+    if not _postgres(db):
+        db.execute(update(model), rows)
+        return
+    table = model.__table__.name
+    names = list(rows[0])
+    # A staging table with the real columns' types, gone at the end of the transaction (and dropped at once, so that
+    # a second update in the same transaction can make its own).
+    db.execute(
+        text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS SELECT {', '.join(names)} FROM {table} WITH NO DATA")
+    )
+    _copy(db, STAGING, rows)
+    assignments = ", ".join(f"{name} = staged.{name}" for name in names if name != "id")
+    db.execute(text(f"UPDATE {table} SET {assignments} FROM {STAGING} AS staged WHERE {table}.id = staged.id"))
+    db.execute(text(f"DROP TABLE {STAGING}"))
+
+
+def _postgres(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _copy(db: Session, table: str, rows: list[dict[str, Any]]) -> None:
+    names = list(rows[0])
+    # The session's own connection, so the rows are in its transaction; a dict is a JSON column's value.
+    cursor = db.connection().connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                values = (row[name] for name in names)
+                copy.write_row([json.dumps(v) if isinstance(v, dict | list) else v for v in values])
+    finally:
+        cursor.close()

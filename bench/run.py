@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
@@ -41,7 +40,6 @@ from python_calamine import CalamineWorkbook
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import bindparam, event, func, select, text
-from waitress.server import create_server
 
 from bench.seed import TEAMS, Seeded, seed
 from bot.calendar import clock_at
@@ -49,7 +47,7 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.sandbox.requests import SignedSender
 from bot.sandbox.server import SlackStandIn
-from bot.server import background_server
+from bot.server import BackgroundServer, background_server
 from bot.workflow import actions, annex_a, caselist, digests, escalation, home
 from messages import render_view
 from store import Database
@@ -269,49 +267,34 @@ def bench_sweeps(rt: Runtime, seeded: Seeded, repeats: int) -> list[Row]:
 # ----- 1. acknowledgement latency -------------------------------------------------------------------------------------
 
 
-class BareServer:
+def bare_app(rt: Runtime):
     """A Bolt app that only acks, built as qabot's is (same client, same signing secret, listeners run before the
-    response) and served as qabot's BackgroundServer serves (waitress, 4 threads, /slack/events)."""
+    response), as a WSGI application that qabot's BackgroundServer serves as it serves qabot (waitress, 4 threads)."""
+    app = App(
+        client=rt.client,
+        signing_secret=rt.settings.slack_signing_secret,
+        process_before_response=True,
+        token_verification_enabled=False,
+        logger=logging.getLogger("bench.bare"),
+    )
 
-    def __init__(self, rt: Runtime):
-        app = App(
-            client=rt.client,
-            signing_secret=rt.settings.slack_signing_secret,
-            process_before_response=True,
-            token_verification_enabled=False,
-            logger=logging.getLogger("bench.bare"),
-        )
+    @app.action("action_sign_off")
+    def clicked(ack):
+        ack()
 
-        @app.action("action_sign_off")
-        def clicked(ack):
-            ack()
+    @app.view("action_done_form")
+    def submitted(ack):
+        ack()
 
-        @app.view("action_done_form")
-        def submitted(ack):
-            ack()
+    slack = SlackRequestHandler(app, path="/slack/events")
 
-        slack = SlackRequestHandler(app, path="/slack/events")
+    def application(environ, start_response):
+        if environ.get("PATH_INFO") == "/slack/events":
+            return slack(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"Not Found"]
 
-        def application(environ, start_response):
-            if environ.get("PATH_INFO") == "/slack/events":
-                return slack(environ, start_response)
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"Not Found"]
-
-        self._server = create_server(application, host="127.0.0.1", port=0, threads=4, ident="bare")
-        self.base_url = f"http://127.0.0.1:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._run, name="bare-http", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._server.run()
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=5)
+    return application
 
 
 def _latency_rows(name: str, app: list[float], bare: list[float]) -> Row:
@@ -337,7 +320,7 @@ def bench_ack(rt: Runtime, standin: SlackStandIn, seeded: Seeded, scale: Scale) 
         first, owner, _ = chosen[0]
         view = render_view("action_done_form", actions.done_form(db, first, owner).detail)
     server, base_url = background_server(rt)
-    bare = BareServer(rt)
+    bare = BackgroundServer(bare_app(rt), ident="bare")
     ours = SignedSender(f"{base_url}/slack/events", SECRET, standin)
     theirs = SignedSender(f"{bare.base_url}/slack/events", SECRET, standin)
     try:

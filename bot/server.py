@@ -45,13 +45,13 @@ def serve(rt: Runtime, host: str = "0.0.0.0") -> None:
 
 
 class BackgroundServer:
-    """A real server on a free port in a thread, for the demo and the tests."""
+    """A real server on a free port in a thread, for the demo, the tests and the benchmarks."""
 
-    def __init__(self, rt: Runtime, host: str = "127.0.0.1"):
-        self._server = create_server(wsgi_app(rt), host=host, port=0, threads=4, ident="qabot")
+    def __init__(self, application, host: str = "127.0.0.1", ident: str = "qabot"):
+        self._server = create_server(application, host=host, port=0, threads=4, ident=ident)
         self._closing = False
         self.base_url = f"http://{host}:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._run, name="qabot-http", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{ident}-http", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -64,10 +64,12 @@ class BackgroundServer:
 
     def close(self) -> None:
         self._closing = True
+        # Workers first: one still finishing a reply wakes the loop through a pipe that close() shuts (EBADF).
+        self._server.task_dispatcher.shutdown()
         self._server.close()
         self._thread.join(timeout=5)
 
 
 def background_server(rt: Runtime, host: str = "127.0.0.1") -> tuple[BackgroundServer, str]:
-    server = BackgroundServer(rt, host)
+    server = BackgroundServer(wsgi_app(rt), host)
     return server, server.base_url

@@ -28,6 +28,16 @@ PII_TABLE = pytest.StashKey[list[str]]()
 # A first name that is also an everyday English word, written in lower case ("grace", "hope") is taken for the
 # word by design (bot/workflow/pii.py): measured and printed, but not one of the categories that must be caught.
 TRADE_OFF = "name_everyday_lower"
+# The printed table's words, as the README's.
+LABELS = {
+    "name": "names from the case list",
+    "birth_date": "dates of birth",
+    "postcode": "postcodes",
+    "nhs_number": "NHS numbers",
+    "ni_number": "National Insurance numbers",
+    "phone": "phone numbers",
+    TRADE_OFF: "lower-case first names that are also words (let through on purpose)",
+}
 
 FIRST_NAMES = [
     "Oliver", "Amelia", "Jayden", "Isla", "Leo", "Freddie", "Mia", "Kacper", "Aisha", "Tyler", "Siobhan", "Callum",
@@ -430,11 +440,9 @@ def table(rates: dict[str, tuple[int, int]]) -> list[str]:
     for category in (*CATEGORIES, TRADE_OFF):
         if category in rates:
             hit, total = rates[category]
-            lines.append(f"  {category:<20} {hit:>4}/{total:<4} caught  {100 * hit / total:6.1f}%")
+            lines.append(f"  {hit:>4}/{total:<4} caught  {100 * hit / total:5.1f}%  {LABELS[category]}")
     alarms, total = rates["control"]
-    lines.append(
-        f"  {'control (clean text)':<20} {alarms:>4}/{total:<4} flagged {100 * alarms / total:6.1f}% false positives"
-    )
+    lines.append(f"  {alarms:>4}/{total:<4} refused {100 * alarms / total:5.1f}%  ordinary sentences (false positives)")
     return lines
 
 

@@ -25,7 +25,7 @@ from bot.sandbox.server import SlackStandIn
 from bot.server import background_server
 from bot.workflow.forms import load_form
 from scheduler.jobs import tick
-from store.models import Audit, Dispute, Escalation, Event, Moderation
+from store.models import Audit, Dispute, Escalation, Event, Moderation, Person
 
 __all__ = ["CASES", "STAFF", "run", "seed"]
 
@@ -300,6 +300,10 @@ def _script(rt: Runtime, settings: Settings, standin: SlackStandIn, slack: Signe
             audit = db.get(Audit, event.subject_id) if event.subject_type == "audits" else None
             who = names.get(event.actor_slack_id, "qabot")
             what = TRAIL.get(event.kind, event.kind)
+            if event.kind == "reminder.sent" and event.detail.get("to"):
+                # One event per person and item: say whom of what, or four reminders read as one sent four times.
+                first, item = db.get(Person, event.detail["to"]).name.split()[0], str(event.detail.get("item"))
+                what = f"reminded {first} in the digest ({item.replace('_', ' ')})"
             print(
                 f"   {event.at.astimezone(LONDON):%a %d %b %H:%M}  {audit.qa_ref if audit else '':<15} {what:<40} {who}"
             )

@@ -349,6 +349,8 @@ def bench_ack(rt: Runtime, standin: SlackStandIn, seeded: Seeded, scale: Scale) 
                         raise AssertionError(f"{name}: answered {answer.status} {answer.body[:200]!r}")
                     if n >= scale.warmup:
                         times.append(spent)
+            if not rt.settle(timeout=120):
+                raise AssertionError(f"{name}: the work after the acknowledgements did not finish")
             with rt.database.unit_of_work() as db:
                 moved = db.scalar(
                     select(func.count())

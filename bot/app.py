@@ -61,8 +61,10 @@ def build_app(rt: Runtime) -> App:
     app = App(
         client=rt.client,
         signing_secret=rt.settings.slack_signing_secret,
-        # Listeners run inside the request so their database work is committed before Slack hears "ok".
+        # A listener's ack function answers inside the request (a form's field errors need that); work that can
+        # wait runs after, as a lazy listener on rt.listeners (handlers.common.acked_first).
         process_before_response=True,
+        listener_executor=rt.listeners,
         token_verification_enabled=False,
         logger=None,
     )

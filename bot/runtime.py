@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -14,6 +16,37 @@ from bot.outbox import Courier, Dispatcher
 from store import Database
 
 
+class Listeners(ThreadPoolExecutor):
+    """The threads that do a click's or a form's work after Slack has heard "ok" (Bolt's listener executor), counted
+    so that shutting down, a test or the demo can wait until everything acknowledged has been done."""
+
+    def __init__(self, workers: int = 10):
+        super().__init__(max_workers=workers, thread_name_prefix="qabot-listener")
+        self._busy = 0
+        self._changed = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._changed:
+            self._busy += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: Future | None) -> None:
+        with self._changed:
+            self._busy -= 1
+            self._changed.notify_all()
+
+    def settle(self, timeout: float = 30) -> bool:
+        """Wait until no acknowledged work is left; False if some is still running after `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._busy == 0, timeout)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -22,6 +55,7 @@ class Runtime:
     client: WebClient
     dispatcher: Dispatcher
     courier: Courier | None = None
+    listeners: Listeners = field(default_factory=Listeners)
 
     @classmethod
     def build(cls, settings: Settings, *, timeout: int = 10) -> Runtime:
@@ -46,7 +80,13 @@ class Runtime:
         if self.courier:
             self.courier.kick()
 
+    def settle(self, timeout: float = 30) -> bool:
+        """Wait for the work of every request already acknowledged (the tests' and the demo's next step needs it)."""
+        return self.listeners.settle(timeout)
+
     def close(self) -> None:
+        # Work already acknowledged to Slack is finished before the database goes.
+        self.listeners.shutdown(wait=True)
         if self.courier:
             self.courier.stop()
         self.database.engine.dispose()

@@ -2,10 +2,11 @@
 
 import json
 import logging
+import signal
+import sys
 import threading
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from waitress import serve as waitress_serve
 from waitress.server import create_server
 
 from bot.app import build_app
@@ -37,10 +38,17 @@ def wsgi_app(rt: Runtime):
 
 def serve(rt: Runtime, host: str = "0.0.0.0") -> None:
     rt.start_courier()
+    server = create_server(wsgi_app(rt), host=host, port=rt.settings.port, threads=8, ident="qabot")
+    # A deployment stops the process with SIGTERM: it stops listening, and rt.close() finishes the work of every
+    # request already acknowledged to Slack, which nobody would otherwise redo.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("qabot listening on %s:%s", host, rt.settings.port)
     try:
-        waitress_serve(wsgi_app(rt), host=host, port=rt.settings.port, threads=8, ident="qabot")
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.close()
         rt.close()
 
 

@@ -4,16 +4,14 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import allocation
-from handlers.common import act, answer_refusal, audit_id_of, field_errors, unreadable
+from handlers.common import act, answer_refusal, audit_id_of, click, field_errors, unreadable
 from messages import render_view
 
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action("allocation_accept")
-    def accept(ack, body, respond, client):
-        ack()
+    def accept(body, respond, client):
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
             return answer_refusal(respond, unreadable(rt, body, "allocation_accept"), client=client, body=body)
@@ -21,18 +19,19 @@ def register(app: App, rt: Runtime) -> None:
         outcome = act(rt, body, lambda db: allocation.accept(db, rt.calendar, rt.settings, audit_id, user))
         answer_refusal(respond, outcome, client=client, body=body)
 
-    @app.action("allocation_decline")
-    def decline(ack, body, respond, client):
-        ack()
+    def decline(body, respond, client):
         audit_id = audit_id_of(body["actions"][0].get("value", ""))
         if audit_id is None:
             return answer_refusal(respond, unreadable(rt, body, "allocation_decline"), client=client, body=body)
         outcome = act(rt, body, lambda db: allocation.may_decide(db, audit_id, body["user"]["id"]))
         if outcome is None or not outcome.ok:
             return answer_refusal(respond, outcome, client=client, body=body)
-        # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
+        # trigger_id lasts 3 seconds and works once: the form is opened straight after the ack.
         view = render_view("allocation_decline_form", {"qa_ref": outcome.detail["qa_ref"], "audit_id": audit_id})
         client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    click(app, "allocation_accept", accept)
+    click(app, "allocation_decline", decline)
 
     @app.view("allocation_decline")
     def declined(ack, body, view):

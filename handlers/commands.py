@@ -6,14 +6,13 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from handlers import group_moderation, learning, reports, thematic
 from handlers.allocation_run import open_review
+from handlers.common import acked_first
 from messages import render
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.command("/qa")
-    def qa(ack, body, command, respond, client):
-        ack()
-        words = (command.get("text") or "").split()
+    def qa(body, respond, client):
+        words = (body.get("text") or "").split()
         if words[:1] == ["allocate"]:
             return open_review(rt, body, respond, client, words[1] if len(words) > 1 else "")
         if words[:1] == ["group"]:
@@ -28,3 +27,5 @@ def register(app: App, rt: Runtime) -> None:
             return thematic.open_form(rt, body, respond, client)
         payload = render("help", {})
         respond(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")
+
+    acked_first(app.command("/qa"), "/qa", qa)

@@ -1,5 +1,6 @@
 """What every feature's handlers share: one claimed transaction per request, and refusals."""
 
+import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -15,6 +16,34 @@ from bot.workflow.outcome import Outcome, refused
 from messages import render, render_view
 
 T = TypeVar("T")
+log = logging.getLogger("qabot.handlers")
+
+
+def _ack(ack) -> None:
+    ack()
+
+
+def acked_first(listener: Callable[..., Any], what: str, work: Callable[[dict, Any, Any], None]) -> None:
+    """Register `work(body, respond, client)` with `listener` (Bolt's `app.action(…)`, `app.command(…)` or
+    `app.event(…)`) so that Slack hears "ok" at once and the work is done after, in rt.listeners: a click's
+    transaction is tens of statements and Slack waits 3 seconds at most (and re-delivers an event it thinks lost).
+    The work answers the person as a refusal is answered, through response_url or their DM; if it fails, nothing
+    was written (its transaction rolled back) and the person is told so rather than left waiting."""
+
+    def run(body, respond, client):
+        try:
+            work(body, respond, client)
+        except Exception as error:
+            log.error("the work of %s failed: %s", what, error, exc_info=error)
+            if body.get("type") != "event_callback":  # an event has nobody to answer
+                answer_refusal(respond, refused("click_failed"), client=client, body=body)
+
+    listener(ack=_ack, lazy=[run])
+
+
+def click(app: App, action: str, work: Callable[[dict, Any, Any], None]) -> None:
+    """A button or menu whose work is done after Slack has heard "ok" (see `acked_first`)."""
+    acked_first(app.action(action), action, work)
 
 
 def open_month_form(
@@ -77,32 +106,32 @@ def form_button(app: App, rt: Runtime, action: str, template: str, context: Call
     """A button whose value names a record and which opens a form: `context(db, record_id, slack_user_id)`
     either refuses (answered ephemerally, on the trail) or gives what the form shows."""
 
-    @app.action(action)
-    def open_form(ack, body, respond, client):
-        ack()
+    def open_form(body, respond, client):
         record_id = audit_id_of(body["actions"][0].get("value", ""))
         if record_id is None:
             return answer_refusal(respond, unreadable(rt, body, action), client=client, body=body)
         outcome = act(rt, body, lambda db: context(db, record_id, body["user"]["id"]))
         if outcome is None or not outcome.ok:
             return answer_refusal(respond, outcome, client=client, body=body)
-        # trigger_id lasts 3 seconds and works once: the form is opened here, synchronously.
+        # trigger_id lasts 3 seconds and works once: the form is opened straight after the ack.
         client.views_open(trigger_id=body["trigger_id"], view=render_view(template, outcome.detail))
+
+    click(app, action, open_form)
 
 
 def decision_button(app: App, rt: Runtime, action: str, decide: Callable[..., Outcome]) -> None:
     """A button that decides a record (its id in the value) in one click: `decide(db, cal, settings, id, user)`;
     a refused click is answered ephemerally."""
 
-    @app.action(action)
-    def clicked(ack, body, respond, client):
-        ack()
+    def clicked(body, respond, client):
         task_id = audit_id_of(body["actions"][0].get("value", ""))
         if task_id is None:
             return answer_refusal(respond, unreadable(rt, body, action), client=client, body=body)
         user = body["user"]["id"]
         outcome = act(rt, body, lambda db: decide(db, rt.calendar, rt.settings, task_id, user))
         answer_refusal(respond, outcome, client=client, body=body)
+
+    click(app, action, clicked)
 
 
 def record_form(

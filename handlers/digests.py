@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import digests
-from handlers.common import act, answer_refusal, audit_id_of, unreadable
+from handlers.common import act, answer_refusal, audit_id_of, click, unreadable
 
 
 def _item(block_id: str) -> tuple[str, int, date] | None:
@@ -31,9 +31,7 @@ def _day(value: str) -> date | None:
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action("digest_snooze")
-    def snooze(ack, body, respond, client):
-        ack()
+    def snooze(body, respond, client):
         chosen = body["actions"][0]
         item = _item(chosen.get("block_id") or "")
         until = _day((chosen.get("selected_option") or {}).get("value") or "")
@@ -45,3 +43,5 @@ def register(app: App, rt: Runtime) -> None:
             rt, body, lambda db: digests.snooze(db, rt.calendar, rt.settings, subject, item_id, sent_on, user, until)
         )
         answer_refusal(respond, outcome, client=client, body=body)
+
+    click(app, "digest_snooze", snooze)

@@ -8,6 +8,7 @@ from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import learning
 from handlers.common import (
+    acked_first,
     act,
     answer,
     answer_refusal,
@@ -38,10 +39,11 @@ def open_top_ten(rt: Runtime, body: dict, respond, client, month_text: str) -> N
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.shortcut("qa_highlight")
-    def shortcut(ack, body, respond, client):
-        ack()
-        open_highlight(rt, body, respond, client, body["user"]["id"])
+    acked_first(
+        app.shortcut("qa_highlight"),
+        "qa_highlight",
+        lambda body, respond, client: open_highlight(rt, body, respond, client, body["user"]["id"]),
+    )
 
     @app.view("highlight_form")
     def posted(ack, body, view):

@@ -112,7 +112,7 @@ def rt(settings):
 def slack(rt, standin):
     """The running HTTP server and a sender that signs requests to it like Slack."""
     server, base_url = background_server(rt)
-    yield SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin)
+    yield SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin, settle=rt.settle)
     server.close()
 
 

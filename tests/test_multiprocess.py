@@ -202,14 +202,23 @@ def _message(rt, standin, key: str) -> dict:
         return standin.message(db.scalar(select(OutboxMessage.ts).where(OutboxMessage.key == key)))
 
 
-def _opened(standin, callback_id: str, audit_id: int) -> dict:
-    [view] = [
+def _views(standin, callback_id: str, audit_id: int) -> list[dict]:
+    """The forms opened with this callback for this audit."""
+    return [
         c.response["view"]
-        for c in standin.calls
+        for c in list(standin.calls)
         if c.method == "views.open"
         and c.ok
         and (c.response["view"]["callback_id"], c.response["view"]["private_metadata"]) == (callback_id, str(audit_id))
     ]
+
+
+def _is_open(standin, callback_id: str, audit_id: int) -> bool:
+    return bool(_views(standin, callback_id, audit_id))
+
+
+def _opened(standin, callback_id: str, audit_id: int) -> dict:
+    [view] = _views(standin, callback_id, audit_id)
     return view
 
 
@@ -267,9 +276,11 @@ def test_two_servers_and_two_dispatchers_deliver_every_notification_once(rt, set
             # People click on the messages they were sent: the dispatchers deliver the allocations first.
             assert _wait_for(lambda: _unsent(rt) == 0, 30), "the allocations were not delivered"
             answered = _load(rt, standin, servers, groups, dispute_ids)
+            # Stopped as a deployment stops them (SIGTERM), the servers first finish the work they acknowledged.
+            outputs = [_finish(p) for p in processes[:2]]
             assert _wait_for(lambda: _unsent(rt) == 0, 30), [(r.key, r.status) for r in _rows(rt) if r.status in UNSENT]
         finally:
-            outputs = [_finish(p) for p in processes]
+            outputs = outputs + [_finish(p) for p in processes[len(outputs) :]]
     for _, err in outputs:
         assert "Traceback" not in err, err
     by_dispatcher = [set(out.split()) for out, _ in outputs[2:]]
@@ -302,6 +313,10 @@ def _load(rt, standin, servers, groups, dispute_ids) -> dict[str, list[list]]:
     for n, audit_id in enumerate(groups["meeting"]):
         openings.append(click(servers[n % 2], asked[audit_id][1], "meeting_open", audit_id))
     assert {r.status for r in _together(*openings)} == {200}
+    # A click is answered before its form is opened: the forms are on screen a moment later.
+    forms = [("allocation_decline", a) for a in groups["declined"] + groups["accept_or_pass"]]
+    forms += [("meeting_form", a) for a in groups["meeting"]]
+    assert _wait_for(lambda: all(_is_open(standin, *form) for form in forms), 30), "the forms were not opened"
 
     races: dict[str, list[list]] = {g: [] for g in (*GROUPS, "dispute", "home")}
     for n, audit_id in enumerate(groups["redelivered"]):

@@ -86,10 +86,43 @@ def test_qabot_serve_answers_slack_and_healthz(settings, standin, world):
         assert _wait_for(healthy), "qabot serve did not come up"
         sender = SignedSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, standin)
         assert sender.app_home_opened("U0AUD").status == 200
+        # Slack heard "ok" first: the Home tab is published a moment later.
+        assert _wait_for(lambda: standin.home("U0AUD") is not None)
         assert standin.home("U0AUD")["type"] == "home"
         assert sender.app_home_opened("U0AUD", secret="wrong").status == 401
     finally:
         err = _stop(process)
+    assert "Traceback" not in err
+
+
+def test_qabot_serve_stopped_finishes_what_it_acknowledged(settings, standin, world):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=_env(settings, PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        sender = SignedSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, standin)
+
+        def up():
+            try:
+                return sender.url_verification().status == 200
+            except OSError:
+                return False
+
+        assert _wait_for(up), "qabot serve did not come up"
+        standin.inject("views.publish", delay=3)  # Slack is slow to answer: the work outlives the request
+        assert sender.app_home_opened("U0AUD").status == 200
+        stopped = time.monotonic()
+    finally:
+        err = _stop(process)
+    # SIGTERM was handled (exit 0, not killed by the signal) only after the acknowledged work had finished.
+    assert process.returncode == 0, err
+    assert time.monotonic() - stopped >= 2.5
+    assert standin.home("U0AUD")["type"] == "home"
     assert "Traceback" not in err
 
 
@@ -186,4 +219,5 @@ def test_socket_mode_envelopes_dispatch_once_per_event(rt, standin, world):
         envelope["retry_attempt"] = attempt
         handler.handle(client, SocketModeRequest.from_dict(envelope))
     assert len(client.sent) == 2  # both acknowledged
+    assert rt.settle(10)
     assert [c.method for c in standin.calls if c.method == "views.publish"] == ["views.publish"]

@@ -113,7 +113,8 @@ def env(_template_db, tmp_path_factory):
             rt.dispatcher.pace = timedelta(0)
             server, base_url = background_server(rt)
             try:
-                world = Env(rt, standin, SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin))
+                sender = SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin, settle=rt.settle)
+                world = Env(rt, standin, sender)
                 _build(world)
                 yield world
             finally:

@@ -108,7 +108,8 @@ def run(keep: bool = False) -> int:
         rt.database.migrate()
         server, base_url = background_server(rt)
         try:
-            _script(rt, settings, standin, SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin), workdir)
+            sender = SignedSender(f"{base_url}/slack/events", SIGNING_SECRET, standin, settle=rt.settle)
+            _script(rt, settings, standin, sender, workdir)
         finally:
             server.close()
             rt.close()

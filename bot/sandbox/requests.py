@@ -10,6 +10,7 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 from urllib.error import HTTPError
@@ -69,10 +70,20 @@ class Signing(TypedDict, total=False):
 
 
 class SignedSender:
-    def __init__(self, events_url: str, signing_secret: str, standin: SlackStandIn | None = None):
+    """With `settle` (an in-process app's `Runtime.settle`), each request returns once the work the app did after
+    acknowledging it is done too, so the next step sees its result, as a person would a moment later."""
+
+    def __init__(
+        self,
+        events_url: str,
+        signing_secret: str,
+        standin: SlackStandIn | None = None,
+        settle: Callable[[], object] | None = None,
+    ):
         self.events_url = events_url
         self.signing_secret = signing_secret
         self.standin = standin
+        self.settle = settle
 
     def event(
         self,
@@ -326,11 +337,14 @@ class SignedSender:
         request = Request(self.events_url, data=body.encode(), method="POST", headers=headers)
         try:
             with urlopen(request, timeout=30) as answer:
-                return Response(
+                response = Response(
                     answer.status, dict(answer.headers.items()), answer.read().decode(), sent, (body, headers)
                 )
         except HTTPError as e:  # Bolt answers 401 to a bad signature: a result to assert on, not a crash
-            return Response(e.code, dict(e.headers.items()), e.read().decode(), sent, (body, headers))
+            response = Response(e.code, dict(e.headers.items()), e.read().decode(), sent, (body, headers))
+        if self.settle is not None and not self.settle():
+            raise TimeoutError("the app's work after acknowledging the request did not finish")
+        return response
 
 
 def _chosen(element: dict[str, Any] | None, value: str) -> dict[str, Any]:

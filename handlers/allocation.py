@@ -4,7 +4,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import allocation
-from handlers.common import act, answer_refusal, audit_id_of, click, field_errors, unreadable
+from handlers.common import act, answer_refusal, audit_id_of, click, field_errors, submit, unreadable
 from messages import render_view
 
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
@@ -49,7 +49,7 @@ def register(app: App, rt: Runtime) -> None:
                 errors={REASON_BLOCK: "This form no longer matches an audit. Please contact the QA team."},
             )
         user = body["user"]["id"]
-        outcome = act(
+        outcome = submit(
             rt, body, lambda db: allocation.decline(db, rt.calendar, rt.settings, audit_id, user, reason.strip())
         )
         if outcome is not None and not outcome.ok:

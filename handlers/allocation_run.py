@@ -8,7 +8,7 @@ from bot import months
 from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import allocation_run
-from handlers.common import act, audit_id_of, open_month_form, refusal_words, unreadable
+from handlers.common import audit_id_of, open_month_form, refusal_words, submit, unreadable
 
 
 def open_review(rt: Runtime, body: dict, respond, client, month_text: str) -> None:
@@ -38,7 +38,7 @@ def register(app: App, rt: Runtime) -> None:
             return ack(
                 response_action="errors", errors={"add": "This form is out of date. Please run /qa allocate again."}
             )
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: allocation_run.submit_review(

@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import audit_form
-from handlers.common import act, audit_id_of, field_errors, first_input, form_button, unreadable
+from handlers.common import act, audit_id_of, field_errors, first_input, form_button, submit, unreadable
 from messages import render_view
 
 
@@ -85,7 +85,7 @@ def register(app: App, rt: Runtime) -> None:
         if audit_id is None:
             unreadable(rt, body, "audit_actions")
             return ack(response_action="errors", errors={"action_1": "This form is out of date."})
-        outcome = act(rt, body, lambda db: audit_form.submit(db, rt.calendar, rt.settings, audit_id, user, actions))
+        outcome = submit(rt, body, lambda db: audit_form.submit(db, rt.calendar, rt.settings, audit_id, user, actions))
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors=field_errors(outcome, "action_1"))
         ack()

@@ -14,6 +14,7 @@ from bot.runtime import Runtime
 from bot.workflow import requests
 from bot.workflow.outcome import Outcome, refused
 from messages import render, render_view
+from store import WriteReached
 
 T = TypeVar("T")
 log = logging.getLogger("qabot.handlers")
@@ -78,6 +79,52 @@ def act(rt: Runtime, body: dict[str, Any], work: Callable[[Session], T]) -> T | 
         result = work(db)
     rt.after_commit()
     return result
+
+
+# Refusals that name a form's fields: after the form has closed they can only be told as a whole.
+_FIELD_REASONS = {
+    "pii",
+    "form_errors",
+    "action_errors",
+    "moderation_errors",
+    "group_errors",
+    "self_assessment_incomplete",
+}
+
+
+def submit(rt: Runtime, body: dict[str, Any], work: Callable[[Session], Outcome]) -> Outcome | None:
+    """A form's submission: a refusal to show on its fields, or None when the form may close now.
+
+    The work's checks run before the answer, as the workflow itself runs them, in a trial transaction up to its first
+    write (`Database.trial`): who may, the record's state, each field, the PII guard. When they pass, the form closes at
+    once and the work is done straight after in rt.listeners (Slack waits 3 seconds at most for the answer). A refusal
+    that goes on the trail is recorded and shown as before; one that only the work itself meets (someone decided in
+    the meantime) reaches the person in their DM, since the form is gone."""
+    key = requests.request_key(body)
+    try:
+        with rt.database.trial() as db:
+            if key and requests.claimed(db, key):
+                return None  # a re-delivery of a form already taken
+            outcome = work(db)
+            pending = bool(db.new or db.dirty or db.deleted)
+    except WriteReached:
+        outcome, pending = None, True
+    if outcome is not None and not outcome.ok:
+        return act(rt, body, work) if pending else outcome
+    rt.listeners.submit(_submitted, rt, body, work)
+    return None
+
+
+def _submitted(rt: Runtime, body: dict[str, Any], work: Callable[[Session], Outcome]) -> None:
+    try:
+        outcome = act(rt, body, work)
+    except Exception as error:
+        log.error("the work of form %s failed: %s", body["view"].get("callback_id"), error, exc_info=error)
+        outcome = refused("form_failed")
+    if outcome is not None and not outcome.ok:
+        if outcome.reason in _FIELD_REASONS:
+            outcome = refused("form_failed")
+        answer_refusal(None, outcome, client=rt.client, body=body)
 
 
 def unreadable(rt: Runtime, body: dict[str, Any], what: str) -> Outcome:
@@ -148,7 +195,7 @@ def record_form(
         if record_id is None:
             return ack(response_action="errors", errors={default: refusal_words(unreadable(rt, body, callback_id))})
         user, values = body["user"]["id"], view["state"]["values"]
-        outcome = act(rt, body, lambda db: decide(db, record_id, user, values))
+        outcome = submit(rt, body, lambda db: decide(db, record_id, user, values))
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors=field_errors(outcome, default))
         ack()

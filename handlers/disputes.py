@@ -8,7 +8,6 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import disputes
 from handlers.common import (
-    act,
     answer,
     audit_id_of,
     decision_button,
@@ -16,6 +15,7 @@ from handlers.common import (
     form_button,
     record_form,
     refusal_words,
+    submit,
     unreadable,
 )
 
@@ -81,7 +81,7 @@ def register(app: App, rt: Runtime) -> None:
                 response_action="errors", errors={"when_day": refusal_words(unreadable(rt, body, "dispute_meeting"))}
             )
         user = body["user"]["id"]
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: disputes.arrange_meeting(db, rt.calendar, rt.settings, dispute_id, user, day, at, roles),

@@ -4,7 +4,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import family_feedback
-from handlers.common import act, audit_id_of, field_errors, form_button, unreadable
+from handlers.common import audit_id_of, field_errors, form_button, submit, unreadable
 
 TEXT_FIELDS = ("reason", "child_voice", "family_view")  # block ids; each input's action_id is "text"
 
@@ -22,7 +22,7 @@ def register(app: App, rt: Runtime) -> None:
         audit_id = audit_id_of(view.get("private_metadata", ""))
         if audit_id is None:
             return ack(response_action="errors", errors=field_errors(unreadable(rt, body, "family_feedback"), "how"))
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: family_feedback.record(

@@ -5,7 +5,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import good_practice
-from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words, unreadable
+from handlers.common import audit_id_of, field_errors, form_button, refusal_words, submit, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -20,7 +20,9 @@ def register(app: App, rt: Runtime) -> None:
                 response_action="errors", errors={"reason": refusal_words(unreadable(rt, body, "good_practice"))}
             )
         user = body["user"]["id"]
-        outcome = act(rt, body, lambda db: good_practice.nominate_as_auditor(db, rt.settings, audit_id, user, reason))
+        outcome = submit(
+            rt, body, lambda db: good_practice.nominate_as_auditor(db, rt.settings, audit_id, user, reason)
+        )
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors=field_errors(outcome, "reason"))
         ack()

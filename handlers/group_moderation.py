@@ -10,7 +10,7 @@ from bot.calendar import now
 from bot.runtime import Runtime
 from bot.workflow import group_moderation
 from bot.workflow.outcome import Outcome
-from handlers.common import act, audit_id_of, field_errors, open_month_form, refusal_words, unreadable
+from handlers.common import audit_id_of, field_errors, open_month_form, refusal_words, submit, unreadable
 from messages import render
 
 
@@ -53,7 +53,7 @@ def register(app: App, rt: Runtime) -> None:
         except ValueError:
             held_on = None
         user = body["user"]["id"]
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: group_moderation.arrange(db, rt.calendar, rt.settings, user, month, chosen, held_on, chair),

@@ -9,13 +9,13 @@ from bot.runtime import Runtime
 from bot.workflow import inadequate_steps
 from bot.workflow.outcome import refused
 from handlers.common import (
-    act,
     audit_id_of,
     decision_button,
     field_errors,
     first_input,
     form_button,
     refusal_words,
+    submit,
     unreadable,
 )
 
@@ -41,7 +41,7 @@ def register(app: App, rt: Runtime) -> None:
         except ValueError:
             return ack(response_action="errors", errors={"held_on": refusal_words(refused("pathway_held_on_needed"))})
         user = body["user"]["id"]
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: inadequate_steps.record(db, rt.calendar, rt.settings, task_id, user, held_on, roles, note),

@@ -17,6 +17,7 @@ from handlers.common import (
     form_button,
     open_month_form,
     record_form,
+    submit,
 )
 from messages import render_view
 
@@ -48,7 +49,7 @@ def register(app: App, rt: Runtime) -> None:
     @app.view("highlight_form")
     def posted(ack, body, view):
         values, user = view["state"]["values"], body["user"]["id"]
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: learning.post_highlight(

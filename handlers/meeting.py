@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import meeting
-from handlers.common import act, audit_id_of, field_errors, form_button, refusal_words, unreadable
+from handlers.common import audit_id_of, field_errors, form_button, refusal_words, submit, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -32,7 +32,7 @@ def register(app: App, rt: Runtime) -> None:
             return ack(response_action="errors", errors={"when_day": "Please choose a date and a time."})
         if audit_id is None:
             return ack(response_action="errors", errors={"when_day": refusal_words(unreadable(rt, body, "meeting"))})
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: meeting.record(

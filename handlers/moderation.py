@@ -6,7 +6,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import good_practice, moderation
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, audit_id_of, field_errors, first_input, form_button, refusal_words, unreadable
+from handlers.common import audit_id_of, field_errors, first_input, form_button, refusal_words, submit, unreadable
 
 
 def _errors(outcome: Outcome, default_field: str) -> dict[str, str]:
@@ -44,7 +44,7 @@ def register(app: App, rt: Runtime) -> None:
                 response_action="errors", errors={first: refusal_words(unreadable(rt, body, "moderation_record"))}
             )
         user = body["user"]["id"]
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: moderation.record(

@@ -8,7 +8,7 @@ from slack_bolt import App
 from bot.runtime import Runtime
 from bot.workflow import self_assessment
 from bot.workflow.outcome import Outcome, refused
-from handlers.common import act, audit_id_of, field_errors, first_input, form_button, refusal_words, unreadable
+from handlers.common import audit_id_of, field_errors, first_input, form_button, refusal_words, submit, unreadable
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -33,7 +33,7 @@ def register(app: App, rt: Runtime) -> None:
                 response_action="errors",
                 errors={first_field: refusal_words(unreadable(rt, body, "self_assessment_submit"))},
             )
-        outcome = act(
+        outcome = submit(
             rt,
             body,
             lambda db: self_assessment.submit(db, rt.calendar, rt.settings, audit_id, body["user"]["id"], answers),

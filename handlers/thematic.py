@@ -7,7 +7,7 @@ from slack_bolt import App
 
 from bot.runtime import Runtime
 from bot.workflow import thematic
-from handlers.common import act, answer, answer_refusal, decision_button, field_errors, form_button, record_form
+from handlers.common import act, answer, answer_refusal, decision_button, field_errors, form_button, record_form, submit
 from messages import render_view
 
 
@@ -58,7 +58,7 @@ def register(app: App, rt: Runtime) -> None:
     def defined(ack, body, view):
         values = _define_values(view["state"]["values"])
         user = body["user"]["id"]
-        outcome = act(rt, body, lambda db: thematic.define(db, rt.calendar, rt.settings, user, values))
+        outcome = submit(rt, body, lambda db: thematic.define(db, rt.calendar, rt.settings, user, values))
         if outcome is not None and not outcome.ok:
             return ack(response_action="errors", errors=field_errors(outcome, "title"))
         ack()

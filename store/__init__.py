@@ -1,5 +1,5 @@
 """The data: SQLAlchemy models, the unit of work and Alembic migrations."""
 
-from store.db import Database, NotMigrated
+from store.db import Database, NotMigrated, WriteReached
 
-__all__ = ["Database", "NotMigrated"]
+__all__ = ["Database", "NotMigrated", "WriteReached"]

@@ -21,6 +21,10 @@ class NotMigrated(Exception):
     """The database schema is missing or older than this code."""
 
 
+class WriteReached(Exception):
+    """A trial transaction came to its first write: everything the work checks before acting has passed."""
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
@@ -32,6 +36,20 @@ class Database:
         """One transaction: committed when the block ends, rolled back (nothing half-written) if it raises."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def trial(self) -> Iterator[Session]:
+        """A transaction that only reads and is never committed: the first statement that would write (or lock rows
+        to write them) raises WriteReached instead. A form's checks are run this way, as its workflow runs them, so
+        the answer to the form can carry their findings before the work itself is done."""
+        # No autoflush: a refusal put on the trail is an object added, not yet a write; the caller sees it pending.
+        trial_engine = self.engine.execution_options(qabot_trial=True)
+        with Session(trial_engine, expire_on_commit=False, autoflush=False) as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def alembic_config(self) -> Config:
         cfg = Config()
@@ -82,8 +100,11 @@ class Database:
 
 def _engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _trial_reads_only)
+        return engine
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    event.listen(engine, "before_cursor_execute", _trial_reads_only)
 
     # pysqlite's own transaction handling defers BEGIN; take the write lock at the start instead, so two
     # threads never deadlock upgrading a read lock (SQLAlchemy's documented recipe).
@@ -99,9 +120,19 @@ def _engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A trial only reads: it must not take the write lock and queue behind (or hold up) the writers.
+        trial = connection.get_execution_options().get("qabot_trial")
+        connection.exec_driver_sql("BEGIN" if trial else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _trial_reads_only(connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    if not connection.get_execution_options().get("qabot_trial"):
+        return
+    words = statement.lstrip().upper()
+    if not (words.startswith("SELECT") or words.startswith("BEGIN")) or " FOR UPDATE" in words:
+        raise WriteReached(words.split(None, 1)[0] if words else "")
 
 
 @event.listens_for(Session, "before_flush")

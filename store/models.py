@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -618,6 +621,11 @@ class OutboxMessage(Base):
         # that only with the pattern operator class; SQLite uses the unique index (store/db.py: case_sensitive_like).
         Index("ix_outbox_key_pattern", "key", postgresql_ops={"key": "varchar_pattern_ops"}),
     )
+
+
+# One row: moved on by triggers (migration 0017) whenever a case list's worker name may have changed, so the PII guard
+# reads the names again only then.
+case_list_names_version = Table("case_list_names_version", Base.metadata, Column("version", BigInteger, nullable=False))
 
 
 class IdempotencyKey(Base):

@@ -552,7 +552,7 @@ EXAMPLES["refusal"] += [
     {"reason": "self_assessment_not_done", "qa_ref": "QA-2027-01-017"},
     {"reason": "self_assessment_restricted", "qa_ref": "QA-2027-01-017"},
 ]
-EXAMPLES["refusal"] += [{"reason": "form_unreadable"}, {"reason": "click_failed"}]
+EXAMPLES["refusal"] += [{"reason": "form_unreadable"}, {"reason": "click_failed"}, {"reason": "form_failed"}]
 EXAMPLES["refusal"] += [
     {"reason": "not_the_auditor", "qa_ref": "QA-2027-01-017"},
     {"reason": "audit_before_meeting"},

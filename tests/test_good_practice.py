@@ -294,7 +294,8 @@ def test_a_double_submission_acts_once(rt, standin, slack, audit_id, moderators)
 @freeze_time(MONDAY_10, tick=True)
 def test_a_nomination_that_went_in_first_is_not_duplicated(rt, standin, slack, audit_id, moderators, monkeypatch):
     """Two nominations in flight at once both pass the check; the insert cannot duplicate, and the one that did
-    not go in is refused (no IntegrityError, nothing half-written)."""
+    not go in is refused (no IntegrityError, nothing half-written). Its form had closed: the refusal is told in the
+    auditor's DM."""
     _moderated(rt, slack, standin, audit_id, "good")
     first = _opened(slack, standin, "U0AUD", "good_practice_open", audit_id)
     second = _opened(slack, standin, "U0AUD", "good_practice_open", audit_id)
@@ -309,9 +310,11 @@ def test_a_nomination_that_went_in_first_is_not_duplicated(rt, standin, slack, a
         return real(db, audit)
 
     monkeypatch.setattr(good_practice, "nomination_of", not_seen_yet)
-    response = slack.view_submission("U0AUD", second, {"reason": {"answer": "Another lesson."}}).json()
+    assert slack.view_submission("U0AUD", second, {"reason": {"answer": "Another lesson."}}).body == ""
     assert missed == [audit_id]
-    assert "already nominated as an example of good practice by Amira Auditor" in response["errors"]["reason"]
+    told = standin.last("chat.postEphemeral")
+    assert told.args["user"] == "U0AUD"
+    assert "already nominated as an example of good practice by Amira Auditor" in told.args["text"]
     rt.dispatcher.drain()
     assert [n.reason for n in _nominations(rt)] == [LESSON]
     assert len(_events(rt, "audit.nominated_good_practice")) == 1

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.workflow.outcome import Outcome, refused
 from bot.workflow.pii import find_pii
-from store.models import Case, CaseListEntry
+from store.models import Case, CaseListEntry, case_list_names_version
 
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_-]{2,63}")
@@ -20,10 +23,26 @@ TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_-]{2,63}")
 PLACEHOLDERS = {"agency worker", "unallocated", "duty worker", "duty", "vacant", "to be allocated", "tba"}
 
 
-def case_list_names(db: Session) -> list[str]:
-    """The people the case lists name (allocated workers): free text must not name them to readers in chat."""
-    names = db.scalars(select(Case.worker_name).union(select(CaseListEntry.worker_name)))
-    return [name for name in names if name and name.casefold() not in PLACEHOLDERS]
+# Per database (its connection pool), the names as of a version of them: read again only when the version has moved.
+_names_seen: WeakKeyDictionary[Any, tuple[int, tuple[str, ...]]] = WeakKeyDictionary()
+_names_lock = threading.Lock()
+
+
+def case_list_names(db: Session) -> tuple[str, ...]:
+    """The people the case lists name (allocated workers): free text must not name them to readers in chat. Triggers
+    move `case_list_names_version` on whenever a name may have changed; until then the names read last are kept."""
+    version = db.scalar(select(case_list_names_version.c.version))
+    pool = db.get_bind().pool
+    with _names_lock:
+        seen = _names_seen.get(pool)
+    if seen is not None and version is not None and seen[0] == version:
+        return seen[1]
+    rows = db.scalars(select(Case.worker_name).union(select(CaseListEntry.worker_name)))
+    names = tuple(sorted(name for name in rows if name and name.casefold() not in PLACEHOLDERS))
+    if version is not None:  # without its row (emptied by hand) nothing says when names change: none are kept
+        with _names_lock:
+            _names_seen[pool] = (version, names)
+    return names
 
 
 def case_ids_in(db: Session, text: str) -> list[str]:

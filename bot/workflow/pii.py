@@ -262,6 +262,25 @@ _EVERYDAY_WORDS = frozenset(
 
 
 def _names(text: str, names: Iterable[str]) -> Iterator[_Span]:
+    fulls, parts = _name_patterns(tuple(names))
+    if fulls is not None:
+        for m in fulls.finditer(text):
+            yield _Span(m.start(), m.start() + len(m.group(1)), "name")
+    if parts is not None:
+        for m in parts.finditer(text):
+            found, plural = m.groups()
+            if plural and not found[0].isupper():
+                continue  # "the Okafors", "Jaydens voice"; but "wills" is not a Will
+            if found[0].isupper() or found.casefold() not in _EVERYDAY_WORDS:
+                yield _Span(m.start(), m.start() + len(found) + len(plural), "name")
+
+
+@lru_cache(maxsize=8)
+def _name_patterns(names: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """Every way a list of names is written, as two patterns kept for the list (the guard passes the same one until the
+    case lists change): each whole name, and each part of one. A match is looked for at every word's start (inside a
+    lookahead, so names that overlap are all found) and, where several could match there, the longest is tried first,
+    so a field is checked in one pass instead of one per name."""
     fulls: set[tuple[str, ...]] = set()
     parts: set[str] = set()
     for name in names:
@@ -275,30 +294,13 @@ def _names(text: str, names: Iterable[str]) -> Iterator[_Span]:
                 fulls.add((words[0], words[-1]))  # without the middle names
         pieces = (p for w in words for p in (w, *re.split(r"[-\u2010-\u2015]", w)))  # "Smith-Jones", "Jones"
         parts.update(p for p in pieces if len(p) >= _MIN_PART)
-    for words in fulls:
-        for m in _name_pattern(words).finditer(text):
-            yield _Span(m.start(), m.end(), "name")
-    for part in parts:
-        for m in _part_pattern(part).finditer(text):
-            found, plural = m.groups()
-            if plural and not found[0].isupper():
-                continue  # "the Okafors", "Jaydens voice"; but "wills" is not a Will
-            if found[0].isupper() or found.casefold() not in _EVERYDAY_WORDS:
-                yield _Span(m.start(), m.end(), "name")
-
-
-@lru_cache(maxsize=16384)
-def _name_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    """A name's words as one compiled pattern, kept: a case list names hundreds of workers, and `re`'s own cache (512
-    patterns) would compile them all again for every field checked."""
-    pattern = r"\s+".join(_literal(w) for w in words)
-    return re.compile(rf"(?<![\w]){pattern}(?![\w])", re.IGNORECASE)
-
-
-@lru_cache(maxsize=16384)
-def _part_pattern(part: str) -> re.Pattern[str]:
-    """One part of a name, or its plural ("the Okafors"), compiled once like `_name_pattern`."""
-    return re.compile(rf"(?<![\w])({_literal(part)})(s?)(?![\w])", re.IGNORECASE)
+    longest_first = sorted(fulls, key=lambda words: (-sum(map(len, words)), words))
+    whole = "|".join(r"\s+".join(_literal(w) for w in words) for words in longest_first)
+    each = "|".join(_literal(p) for p in sorted(parts, key=lambda p: (-len(p), p)))
+    return (
+        re.compile(rf"(?<![\w])(?=({whole})(?![\w]))", re.IGNORECASE) if fulls else None,
+        re.compile(rf"(?<![\w])(?=({each})(s?)(?![\w]))", re.IGNORECASE) if parts else None,
+    )
 
 
 def _literal(word: str) -> str:

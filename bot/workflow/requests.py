@@ -46,6 +46,11 @@ def claim(db: Session, key: str) -> bool:
     return insert_once(db, IdempotencyKey, "key", key=key[:255], claimed_at=now())
 
 
+def claimed(db: Session, key: str) -> bool:
+    """Whether a request was claimed already (read only: a form's checks ask it before anything is written)."""
+    return db.get(IdempotencyKey, key[:255]) is not None
+
+
 def refuse_unreadable(db: Session, what: str, slack_user_id: str | None) -> Outcome:
     """A button value or form id that names no record (edited, forged, garbage) is refused like any other refusal:
     on the trail, naming who sent it. What was sent is not kept: it may be anything."""

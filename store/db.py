@@ -39,9 +39,9 @@ class Database:
 
     @contextmanager
     def trial(self) -> Iterator[Session]:
-        """A transaction that only reads and is never committed: the first statement that would write (or lock rows
-        to write them) raises WriteReached instead. A form's checks are run this way, as its workflow runs them, so
-        the answer to the form can carry their findings before the work itself is done."""
+        """A transaction that only reads and is never committed: the first statement that would write raises
+        WriteReached instead. A form's checks are run this way, as its workflow runs them, so the answer to the form
+        can carry their findings before the work itself is done."""
         # No autoflush: a refusal put on the trail is an object added, not yet a write; the caller sees it pending.
         trial_engine = self.engine.execution_options(qabot_trial=True)
         with Session(trial_engine, expire_on_commit=False, autoflush=False) as session:
@@ -130,8 +130,9 @@ def _engine(url: str) -> Engine:
 def _trial_reads_only(connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
     if not connection.get_execution_options().get("qabot_trial"):
         return
+    # A locking read (FOR UPDATE) is still a read: its locks last only as long as the trial, which writes nothing.
     words = statement.lstrip().upper()
-    if not (words.startswith("SELECT") or words.startswith("BEGIN")) or " FOR UPDATE" in words:
+    if not (words.startswith("SELECT") or words.startswith("BEGIN")):
         raise WriteReached(words.split(None, 1)[0] if words else "")
 
 

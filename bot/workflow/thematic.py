@@ -394,6 +394,8 @@ def report(db: Session, theme_id: int, slack_user_id: str, summary: str, recomme
     if isinstance(found, Outcome):
         return found
     lead, theme = found
+    if theme.status != "auditing":  # told on the form (the conditional update below settles a race)
+        return refused("theme_reported", ref=theme.ref, status=theme.status)
     summary = (summary or "").strip()
     lines = [line.strip() for line in (recommendations or "").splitlines() if line.strip()]
     errors = {}
@@ -597,6 +599,8 @@ def record_check(
     person = _sponsor(db, theme, slack_user_id, "theme_loop")
     if isinstance(person, Outcome):
         return person
+    if check.status != "pending":  # told on the form (the conditional update below settles a race)
+        return _recorded_already(db, check)
     errors, answers, notes = {}, {}, {}
     for rec in theme.recommendations:
         status = values.get(f"rec_{rec.number}")

@@ -116,15 +116,20 @@ def submit(rt: Runtime, body: dict[str, Any], work: Callable[[Session], Outcome]
 
 
 def _submitted(rt: Runtime, body: dict[str, Any], work: Callable[[Session], Outcome]) -> None:
+    form = body["view"].get("callback_id")
     try:
         outcome = act(rt, body, work)
     except Exception as error:
-        log.error("the work of form %s failed: %s", body["view"].get("callback_id"), error, exc_info=error)
+        log.error("the work of form %s failed: %s", form, error, exc_info=error)
         outcome = refused("form_failed")
-    if outcome is not None and not outcome.ok:
-        if outcome.reason in _FIELD_REASONS:
-            outcome = refused("form_failed")
+    if outcome is None or outcome.ok:
+        return
+    if outcome.reason in _FIELD_REASONS:
+        outcome = refused("form_failed")
+    try:
         answer_refusal(None, outcome, client=rt.client, body=body)
+    except Exception as error:  # nobody else would see it: this runs after the answer, in rt.listeners
+        log.error("could not tell %s that form %s was refused: %s", body["user"]["id"], form, error, exc_info=error)
 
 
 def unreadable(rt: Runtime, body: dict[str, Any], what: str) -> Outcome:

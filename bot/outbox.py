@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.calendar import Calendar, now
 from bot.workflow import report_files
 from messages import BlockKitError, render
-from store import Database
+from store import Database, bulk
 from store.models import OutboxMessage
 from store.writes import insert_once
 
@@ -70,6 +70,26 @@ def enqueue(
         urgent=urgent,
         available_at=not_before or now(),
     )
+
+
+def enqueue_many(db: Session, messages: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+    """`enqueue` for many (key, to, template, ctx) at once: a key queued before is left as it was."""
+    at = now()
+    rows = [
+        {
+            "key": key,
+            "recipient": to,
+            "template": template,
+            "context": _encode(ctx),
+            "urgent": False,
+            "available_at": at,
+            "created_at": at,
+            "status": "pending",
+            "attempts": 0,
+        }
+        for key, to, template, ctx in messages
+    ]
+    bulk.insert_new_rows(db, OutboxMessage, "key", rows)
 
 
 def enqueue_update(db: Session, key: str, of_key: str, template: str, ctx: dict[str, Any]) -> bool:

@@ -57,7 +57,7 @@ from bot.workflow import (
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder, digest_key, reachable
-from store import reads
+from store import bulk, reads
 from store.models import Action, Audit, OutboxMessage, Person
 
 WAITING = ("open", "done")  # open: the owner's to do; done: the team manager's to sign off
@@ -150,8 +150,9 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
     today = wall.date()
     snooze_days = [cal.add_working_days(today, n) for n in range(1, SNOOZE_AT_MOST + 1)]
     _tidy(db, moment)
+    stamps: dict[int, datetime | None] = {}  # each action reminded: its next point, written once all are queued
     due = [
-        *_actions_due(db, cal, settings, moment),
+        *_actions_due(db, cal, settings, moment, stamps),
         *_supervision_due(db, cal, settings, moment),
         *allocation.due_reminders(db, cal, settings, moment),
         *meeting.due_reminders(db, cal, moment),
@@ -185,24 +186,21 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
         for person_id in people:
             listed.setdefault(person_id, []).append(reminder)
 
+    messages, events = [], []
     for person_id in sorted(listed):
         person = everyone[person_id]
         theirs = sorted(listed[person_id], key=lambda r: ORDER.index(r.item["kind"]))
         key = digest_key(person, today)
         ctx = {"on": today, "items": [r.item for r in theirs], "snooze_days": snooze_days}
-        outbox.enqueue(db, key, person.slack_user_id, "action_digest", ctx)
-        for reminder in theirs:
-            trail.record(
-                db,
-                "reminder.sent",
-                subject=reminder.subject,
-                item=reminder.item["kind"],
-                item_id=reminder.item["id"],
-                to=person.id,
-                key=key,
-            )
+        messages.append((key, person.slack_user_id, "action_digest", ctx))
+        events += [
+            (r.subject, {"item": r.item["kind"], "item_id": r.item["id"], "to": person.id, "key": key}) for r in theirs
+        ]
+    outbox.enqueue_many(db, messages)
+    trail.record_many(db, "reminder.sent", events)
     for reminder in going:
         reminder.sent(moment)
+    _stamp(db, moment, stamps)
     return len(listed)
 
 
@@ -223,35 +221,40 @@ def _tidy(db: Session, moment: datetime) -> None:
     )
 
 
-def _actions_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
+def _actions_due(
+    db: Session, cal: Calendar, settings: Settings, moment: datetime, stamps: dict[int, datetime | None]
+) -> list[Reminder]:
     awake = or_(Action.snoozed_until.is_(None), Action.snoozed_until <= moment)
-    actions = db.scalars(
-        select(Action)
+    # Plain rows, not ORM objects: the sweep only reads them, and stamps them with one bulk UPDATE.
+    actions = db.execute(
+        select(Action.id, Action.audit_id, Action.description, Action.owner_id, Action.status, Action.due_at)
+        .add_columns(Action.done_at)
         .where(Action.next_reminder_at <= moment, Action.status.in_(WAITING), awake)
         .order_by(Action.due_at, Action.id)
     ).all()
-    # Their audits and people in a query each, held while the reminders are built (not one query per action).
-    audits = reads.hold(db, Audit, (a.audit_id for a in actions))
-    held = reads.hold(db, Person, [*(a.owner_id for a in actions), *(a.team_manager_id for a in audits)])
-    reminders = [
-        Reminder(
-            _action_item(db, cal, action, moment),
-            [recipient(db, action)],
-            db.get(Audit, action.audit_id),
-            _action_sent(cal, settings, action),
-        )
-        for action in actions
-    ]
-    held.clear()
+    audits = {a.id: a for a in reads.hold(db, Audit, (a.audit_id for a in actions))}
+    people = {
+        p.id: p
+        for p in reads.hold(db, Person, [*(a.owner_id for a in actions), *(a.team_manager_id for a in audits.values())])
+    }
+    # Actions due together mostly share their dates: their next point is worked out once.
+    nexts: dict[tuple[Any, ...], datetime | None] = {}
+
+    def sent(action: Any) -> Callable[[datetime], None]:
+        def stamp(moment: datetime) -> None:
+            dates = (action.status, action.due_at, action.done_at)
+            if dates not in nexts:
+                nexts[dates] = next_point(cal, settings, action, moment)
+            stamps[action.id] = nexts[dates]
+
+        return stamp
+
+    reminders = []
+    for action in actions:
+        audit, owner = audits[action.audit_id], people.get(action.owner_id)
+        to = owner if action.status == "open" else people.get(audit.team_manager_id)
+        reminders.append(Reminder(_action_item(cal, action, audit, owner, moment), [to], audit, sent(action)))
     return reminders
-
-
-def _action_sent(cal: Calendar, settings: Settings, action: Action) -> Callable[[datetime], None]:
-    def sent(moment: datetime) -> None:
-        action.last_reminded_at = moment
-        action.next_reminder_at = next_point(cal, settings, action, moment)
-
-    return sent
 
 
 def _supervision_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
@@ -273,8 +276,17 @@ def _supervision_due(db: Session, cal: Calendar, settings: Settings, moment: dat
     ]
 
 
-def _action_item(db: Session, cal: Calendar, action: Action, moment: datetime) -> dict[str, Any]:
-    audit = db.get(Audit, action.audit_id)
+def _stamp(db: Session, moment: datetime, stamps: dict[int, datetime | None]) -> None:
+    """The actions reminded, stamped and moved on: an UPDATE per distinct next point (actions due together mostly
+    share one), not one per action."""
+    groups: dict[datetime | None, list[int]] = {}
+    for action_id, point in stamps.items():
+        groups.setdefault(point, []).append(action_id)
+    for point, ids in groups.items():
+        bulk.update_ids(db, Action, ids, last_reminded_at=moment, next_reminder_at=point)
+
+
+def _action_item(cal: Calendar, action: Any, audit: Audit, owner: Person | None, moment: datetime) -> dict[str, Any]:
     if action.status == "done":
         kind = "sign_off"
     elif action.due_at <= moment:
@@ -283,7 +295,6 @@ def _action_item(db: Session, cal: Calendar, action: Action, moment: datetime) -
         kind = "due_today"
     else:
         kind = "due_soon"
-    owner = db.get(Person, action.owner_id)
     return {
         "kind": kind,
         "id": action.id,

@@ -72,24 +72,28 @@ def enqueue(
     )
 
 
-def enqueue_many(db: Session, messages: list[tuple[str, str, str, dict[str, Any]]]) -> None:
-    """`enqueue` for many (key, to, template, ctx) at once: a key queued before is left as it was."""
+def message(
+    key: str, to: str, template: str, ctx: dict[str, Any], *, urgent: bool = False, updates_key: str | None = None
+) -> dict[str, Any]:
+    """The row `enqueue` (or, with `updates_key`, `enqueue_update`) writes, for `enqueue_many`."""
     at = now()
-    rows = [
-        {
-            "key": key,
-            "recipient": to,
-            "template": template,
-            "context": _encode(ctx),
-            "urgent": False,
-            "available_at": at,
-            "created_at": at,
-            "status": "pending",
-            "attempts": 0,
-        }
-        for key, to, template, ctx in messages
-    ]
-    bulk.insert_new_rows(db, OutboxMessage, "key", rows)
+    return {
+        "key": key,
+        "recipient": to,
+        "template": template,
+        "context": _encode(ctx),
+        "urgent": urgent,
+        "updates_key": updates_key,
+        "available_at": at,
+        "created_at": at,
+        "status": "pending",
+        "attempts": 0,
+    }
+
+
+def enqueue_many(db: Session, messages: list[dict[str, Any]]) -> None:
+    """Queue many `message`s at once, in their order: a key queued before is left as it was."""
+    bulk.insert_new_rows(db, OutboxMessage, "key", messages)
 
 
 def enqueue_update(db: Session, key: str, of_key: str, template: str, ctx: dict[str, Any]) -> bool:
@@ -117,6 +121,8 @@ def _encode(ctx: dict[str, Any]) -> dict[str, Any]:
     """JSON-safe context: dates and datetimes survive the round trip through the database."""
 
     def enc(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):  # most values: checked first, for the sweeps
+            return value
         if isinstance(value, datetime):
             return {"$datetime": value.isoformat()}
         if isinstance(value, date):

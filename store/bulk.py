@@ -8,13 +8,15 @@ streams in one command. SQLite runs an executemany in-process and is fast as it 
 import json
 from typing import Any
 
-from sqlalchemy import Integer, any_, insert, text, update
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import insert, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from store.reads import CHUNK
+
 STAGING = "qabot_bulk_update"
-CHUNK = 500  # ids per IN (...) on SQLite: well inside its limit on bound parameters
+FEW = 20  # rows that go into PostgreSQL quicker as INSERTs than through a staging table
 
 
 def insert_rows(db: Session, model: type, rows: list[dict[str, Any]]) -> None:
@@ -34,6 +36,9 @@ def insert_new_rows(db: Session, model: type, unique: str, rows: list[dict[str, 
         return
     if not _postgres(db):
         db.execute(sqlite_insert(model.__table__).on_conflict_do_nothing(index_elements=[unique]), rows)
+        return
+    if len(rows) < FEW:
+        db.execute(pg_insert(model.__table__).on_conflict_do_nothing(index_elements=[unique]), rows)
         return
     table, names = model.__table__.name, ", ".join(rows[0])
     _stage(db, table, names, rows)
@@ -57,11 +62,7 @@ def update_rows(db: Session, model: type, rows: list[dict[str, Any]]) -> None:
 
 
 def update_ids(db: Session, model: type, ids: list[int], **values: Any) -> None:
-    """UPDATE the rows of `model` with these ids to the same values: one statement on PostgreSQL (= ANY of an
-    array), a statement per CHUNK ids on SQLite."""
-    if _postgres(db):
-        db.execute(update(model).where(model.id == any_(array(ids, type_=Integer))).values(**values))
-        return
+    """UPDATE the rows of `model` with these ids to the same values, a statement per CHUNK ids."""
     for start in range(0, len(ids), CHUNK):
         db.execute(update(model).where(model.id.in_(ids[start : start + CHUNK])).values(**values))
 

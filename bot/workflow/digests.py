@@ -192,12 +192,13 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
         theirs = sorted(listed[person_id], key=lambda r: ORDER.index(r.item["kind"]))
         key = digest_key(person, today)
         ctx = {"on": today, "items": [r.item for r in theirs], "snooze_days": snooze_days}
-        messages.append((key, person.slack_user_id, "action_digest", ctx))
+        messages.append(outbox.message(key, person.slack_user_id, "action_digest", ctx))
         events += [
-            (r.subject, {"item": r.item["kind"], "item_id": r.item["id"], "to": person.id, "key": key}) for r in theirs
+            ("reminder.sent", r.subject, {"item": r.item["kind"], "item_id": r.item["id"], "to": person.id, "key": key})
+            for r in theirs
         ]
     outbox.enqueue_many(db, messages)
-    trail.record_many(db, "reminder.sent", events)
+    trail.record_many(db, events)
     for reminder in going:
         reminder.sent(moment)
     _stamp(db, moment, stamps)

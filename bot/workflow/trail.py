@@ -31,9 +31,9 @@ def record(
     return event
 
 
-def record_many(db: Session, kind: str, events: list[tuple[Any, dict[str, Any]]]) -> None:
-    """The rows `record` writes, with no actor, for each (subject, detail), in one bulk insert: a sweep's thousand
-    events would otherwise be a thousand ORM objects and INSERTs."""
+def record_many(db: Session, events: list[tuple[str, Any, dict[str, Any]]], *, actor: Person | None = None) -> None:
+    """The rows `record` writes, one for each (kind, subject, detail), in one bulk insert: a sweep's thousand events
+    would otherwise be a thousand ORM objects and INSERTs."""
     at = now()
     bulk.insert_rows(
         db,
@@ -41,13 +41,13 @@ def record_many(db: Session, kind: str, events: list[tuple[Any, dict[str, Any]]]
         [
             {
                 "at": at,
-                "actor_id": None,
-                "actor_slack_id": None,
+                "actor_id": actor.id if actor else None,
+                "actor_slack_id": actor.slack_user_id if actor else None,
                 "kind": kind,
                 "subject_type": subject.__tablename__ if subject is not None else None,
                 "subject_id": subject.id if subject is not None else None,
                 "detail": detail,
             }
-            for subject, detail in events
+            for kind, subject, detail in events
         ],
     )

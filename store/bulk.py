@@ -23,6 +23,7 @@ def insert_rows(db: Session, model: type, rows: list[dict[str, Any]]) -> None:
     """INSERT the rows (dicts with the same keys, column names) into `model`'s table."""
     if not rows:
         return
+    db.flush()  # rows the session holds go first: they were written first
     if _postgres(db):
         _copy(db, model.__table__.name, rows)
     else:
@@ -34,6 +35,7 @@ def insert_new_rows(db: Session, model: type, unique: str, rows: list[dict[str, 
     NOTHING, as store.writes.insert_once)."""
     if not rows:
         return
+    db.flush()
     if not _postgres(db):
         db.execute(sqlite_insert(model.__table__).on_conflict_do_nothing(index_elements=[unique]), rows)
         return

@@ -32,6 +32,7 @@ Other items cannot (see SNOOZABLE)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -226,18 +227,25 @@ def _actions_due(
     db: Session, cal: Calendar, settings: Settings, moment: datetime, stamps: dict[int, datetime | None]
 ) -> list[Reminder]:
     awake = or_(Action.snoozed_until.is_(None), Action.snoozed_until <= moment)
-    # Plain rows, not ORM objects: the sweep only reads them, and stamps them with one bulk UPDATE.
+    # Plain rows, not ORM objects: the sweep only reads them (and stamps the actions with an UPDATE per next point).
     actions = db.execute(
         select(Action.id, Action.audit_id, Action.description, Action.owner_id, Action.status, Action.due_at)
-        .add_columns(Action.done_at)
+        .add_columns(Action.done_at, Audit.qa_ref, Audit.team_manager_id)
+        .join(Audit, Audit.id == Action.audit_id)
         .where(Action.next_reminder_at <= moment, Action.status.in_(WAITING), awake)
         .order_by(Action.due_at, Action.id)
     ).all()
-    audits = {a.id: a for a in reads.hold(db, Audit, (a.audit_id for a in actions))}
-    people = {
-        p.id: p
-        for p in reads.hold(db, Person, [*(a.owner_id for a in actions), *(a.team_manager_id for a in audits.values())])
-    }
+    wanted = sorted({i for a in actions for i in (a.owner_id, a.team_manager_id) if i is not None})
+    people = {}
+    for start in range(0, len(wanted), reads.CHUNK):
+        ids = wanted[start : start + reads.CHUNK]
+        people |= {
+            p.id: p
+            for p in db.execute(
+                select(Person.id, Person.name, Person.active, Person.slack_user_id).where(Person.id.in_(ids))
+            )
+        }
+    audits = {a.audit_id: _Audit(a.audit_id) for a in actions}
     # Actions due together mostly share their dates: their next point is worked out once.
     nexts: dict[tuple[Any, ...], datetime | None] = {}
 
@@ -252,10 +260,20 @@ def _actions_due(
 
     reminders = []
     for action in actions:
-        audit, owner = audits[action.audit_id], people.get(action.owner_id)
-        to = owner if action.status == "open" else people.get(audit.team_manager_id)
-        reminders.append(Reminder(_action_item(cal, action, audit, owner, moment), [to], audit, sent(action)))
+        owner = people.get(action.owner_id)
+        to = owner if action.status == "open" else people.get(action.team_manager_id)
+        reminders.append(
+            Reminder(_action_item(cal, action, owner, moment), [to], audits[action.audit_id], sent(action))
+        )
     return reminders
+
+
+@dataclass(frozen=True)
+class _Audit:
+    """An action's audit as the trail names a subject, without loading the audit."""
+
+    id: int
+    __tablename__ = "audits"
 
 
 def _supervision_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
@@ -287,7 +305,7 @@ def _stamp(db: Session, moment: datetime, stamps: dict[int, datetime | None]) ->
         bulk.update_ids(db, Action, ids, last_reminded_at=moment, next_reminder_at=point)
 
 
-def _action_item(cal: Calendar, action: Any, audit: Audit, owner: Person | None, moment: datetime) -> dict[str, Any]:
+def _action_item(cal: Calendar, action: Any, owner: Any, moment: datetime) -> dict[str, Any]:
     if action.status == "done":
         kind = "sign_off"
     elif action.due_at <= moment:
@@ -299,7 +317,7 @@ def _action_item(cal: Calendar, action: Any, audit: Audit, owner: Person | None,
     return {
         "kind": kind,
         "id": action.id,
-        "qa_ref": audit.qa_ref,
+        "qa_ref": action.qa_ref,
         "description": action.description,
         "due": action.due_at,
         "owner": owner.name if owner else None,

@@ -273,7 +273,7 @@ class _Audit:
     """An action's audit as the trail names a subject, without loading the audit."""
 
     id: int
-    __tablename__ = "audits"
+    __tablename__ = Audit.__tablename__
 
 
 def _supervision_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:

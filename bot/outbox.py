@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.calendar import Calendar, now
 from bot.workflow import report_files
 from messages import BlockKitError, render
-from store import Database
+from store import Database, bulk
 from store.models import OutboxMessage
 from store.writes import insert_once
 
@@ -72,6 +72,30 @@ def enqueue(
     )
 
 
+def message(
+    key: str, to: str, template: str, ctx: dict[str, Any], *, urgent: bool = False, updates_key: str | None = None
+) -> dict[str, Any]:
+    """The row `enqueue` (or, with `updates_key`, `enqueue_update`) writes, for `enqueue_many`."""
+    at = now()
+    return {
+        "key": key,
+        "recipient": to,
+        "template": template,
+        "context": _encode(ctx),
+        "urgent": urgent,
+        "updates_key": updates_key,
+        "available_at": at,
+        "created_at": at,
+        "status": "pending",
+        "attempts": 0,
+    }
+
+
+def enqueue_many(db: Session, messages: list[dict[str, Any]]) -> None:
+    """Queue many `message`s at once, in their order: a key queued before is left as it was."""
+    bulk.insert_new_rows(db, OutboxMessage, "key", messages)
+
+
 def enqueue_update(db: Session, key: str, of_key: str, template: str, ctx: dict[str, Any]) -> bool:
     """Queue an in-place update of the message sent under `of_key` (e.g. buttons replaced by the decision)."""
     original = db.scalar(select(OutboxMessage).where(OutboxMessage.key == of_key))
@@ -97,6 +121,8 @@ def _encode(ctx: dict[str, Any]) -> dict[str, Any]:
     """JSON-safe context: dates and datetimes survive the round trip through the database."""
 
     def enc(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):  # most values: checked first, for the sweeps
+            return value
         if isinstance(value, datetime):
             return {"$datetime": value.isoformat()}
         if isinstance(value, date):

@@ -174,3 +174,58 @@ def test_the_upgrade_gives_each_month_its_list_and_each_audit_its_category(tmp_p
         assert entries[(2, "2027-01")].practice_dates == {"cin_start": "2026-10-01"}
         assert entries[(2, "2027-01")].worker_name == "Jo Bloggs"
         assert allocation_run.held_back(db, "2027-01") == [2]
+
+
+def test_the_bulk_writes_write_the_rows_the_one_at_a_time_writes_do(database_url):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot import outbox
+    from bot.calendar import clock_at
+    from bot.workflow import trail
+    from store import bulk
+    from store.models import OutboxMessage, Person
+
+    database = Database(database_url)
+    moment = datetime(2027, 1, 4, 10, 0, tzinfo=UTC)
+    ctx = {"on": moment.date(), "at": moment, "items": [{"id": 1, "what": "x"}]}
+    columns = ("recipient", "template", "context", "urgent", "status", "available_at", "created_at", "attempts")
+    with clock_at(moment), database.unit_of_work() as db:
+        people = [Person(name=f"P{n}", email=f"p{n}@example.org") for n in range(2)]
+        db.add_all(people)
+        db.flush()
+        outbox.enqueue(db, "one", "U1", "action_digest", ctx)
+        outbox.enqueue_update(db, "one:update", "one", "action_digest", ctx)
+        many = [
+            outbox.message("one", "U2", "action_digest", ctx),  # queued before: left as it was
+            outbox.message("many", "U1", "action_digest", ctx),
+            outbox.message("many:update", "U1", "action_digest", ctx, updates_key="many"),
+            outbox.message("many", "U3", "action_digest", ctx),  # twice in one batch: the first goes in
+        ]
+        outbox.enqueue_many(db, many)
+        # Many more, as a sweep queues them (on PostgreSQL through a staging table), one of them queued before.
+        outbox.enqueue_many(db, [outbox.message(f"bulk:{n:02}", "U4", "action_digest", ctx) for n in range(30)] + many)
+        rows = {row.key: row for row in db.scalars(select(OutboxMessage))}
+        assert sorted(rows) == [f"bulk:{n:02}" for n in range(30)] + ["many", "many:update", "one", "one:update"]
+        assert rows["bulk:29"].recipient == "U4"
+        assert [getattr(rows["bulk:29"], c) for c in columns[1:]] == [getattr(rows["many"], c) for c in columns[1:]]
+        assert rows["one"].recipient == rows["many"].recipient == "U1"
+        for one, other in (("one", "many"), ("one:update", "many:update")):
+            assert [getattr(rows[one], c) for c in columns] == [getattr(rows[other], c) for c in columns]
+        assert (rows["one:update"].updates_key, rows["many:update"].updates_key) == ("one", "many")
+        assert outbox.decode(rows["many"].context) == ctx
+
+        trail.record(db, "test.one", subject=people[0], n=1)
+        trail.record(db, "test.one", actor=people[1], n=2)
+        trail.record_many(db, [("test.many", people[0], {"n": 1})])
+        trail.record_many(db, [("test.many", None, {"n": 2})], actor=people[1])
+        events = db.scalars(select(Event).order_by(Event.id)).all()
+        fields = ("at", "actor_id", "actor_slack_id", "subject_type", "subject_id", "detail")
+        assert [[getattr(e, f) for f in fields] for e in events[:2]] == [
+            [getattr(e, f) for f in fields] for e in events[2:]
+        ]
+
+        bulk.update_ids(db, Person, [p.id for p in people], active=False)
+        db.expire_all()
+        assert [p.active for p in db.scalars(select(Person))] == [False, False]

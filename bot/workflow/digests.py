@@ -32,6 +32,7 @@ Other items cannot (see SNOOZABLE)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -57,7 +58,7 @@ from bot.workflow import (
 from bot.workflow.directory import by_slack_id
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder, digest_key, reachable
-from store import reads
+from store import bulk, reads
 from store.models import Action, Audit, OutboxMessage, Person
 
 WAITING = ("open", "done")  # open: the owner's to do; done: the team manager's to sign off
@@ -150,8 +151,9 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
     today = wall.date()
     snooze_days = [cal.add_working_days(today, n) for n in range(1, SNOOZE_AT_MOST + 1)]
     _tidy(db, moment)
+    stamps: dict[int, datetime | None] = {}  # each action reminded: its next point, written once all are queued
     due = [
-        *_actions_due(db, cal, settings, moment),
+        *_actions_due(db, cal, settings, moment, stamps),
         *_supervision_due(db, cal, settings, moment),
         *allocation.due_reminders(db, cal, settings, moment),
         *meeting.due_reminders(db, cal, moment),
@@ -185,24 +187,22 @@ def send_digests(db: Session, cal: Calendar, settings: Settings) -> int:
         for person_id in people:
             listed.setdefault(person_id, []).append(reminder)
 
+    messages, events = [], []
     for person_id in sorted(listed):
         person = everyone[person_id]
         theirs = sorted(listed[person_id], key=lambda r: ORDER.index(r.item["kind"]))
         key = digest_key(person, today)
         ctx = {"on": today, "items": [r.item for r in theirs], "snooze_days": snooze_days}
-        outbox.enqueue(db, key, person.slack_user_id, "action_digest", ctx)
-        for reminder in theirs:
-            trail.record(
-                db,
-                "reminder.sent",
-                subject=reminder.subject,
-                item=reminder.item["kind"],
-                item_id=reminder.item["id"],
-                to=person.id,
-                key=key,
-            )
+        messages.append(outbox.message(key, person.slack_user_id, "action_digest", ctx))
+        events += [
+            ("reminder.sent", r.subject, {"item": r.item["kind"], "item_id": r.item["id"], "to": person.id, "key": key})
+            for r in theirs
+        ]
+    outbox.enqueue_many(db, messages)
+    trail.record_many(db, events)
     for reminder in going:
         reminder.sent(moment)
+    _stamp(db, moment, stamps)
     return len(listed)
 
 
@@ -223,35 +223,57 @@ def _tidy(db: Session, moment: datetime) -> None:
     )
 
 
-def _actions_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
+def _actions_due(
+    db: Session, cal: Calendar, settings: Settings, moment: datetime, stamps: dict[int, datetime | None]
+) -> list[Reminder]:
     awake = or_(Action.snoozed_until.is_(None), Action.snoozed_until <= moment)
-    actions = db.scalars(
-        select(Action)
+    # Plain rows, not ORM objects: the sweep only reads them (and stamps the actions with an UPDATE per next point).
+    actions = db.execute(
+        select(Action.id, Action.audit_id, Action.description, Action.owner_id, Action.status, Action.due_at)
+        .add_columns(Action.done_at, Audit.qa_ref, Audit.team_manager_id)
+        .join(Audit, Audit.id == Action.audit_id)
         .where(Action.next_reminder_at <= moment, Action.status.in_(WAITING), awake)
         .order_by(Action.due_at, Action.id)
     ).all()
-    # Their audits and people in a query each, held while the reminders are built (not one query per action).
-    audits = reads.hold(db, Audit, (a.audit_id for a in actions))
-    held = reads.hold(db, Person, [*(a.owner_id for a in actions), *(a.team_manager_id for a in audits)])
-    reminders = [
-        Reminder(
-            _action_item(db, cal, action, moment),
-            [recipient(db, action)],
-            db.get(Audit, action.audit_id),
-            _action_sent(cal, settings, action),
+    wanted = sorted({i for a in actions for i in (a.owner_id, a.team_manager_id) if i is not None})
+    people = {}
+    for start in range(0, len(wanted), reads.CHUNK):
+        ids = wanted[start : start + reads.CHUNK]
+        people |= {
+            p.id: p
+            for p in db.execute(
+                select(Person.id, Person.name, Person.active, Person.slack_user_id).where(Person.id.in_(ids))
+            )
+        }
+    audits = {a.audit_id: _Audit(a.audit_id) for a in actions}
+    # Actions due together mostly share their dates: their next point is worked out once.
+    nexts: dict[tuple[Any, ...], datetime | None] = {}
+
+    def sent(action: Any) -> Callable[[datetime], None]:
+        def stamp(moment: datetime) -> None:
+            dates = (action.status, action.due_at, action.done_at)
+            if dates not in nexts:
+                nexts[dates] = next_point(cal, settings, action, moment)
+            stamps[action.id] = nexts[dates]
+
+        return stamp
+
+    reminders = []
+    for action in actions:
+        owner = people.get(action.owner_id)
+        to = owner if action.status == "open" else people.get(action.team_manager_id)
+        reminders.append(
+            Reminder(_action_item(cal, action, owner, moment), [to], audits[action.audit_id], sent(action))
         )
-        for action in actions
-    ]
-    held.clear()
     return reminders
 
 
-def _action_sent(cal: Calendar, settings: Settings, action: Action) -> Callable[[datetime], None]:
-    def sent(moment: datetime) -> None:
-        action.last_reminded_at = moment
-        action.next_reminder_at = next_point(cal, settings, action, moment)
+@dataclass(frozen=True)
+class _Audit:
+    """An action's audit as the trail names a subject, without loading the audit."""
 
-    return sent
+    id: int
+    __tablename__ = Audit.__tablename__
 
 
 def _supervision_due(db: Session, cal: Calendar, settings: Settings, moment: datetime) -> list[Reminder]:
@@ -273,8 +295,17 @@ def _supervision_due(db: Session, cal: Calendar, settings: Settings, moment: dat
     ]
 
 
-def _action_item(db: Session, cal: Calendar, action: Action, moment: datetime) -> dict[str, Any]:
-    audit = db.get(Audit, action.audit_id)
+def _stamp(db: Session, moment: datetime, stamps: dict[int, datetime | None]) -> None:
+    """The actions reminded, stamped and moved on: an UPDATE per distinct next point (actions due together mostly
+    share one), not one per action."""
+    groups: dict[datetime | None, list[int]] = {}
+    for action_id, point in stamps.items():
+        groups.setdefault(point, []).append(action_id)
+    for point, ids in groups.items():
+        bulk.update_ids(db, Action, ids, last_reminded_at=moment, next_reminder_at=point)
+
+
+def _action_item(cal: Calendar, action: Any, owner: Any, moment: datetime) -> dict[str, Any]:
     if action.status == "done":
         kind = "sign_off"
     elif action.due_at <= moment:
@@ -283,11 +314,10 @@ def _action_item(db: Session, cal: Calendar, action: Action, moment: datetime) -
         kind = "due_today"
     else:
         kind = "due_soon"
-    owner = db.get(Person, action.owner_id)
     return {
         "kind": kind,
         "id": action.id,
-        "qa_ref": audit.qa_ref,
+        "qa_ref": action.qa_ref,
         "description": action.description,
         "due": action.due_at,
         "owner": owner.name if owner else None,

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import outbox
 from bot.calendar import Calendar, now
@@ -40,7 +41,7 @@ from bot.workflow import digests, guard, safeguarding, thematic, trail
 from bot.workflow.audit_people import in_line
 from bot.workflow.directory import by_slack_id, manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
-from store import reads
+from store import bulk, reads
 from store.models import (
     Action,
     Audit,
@@ -212,9 +213,7 @@ def sweep(db: Session, cal: Calendar, settings: Settings) -> int:
     if not cal.is_working_day(today):
         return 0
     acted = 0
-    running = db.scalars(select(Escalation).where(Escalation.status == "pending", Escalation.policy.in_(DRIFT))).all()
-    subjects = _hold_subjects(db, running)
-    for escalation in running:
+    for escalation in _maybe_settled(db, moment):
         policy = POLICIES[escalation.policy]
         subject = db.get(policy.subject, escalation.subject_id)
         if subject is None or not policy.is_open(subject) or policy.due(subject) > moment:
@@ -227,16 +226,37 @@ def sweep(db: Session, cal: Calendar, settings: Settings) -> int:
         .order_by(Escalation.respond_by, Escalation.id)
         .with_for_update(skip_locked=True)
     ).all()
-    subjects.clear()
     held = _hold(db, due)
+    # A drift escalation's climb is the same few rows each time: they are written together. A safeguarding concern
+    # (its alert rounds, its reminder once acknowledged) is moved on by itself.
+    together, alone = [], []
     for escalation in due:
+        (together if escalation.status == "pending" and POLICIES[escalation.policy].alert is None else alone).append(
+            escalation
+        )
+    _climb_together(db, cal, settings, together)
+    for escalation in alone:
         if escalation.status == "acknowledged" and not _since_acknowledged(db, escalation):
             _remind(db, cal, settings, escalation)
         else:
             _climb(db, cal, settings, escalation, by=None)
-        acted += 1
     held.clear()
-    return acted
+    return acted + len(due)
+
+
+def _maybe_settled(db: Session, moment: datetime) -> list[Escalation]:
+    """The running drift escalations whose subject may have been put right (gone, no longer open by its policy's
+    query, or due later): found by a query per policy rather than by reading every running one and its subject."""
+    found: list[Escalation] = []
+    for name in DRIFT:
+        policy, model = POLICIES[name], POLICIES[name].subject
+        found += db.scalars(
+            select(Escalation)
+            .outerjoin(model, model.id == Escalation.subject_id)
+            .where(Escalation.status == "pending", Escalation.policy == name)
+            .where(or_(model.id.is_(None), ~policy.open_rows, model.due_at > moment))
+        ).all()
+    return sorted(found, key=lambda e: e.id)
 
 
 def _hold_subjects(db: Session, escalations: list[Escalation]) -> list[Any]:
@@ -338,29 +358,135 @@ def _climb(
     if escalation.status == "pending" and policy.alert is not None:
         policy.alert(db, settings, escalation, up)
         return
-    what = "climbed" if up else "reminded"
-    db.add(
-        EscalationStep(
-            escalation_id=escalation.id, level=escalation.level, person_id=by.id if by else None, what=what, at=moment
-        )
-    )
-    db.flush()
-    audit = policy.audit_of(db, _subject(db, escalation))
-    trail.record(
+    _announce(db, settings, [(escalation, up)], by)
+
+
+def _climb_together(db: Session, cal: Calendar, settings: Settings, escalations: list[Escalation]) -> None:
+    """`_climb` by the sweep for many pending escalations without alerts. The levels move by one conditional UPDATE
+    per (level, new level, window), each WHERE the status and level are still those read: a decision taken
+    meanwhile wins, and that escalation is left alone."""
+    moment = now()
+    groups: dict[tuple[int, int, datetime], list[int]] = {}
+    for escalation in escalations:
+        up = escalation.level < _top(escalation)
+        respond_by = POLICIES[escalation.policy].window(cal, settings, escalation, moment)
+        groups.setdefault((escalation.level, escalation.level + up, respond_by), []).append(escalation.id)
+    table = Escalation.__table__
+    won: dict[int, tuple[int, datetime]] = {}
+    for (level, new_level, respond_by), ids in groups.items():
+        for start in range(0, len(ids), reads.CHUNK):
+            moved = db.scalars(
+                update(table)
+                .where(table.c.id.in_(ids[start : start + reads.CHUNK]), table.c.status == "pending")
+                .where(table.c.level == level)
+                .values(level=new_level, respond_by=respond_by)
+                .returning(table.c.id)
+            )
+            won |= dict.fromkeys(moved, (new_level, respond_by))
+    climbed = []
+    for escalation in escalations:
+        if escalation.id in won:
+            up = won[escalation.id][0] > escalation.level
+            # What the UPDATE wrote, set on the loaded row without marking it changed (no second UPDATE).
+            set_committed_value(escalation, "level", won[escalation.id][0])
+            set_committed_value(escalation, "respond_by", won[escalation.id][1])
+            climbed.append((escalation, up))
+    _announce(db, settings, climbed, by=None)
+
+
+def _announce(db: Session, settings: Settings, moved: list[tuple[Escalation, bool]], by: Person | None) -> None:
+    """Escalations just moved on, each up a level (True) or, at the top, reminded: the step on its log, the event,
+    the buttons taken off its earlier requests (only those asked now decide from here on), the request to those
+    asked now and, when it went up, a notice to everyone below. A bulk insert of each kind for them all."""
+    if not moved:
+        return
+    db.flush()  # the caller's changes go first, as when these were written one by one
+    moment = now()
+    steps, requests = _steps_and_requests(db, [e for e, _ in moved], [e for e, up in moved if up])
+    bulk.insert_rows(
         db,
-        f"escalation.{what}",
-        actor=by,
-        subject=audit,
-        escalation_id=escalation.id,
-        level=escalation.level,
-        by_hand=by is not None,
-        respond_by=escalation.respond_by.isoformat(),
+        EscalationStep,
+        [
+            {
+                "escalation_id": e.id,
+                "level": e.level,
+                "person_id": by.id if by else None,
+                "what": "climbed" if up else "reminded",
+                "note": None,
+                "at": moment,
+            }
+            for e, up in moved
+        ],
     )
-    if up:
-        _retire_buttons(db, escalation)  # only those asked now decide from here on
-    asked = _ask(db, settings, escalation, came="escalated_now" if by else ("climbed" if up else "reminded"), by=by)
-    if up:
-        _notify_involved(db, escalation, "climbed", below=escalation.level, skip=asked)
+    trail.record_many(
+        db,
+        [
+            (
+                f"escalation.{'climbed' if up else 'reminded'}",
+                _audit(db, e),
+                {
+                    "escalation_id": e.id,
+                    "level": e.level,
+                    "by_hand": by is not None,
+                    "respond_by": e.respond_by.isoformat(),
+                },
+            )
+            for e, up in moved
+        ],
+        actor=by,
+    )
+    messages = []
+    for escalation, up in moved:
+        round_ = steps[escalation.id] + 1  # with the step just written
+        ctx = context(db, escalation)
+        closed = ctx | {"came": "closed", "by": None}
+        messages += [
+            outbox.message(f"{key}:closed:{round_}", to, "escalation_request", closed, urgent=urgent, updates_key=key)
+            for key, to, urgent in requests.get(escalation.id, ())
+        ]
+        came = "escalated_now" if by else ("climbed" if up else "reminded")
+        asked, requested = _requests(db, escalation, ctx | {"came": came, "by": by.name if by else None}, round_)
+        messages += requested
+        if up:
+            messages += _notices(db, escalation, ctx, "climbed", escalation.level, round_, skip=asked)
+    outbox.enqueue_many(db, messages)
+
+
+def _steps_and_requests(
+    db: Session, escalations: list[Escalation], retiring: list[Escalation]
+) -> tuple[dict[int, int], dict[int, list[tuple[str, str, bool]]]]:
+    """The steps logged so far for each escalation, and for each of `retiring` the requests sent to date (key,
+    recipient, urgent), in the order sent. A request's key is made of a round (a step count) and one of those asked,
+    who are in the chain or have a step of their own (who acknowledged it): its keys can be listed and looked up."""
+    counts = dict.fromkeys((e.id for e in escalations), 0)
+    people: dict[int, set[int]] = {e.id: {entry["person_id"] for entry in e.chain} for e in escalations}
+    ids = sorted(counts)
+    for start in range(0, len(ids), reads.CHUNK):
+        for escalation_id, person_id in db.execute(
+            select(EscalationStep.escalation_id, EscalationStep.person_id).where(
+                EscalationStep.escalation_id.in_(ids[start : start + reads.CHUNK])
+            )
+        ):
+            counts[escalation_id] += 1
+            if person_id is not None:
+                people[escalation_id].add(person_id)
+    keys = [
+        _ask_key(e, round_, person_id)
+        for e in retiring
+        for round_ in range(1, counts[e.id] + 1)
+        for person_id in sorted(people[e.id])
+    ]
+    found = []
+    for start in range(0, len(keys), reads.CHUNK):
+        found += db.execute(
+            select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.recipient, OutboxMessage.urgent).where(
+                OutboxMessage.key.in_(keys[start : start + reads.CHUNK])
+            )
+        ).all()
+    requests: dict[int, list[tuple[str, str, bool]]] = {}
+    for row in sorted(found):
+        requests.setdefault(int(row.key.split(":")[1]), []).append((row.key, row.recipient, row.urgent))
+    return counts, requests
 
 
 def _remind(db: Session, cal: Calendar, settings: Settings, escalation: Escalation) -> None:
@@ -476,13 +602,21 @@ def context(db: Session, escalation: Escalation) -> dict[str, Any]:
 def _ask(db: Session, settings: Settings, escalation: Escalation, came: str, by: Person | None = None) -> set[int]:
     """The request, with its buttons, to each person whose decision it waits on. Returns their ids."""
     ctx = context(db, escalation) | {"came": came, "by": by.name if by else None}
-    round_ = _round(db, escalation)
-    asked = set()
+    asked, messages = _requests(db, escalation, ctx, _round(db, escalation))
+    outbox.enqueue_many(db, messages)
+    return asked
+
+
+def _requests(
+    db: Session, escalation: Escalation, ctx: dict[str, Any], round_: int
+) -> tuple[set[int], list[dict[str, Any]]]:
+    asked, messages = set(), []
     for person in _asked(db, escalation):
         if person.active and person.slack_user_id:
             asked.add(person.id)
-            outbox.enqueue(db, _ask_key(escalation, round_, person.id), person.slack_user_id, "escalation_request", ctx)
-    return asked
+            key = _ask_key(escalation, round_, person.id)
+            messages.append(outbox.message(key, person.slack_user_id, "escalation_request", ctx))
+    return asked, messages
 
 
 def _notify_involved(
@@ -499,25 +633,43 @@ def _notify_involved(
     """Everyone asked (or alerted) at a lower level hears where it went (once per step). Its start and a decision
     also go to whoever the subject is waiting on (the action's owner, the moderator), but not to the decider, nor
     to those just asked: their own messages say so."""
-    ctx = context(db, escalation) | {"what_happened": what, "note": note, "new_date": new_date}
+    told = set(skip) | ({decider.id} if decider else set())
+    ctx = context(db, escalation)
     step = _round(db, escalation)
+    outbox.enqueue_many(db, _notices(db, escalation, ctx, what, below, step, told, note=note, new_date=new_date))
+
+
+def _notices(
+    db: Session,
+    escalation: Escalation,
+    ctx: dict[str, Any],
+    what: str,
+    below: int,
+    step: int,
+    skip: set[int],
+    note: str | None = None,
+    new_date: datetime | None = None,
+) -> list[dict[str, Any]]:
+    ctx = ctx | {"what_happened": what, "note": note, "new_date": new_date}
     people = [db.get(Person, entry["person_id"]) for entry in escalation.chain if entry["level"] < below]
     waiting_on = POLICIES[escalation.policy].waiting_on
     theirs = set()
     if what in ("started", "resolved", "extended") and waiting_on:
         theirs = {p.id for p in waiting_on(db, _subject(db, escalation)) if p}
         people += [db.get(Person, person_id) for person_id in sorted(theirs)]
-    told = set(skip) | ({decider.id} if decider else set())
+    told, messages = set(skip), []
     for person in people:
         if person and person.id not in told and person.slack_user_id:
             told.add(person.id)
-            outbox.enqueue(
-                db,
-                f"escalation:{escalation.id}:notice:{step}:{person.id}",
-                person.slack_user_id,
-                "escalation_notice",
-                ctx | {"yours": person.id in theirs},
+            messages.append(
+                outbox.message(
+                    f"escalation:{escalation.id}:notice:{step}:{person.id}",
+                    person.slack_user_id,
+                    "escalation_notice",
+                    ctx | {"yours": person.id in theirs},
+                )
             )
+    return messages
 
 
 def _tell_qa(db: Session, settings: Settings, escalation: Escalation, audit: Audit, kind: str) -> None:

@@ -17,14 +17,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from store.models import Audit, Event, OutboxMessage, Person, Theme
+from store.models import Audit, Event, OutboxMessage, Person
 
 
 @dataclass
 class Reminder:
     item: dict[str, Any]  # what the digest shows: its "kind" (digests.ORDER), "id", "qa_ref" and the words' facts
     to: list[Person | None]  # everyone it is for (the same item in each one's digest)
-    subject: Audit | Theme  # the audit (or a thematic audit's theme) it is about, for the trail
+    # The audit (or a thematic audit's theme) it is about, for the trail: the row, or as the trail names it
+    # (`__tablename__` and `id`).
+    subject: Any
     sent: Callable[[datetime], None]  # once queued for them all (or nobody can be told): stamp the source, move on
 
 

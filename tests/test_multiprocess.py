@@ -407,6 +407,10 @@ def _assert_delivered_once(rt, standin) -> None:
     assert updates == expected
 
 
+def _told_in_dm(standin, qa_ref: str) -> list[str]:
+    return [c.args["text"] for c in standin.calls if c.method == "chat.postEphemeral" and qa_ref in c.args["text"]]
+
+
 def _refusals(standin, response) -> list[str]:
     url_id = response.sent["response_url"].rsplit("/", 1)[-1]
     return [r.body["text"] for r in standin.responses if r.url_id == url_id]
@@ -425,6 +429,7 @@ def _assert_decided_once(rt, standin, groups, dispute_ids, answered) -> None:
             for a in db.scalars(select(Audit))
         }
         status = {a.id: a.status for a in db.scalars(select(Audit))}
+        qa_refs = {a.id: a.qa_ref for a in db.scalars(select(Audit))}
         decided = {d.id: (d.status, db.get(Person, d.decided_by_id).name) for d in db.scalars(select(Dispute))}
     # Nothing on the trail twice (a refusal aside, which is one per refused click).
     repeated = Counter(
@@ -448,7 +453,9 @@ def _assert_decided_once(rt, standin, groups, dispute_ids, answered) -> None:
     for audit_id, (accept, passed) in zip(groups["accept_or_pass"], answered["accept_or_pass"], strict=True):
         if status[audit_id] == "accepted":
             assert kinds[audit_id] == ["audit.allocated", "audit.accepted"]
-            assert "has already been accepted" in passed.json()["errors"]["reason"]
+            # Told on the form when the accept was in before its checks ran; else the form had closed: in the DM.
+            told = [passed.json()["errors"]["reason"]] if passed.body else _told_in_dm(standin, qa_refs[audit_id])
+            assert len(told) == 1 and "has already been accepted" in told[0]
         else:
             assert kinds[audit_id] == ["audit.allocated", "audit.declined", "audit.reallocated"]
             [refusal] = _refusals(standin, accept)

@@ -65,15 +65,19 @@ def _stop(process: subprocess.Popen) -> str:
     return err
 
 
-def test_qabot_serve_answers_slack_and_healthz(settings, standin, world):
-    port = _free_port()
-    process = subprocess.Popen(
+def _serve(settings, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve"],
         env=_env(settings, PORT=str(port)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_qabot_serve_answers_slack_and_healthz(settings, standin, world):
+    port = _free_port()
+    process = _serve(settings, port)
     try:
 
         def healthy():
@@ -97,13 +101,7 @@ def test_qabot_serve_answers_slack_and_healthz(settings, standin, world):
 
 def test_qabot_serve_stopped_finishes_what_it_acknowledged(settings, standin, world):
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=_env(settings, PORT=str(port)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _serve(settings, port)
     try:
         sender = SignedSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, standin)
 

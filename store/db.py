@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -98,12 +98,18 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
 
+# Connections one `qabot serve` may hold at once: its 8 request threads, the 10 that finish acknowledged work
+# (rt.listeners) and the courier, with room to spare; SQLAlchemy's default (5 + 10) would make some wait.
+POOL = {"pool_size": 10, "max_overflow": 15}
+
+
 def _engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **POOL)
         event.listen(engine, "before_cursor_execute", _trial_reads_only)
         return engine
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    in_memory = make_url(url).database in (None, "", ":memory:")  # one connection, shared: no pool to size
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **({} if in_memory else POOL))
     event.listen(engine, "before_cursor_execute", _trial_reads_only)
 
     # pysqlite's own transaction handling defers BEGIN; take the write lock at the start instead, so two

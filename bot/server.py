@@ -48,6 +48,8 @@ def serve(rt: Runtime, host: str = "0.0.0.0") -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        # Requests in hand are answered first (they may hand work to rt.listeners), then that work is finished.
+        server.task_dispatcher.shutdown()
         server.close()
         rt.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import signal
 import sys
 from datetime import datetime
 from getpass import getuser
@@ -43,9 +44,13 @@ def cmd_socket(settings: Settings, args) -> int:
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "QABOT_QA_CHANNEL")
     rt = _runtime(settings)
     rt.start_courier()
+    handler = SocketModeHandler(build_app(rt), settings.slack_app_token)
+    # Stopped with SIGTERM, as `serve` is: disconnect, then finish the work already acknowledged to Slack.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        SocketModeHandler(build_app(rt), settings.slack_app_token).start()
+        handler.start()
     finally:
+        handler.close()
         rt.close()
     return 0
 

@@ -48,10 +48,12 @@ def serve(rt: Runtime, host: str = "0.0.0.0") -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        log.info("qabot stopping: answering the requests in hand, then finishing the work already acknowledged")
         # Requests in hand are answered first (they may hand work to rt.listeners), then that work is finished.
         server.task_dispatcher.shutdown()
         server.close()
         rt.close()
+        log.info("qabot stopped")
 
 
 class BackgroundServer:

@@ -102,6 +102,8 @@ def review_lines(view: dict) -> list[str]:
         if block["type"] == "section" and block.get("block_id", "").startswith("team_"):
             lines.append("     " + block["text"]["text"].replace("*", ""))
         elif block.get("block_id", "").startswith("keep_"):
+            if block["block_id"].startswith("keep_held_"):
+                lines.append(f"     {block['label']['text']} (ticked: offered again once sorted)")
             for option in block["element"]["options"]:
                 lines.append(
                     f"       [x] {option['text']['text'].replace('*', '')}  —  {option['description']['text']}"

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -175,14 +176,18 @@ def test_a_month_of_sigkills_loses_and_repeats_nothing(settings, database_url, t
         standin.carried_out = kill_in_the_send
         command = [sys.executable, "-m", "tests.month_driver", str(folder)]
         while True:
+            spawned = time.time()
             driver = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if kills.total() < KILLS:
                 if kills.total() % 2:
                     in_a_send.set()
                 else:
-                    try:
-                        driver.wait(timeout=rng.uniform(1.0, 3.0))
-                    except subprocess.TimeoutExpired:
+                    # A random moment of its steps, not of its start-up: the month must outlast twenty kills however
+                    # fast this machine plays it.
+                    while driver.poll() is None and not (at.exists() and at.stat().st_mtime >= spawned):
+                        time.sleep(0.005)
+                    time.sleep(rng.uniform(0.0, 0.4))
+                    if driver.poll() is None:
                         driver.send_signal(signal.SIGKILL)
                         kills["at a random moment"] += 1
             _, err = driver.communicate(timeout=300)

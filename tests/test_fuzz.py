@@ -38,7 +38,7 @@ from sqlalchemy import select, text
 
 from bot.app import build_app
 from bot.demo import STAFF
-from bot.sandbox.requests import _state_values
+from bot.sandbox.requests import FIELDS, _state_values
 from bot.sandbox.server import TEAM_ID
 from bot.workflow import allocation
 from scheduler.jobs import tick
@@ -134,21 +134,6 @@ JUNK = st.one_of(
 
 
 # ----- the forms as Slack sends them back ----------------------------------------------------------------------------
-
-FIELDS = {
-    "plain_text_input": "value",
-    "number_input": "value",
-    "email_text_input": "value",
-    "url_text_input": "value",
-    "datepicker": "selected_date",
-    "timepicker": "selected_time",
-    "static_select": "selected_option",
-    "radio_buttons": "selected_option",
-    "checkboxes": "selected_options",
-    "multi_static_select": "selected_options",
-    "users_select": "selected_user",
-    "multi_users_select": "selected_users",
-}
 
 
 def _options(element: dict) -> list[dict]:

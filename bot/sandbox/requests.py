@@ -26,7 +26,7 @@ _TEAM = {"id": TEAM_ID, "domain": "standin"}
 _seq = itertools.count(1)
 
 # The element types of input blocks -> the field their value arrives in, in view.state.values.
-_FIELDS = {
+FIELDS = {
     "plain_text_input": "value",
     "number_input": "value",
     "email_text_input": "value",
@@ -373,7 +373,7 @@ def _state_values(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> di
         if block.get("type") != "input" or not element:
             continue
         block_id, action_id, kind = block["block_id"], element["action_id"], element["type"]
-        field = _FIELDS[kind]
+        field = FIELDS[kind]
         if (block_id, action_id) in unused:
             unused.discard((block_id, action_id))
             value = values[block_id][action_id]

@@ -27,7 +27,7 @@ def by_name(results, start: str):
 
 def test_every_benchmark_reports(results):
     names = [r.name for r in results.rows]
-    assert len(names) == 7
+    assert len(names) == 9
     for start in ("App Home", "reminder sweep", "escalation sweep", "ack latency, modal", "ack latency, button"):
         assert any(n.startswith(start) for n in names), start
     assert "PASS" in results.table() or "MISS" in results.table()
@@ -52,6 +52,13 @@ def test_sweep_ratios_come_from_two_measurements(results):
         assert all(s > 0 for s in sweep + query)
         assert row.ratio == pytest.approx(statistics.median(sweep) / statistics.median(query))
         assert row.passed == (row.ratio <= 3)
+        # Each sweep is followed by its writes alone, against the same query measurements.
+        floor = results.rows[results.rows.index(row) + 1]
+        assert floor.name.strip().startswith("the same writes by SQL alone") and floor.passed is None
+        assert floor.detail["query_seconds"] is query and len(floor.detail["written_seconds"]) == TINY.repeats
+        assert floor.ratio == pytest.approx(
+            statistics.median(floor.detail["written_seconds"]) / statistics.median(query)
+        )
 
 
 def test_latency_ratios_come_from_two_measurements(results):

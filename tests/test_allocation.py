@@ -1,6 +1,9 @@
 """The first workflow slice end to end: an allocation DM, the Accept button, the message updated in place,
 refusals, double clicks and re-deliveries."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -8,8 +11,11 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.workflow import allocation
-from store.models import Audit, Case, CaseAccess, Event, Person
+from bot.calendar import clock_at
+from bot.workflow import allocation, auditors
+from bot.workflow.directory import add_person
+from store import Database
+from store.models import Audit, Case, CaseAccess, CaseListEntry, Event, Person
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY_9 = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
@@ -299,3 +305,101 @@ def test_qabot_restrict_marks_a_record_and_grants_access(rt, standin, world, set
     with rt.database.unit_of_work() as db:
         kinds = list(db.scalars(select(Event.kind).where(Event.subject_type == "cases").order_by(Event.id)))
     assert kinds == ["case.restricted", "case.access_granted", "case.unrestricted"]
+
+
+# --- two allocations at once, as from two processes -------------------------------------------------------------
+
+
+def _after_each_other(monkeypatch, module, name: str, wait: float = 1.5) -> None:
+    """Each call of `module.name`, once it returns, waits (up to `wait` s) for the other thread's call to return
+    too: two transactions not kept apart by the database both read before either writes. Kept apart, the second
+    call returns only once the first transaction has ended, and the first goes on when the wait runs out."""
+    original, met = getattr(module, name), threading.Barrier(2)
+
+    def meeting(*args, **kwargs):
+        result = original(*args, **kwargs)
+        try:
+            met.wait(timeout=wait)
+        except threading.BrokenBarrierError:
+            pass
+        return result
+
+    monkeypatch.setattr(module, name, meeting)
+
+
+def _in_two_processes(rt, *work):
+    """Each of `work` in its own transaction on its own engine, as another process would, at once."""
+    databases = [Database(rt.settings.database_url) for _ in work]
+
+    def run(database, job):
+        with database.unit_of_work() as db:
+            return job(db)
+
+    # The clock is fixed here, once for both threads: it is one setting for the whole process.
+    try:
+        with clock_at(MONDAY_9), ThreadPoolExecutor(len(work)) as pool:
+            futures = [pool.submit(run, d, j) for d, j in zip(databases, work, strict=True)]
+            return [f.result(timeout=60) for f in futures]
+    finally:
+        for database in databases:
+            database.engine.dispose()
+
+
+def _second_case(rt, world, ref: str) -> int:
+    with rt.database.unit_of_work() as db:
+        first = db.get(Case, world.case_id)
+        case = Case(case_ref=ref, category="CIN", team=first.team, worker=first.worker, month="2027-01")
+        db.add(CaseListEntry(case=case, month="2027-01", category="CIN", team=first.team, worker=first.worker))
+        db.flush()
+        return case.id
+
+
+def test_two_allocations_at_once_take_different_qa_references(rt, world, monkeypatch):
+    second = _second_case(rt, world, "CS-900002")
+    _after_each_other(monkeypatch, allocation, "next_qa_ref")
+
+    def allocate(case_id):
+        def job(db):
+            auditor = db.get(Person, world.people["amira"])
+            return allocation.allocate(db, rt.calendar, rt.settings, db.get(Case, case_id), auditor, "2027-01").qa_ref
+
+        return job
+
+    refs = _in_two_processes(rt, allocate(world.case_id), allocate(second))
+    assert sorted(refs) == ["QA-2027-01-001", "QA-2027-01-002"]
+
+
+def test_two_pass_backs_at_once_never_put_an_auditor_over_the_monthly_maximum(rt, world, monkeypatch):
+    settings = replace(rt.settings, framework=replace(rt.settings.framework, auditor_monthly_max=1))
+    with rt.database.unit_of_work() as db:
+        bea = add_person(
+            db,
+            name="Bea Spare",
+            email="u0aud3@council.example",
+            slack_user_id="U0AUD3",
+            roles=["auditor"],
+            team="Quality Assurance",
+        ).id
+    second = _second_case(rt, world, "CS-900002")
+    with clock_at(MONDAY_9), rt.database.unit_of_work() as db:
+        amira, oliver = db.get(Person, world.people["amira"]), db.get(Person, world.people["oliver"])
+        first_audit = allocation.allocate(db, rt.calendar, settings, db.get(Case, world.case_id), amira, "2027-01").id
+        second_audit = allocation.allocate(db, rt.calendar, settings, db.get(Case, second), oliver, "2027-01").id
+    # Each auditor holds one audit, the maximum; Bea has the one free place, and whoever passes back second has the
+    # place the first left.
+    _after_each_other(monkeypatch, auditors, "pick")
+
+    def pass_back(audit_id, slack_user_id):
+        def job(db):
+            return allocation.decline(db, rt.calendar, settings, audit_id, slack_user_id, "I know this family.")
+
+        return job
+
+    outcomes = _in_two_processes(rt, pass_back(first_audit, "U0AUD"), pass_back(second_audit, "U0AUD2"))
+    assert all(o.ok for o in outcomes), outcomes
+    with rt.database.unit_of_work() as db:
+        load = auditors.monthly_load(db, "2027-01")
+        holders = (db.get(Audit, first_audit).auditor_id, db.get(Audit, second_audit).auditor_id)
+    assert max(load.values()) == 1, load
+    # Whichever went first took Bea; the other took the place the first auditor left (never their own audit back).
+    assert holders in ((bea, world.people["amira"]), (world.people["oliver"], bea))

@@ -16,6 +16,7 @@ from bot.workflow import audit_people, auditors, caselist, guard, reminders, the
 from bot.workflow.directory import manager_with_role
 from bot.workflow.outcome import DONE, Outcome, refused
 from bot.workflow.reminders import Reminder
+from store import writes
 from store.models import Audit, Case, CaseAccess, Event, Person, Theme
 
 # Child-protection and looked-after children's audits need a Conference & Reviewing Officer at the meeting.
@@ -24,8 +25,19 @@ DECLINE_REASON_LIMIT = 1000  # characters; the form's input says the same, so th
 
 
 def next_qa_ref(db: Session, month: str) -> str:
-    count = db.scalar(select(func.count()).select_from(Audit).where(Audit.month == month))
-    return f"QA-{month}-{count + 1:03d}"
+    """The month's next QA reference, one higher than its highest so far; the month's allocations are held until
+    this transaction ends, so another process's allocation cannot take the same number meanwhile."""
+    writes.one_at_a_time(db, "allocation", month)
+    prefix = f"QA-{month}-"
+    # The highest number is the longest reference, then the last in order: QA-2027-01-999 comes before -1000.
+    last = db.scalar(
+        select(Audit.qa_ref)
+        .where(Audit.month == month, Audit.qa_ref.startswith(prefix, autoescape=True))
+        .order_by(func.length(Audit.qa_ref).desc(), Audit.qa_ref.desc())
+        .limit(1)
+    )
+    number = int(last.removeprefix(prefix)) if last and last.removeprefix(prefix).isdigit() else 0
+    return f"{prefix}{number + 1:03d}"
 
 
 def can_see_record(db: Session, case: Case, person: Person) -> bool:

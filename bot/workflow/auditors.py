@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.workflow.directory import line_chain
+from store import writes
 from store.models import Audit, Case, Person, PersonRole
 
 CLOSED = ("declined", "cancelled")
@@ -29,6 +30,9 @@ def available(db: Session, seed: int) -> list[Person]:
 
 
 def monthly_load(db: Session, month: str) -> defaultdict[int, int]:
+    """Open audits a month per auditor. Whoever reads them to allocate holds the month's allocations until their
+    transaction ends, so two allocations at once cannot both give the last place under an auditor's maximum."""
+    writes.one_at_a_time(db, "allocation", month)
     load: defaultdict[int, int] = defaultdict(int)
     counted = db.execute(
         select(Audit.auditor_id, func.count())

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from bot.workflow import home
 from bot.workflow.directory import add_person
@@ -22,6 +22,7 @@ from store.models import (
     CaseAccess,
     Dispute,
     Escalation,
+    EscalationStep,
     LoopCheck,
     Moderation,
     ModerationSession,
@@ -304,8 +305,37 @@ def test_managers_see_escalations_pathway_steps_extensions_and_disputes(rt, stan
     assert (
         "*Disputed grades to decide* (1)" in text and "Priya Practitioner disputes the moderated grade (*Good*)" in text
     )
-    # Helen is next in the escalation's chain: nothing waits for her until it climbs.
+    # Helen is next in the escalation's chain: nothing waits for her until it climbs; then it is hers, not Max's.
     assert "Escalations awaiting" not in _home(slack, standin, "U0HOS")
+    with rt.database.unit_of_work() as db:
+        db.execute(update(Escalation).values(level=1))
+    assert "*Escalations awaiting your decision* (1)" in _home(slack, standin, "U0HOS")
+    assert "Escalations awaiting" not in _home(slack, standin, "U0MAX")
+
+
+@freeze_time(MONDAY, tick=True)
+def test_a_safeguarding_concern_waits_on_whoever_acknowledged_it(rt, standin, slack, people, world):
+    fill(rt, people, world.case_id, 1)
+    helen, max_ = people["U0HOS"], people["U0MAX"]
+    with rt.database.unit_of_work() as db:
+        audit_id = db.scalar(select(Audit.id).order_by(Audit.id).limit(1))
+        concern = Escalation(
+            policy="safeguarding",
+            subject_type="audits",
+            subject_id=audit_id,
+            chain=[{"level": 0, "role": "team_manager", "person_id": p} for p in (helen, max_)],
+            started_at=MONDAY,
+            respond_by=DUE,
+        )
+        db.add(concern)
+    # Alerted and not yet acknowledged: it asks for an acknowledgement, not a decision.
+    assert "Escalations awaiting" not in _home(slack, standin, "U0HOS")
+    assert "*Escalations awaiting your decision* (1)" in _home(slack, standin, "U0MAX")
+    with rt.database.unit_of_work() as db:
+        db.get(Escalation, concern.id).status = "acknowledged"
+        db.add(EscalationStep(escalation_id=concern.id, level=0, person_id=helen, what="acknowledged", at=MONDAY))
+    assert "*Escalations awaiting your decision* (1)" in _home(slack, standin, "U0HOS")
+    assert "*Escalations awaiting your decision* (1)" in _home(slack, standin, "U0MAX")
 
 
 @freeze_time(MONDAY, tick=True)

@@ -12,7 +12,7 @@ reference to anyone not granted access (bot/workflow/restricted.py); Home never 
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot import months
@@ -317,31 +317,46 @@ def _disputes(db: Session, hidden) -> tuple[list, int]:
 
 
 def _deciders(row: Escalation) -> set[int]:
-    """Whose decision an open escalation waits on, as escalation._asked decides it, from its loaded steps: the person
-    at the current level; for an acknowledged safeguarding concern whoever acknowledged it, and the people at the
-    level reached once it has climbed past their reminder; for an alert nobody has acknowledged, nobody."""
-    at_level = [e["person_id"] for e in row.chain if e["level"] == row.level]
-    if row.status == "pending":
-        return set() if row.policy == safeguarding.POLICY else set(at_level[:1])
+    """Whose decision an acknowledged escalation waits on, as escalation._asked decides it, from its loaded steps:
+    whoever acknowledged it, and the people at the level reached once it has climbed past their reminder."""
     acknowledged = next((s for s in row.steps if s.what == "acknowledged"), None)
     if acknowledged is None:
         return set()
     since = [s for s in row.steps if s.id > acknowledged.id]
+    at_level = [e["person_id"] for e in row.chain if e["level"] == row.level]
     return {acknowledged.person_id, *(at_level if len(since) > 1 else [])}
+
+
+# A pending escalation (other than a safeguarding alert) waits on the person at its level in its frozen chain.
+_AT_LEVEL = {
+    "postgresql": "EXISTS (SELECT 1 FROM json_array_elements(escalations.chain) AS e "
+    "WHERE (e ->> 'level')::int = escalations.level AND (e ->> 'person_id')::int IN :people)",
+    "sqlite": "EXISTS (SELECT 1 FROM json_each(escalations.chain) AS e "
+    "WHERE json_extract(e.value, '$.level') = escalations.level AND json_extract(e.value, '$.person_id') IN :people)",
+}
 
 
 def _escalations(db: Session, covering: set[int], hidden) -> list[dict[str, Any]]:
     """Open escalations waiting on this person's decision (or a decision of someone they cover for), the soonest
-    deadline first. Who is asked lives in each row's frozen chain, so the open escalations are read (one query, their
-    steps a second) and the audits they concern fetched with one query per kind of subject (a close-the-loop check
-    is named by its theme's reference)."""
-    rows = db.scalars(
-        select(Escalation)
-        .where(Escalation.status.in_(escalation.OPEN), Escalation.policy.in_(escalation.POLICIES))
-        .options(selectinload(Escalation.steps))
-        .order_by(Escalation.respond_by, Escalation.id)
+    deadline first. Who is asked lives in each row's frozen chain: the database finds the pending ones asking these
+    people at their level; the acknowledged ones (safeguarding concerns, few) are read with their steps and decided
+    by `_deciders`. The audits they concern are fetched with one query per kind of subject (a close-the-loop check is
+    named by its theme's reference)."""
+    asked = text(_AT_LEVEL[db.get_bind().dialect.name]).bindparams(
+        bindparam("people", sorted(covering), expanding=True)
+    )
+    in_policy = Escalation.policy.in_(escalation.POLICIES)
+    pending = db.scalars(
+        select(Escalation).where(
+            Escalation.status == "pending", in_policy, Escalation.policy != safeguarding.POLICY, asked
+        )
     ).all()
-    mine = [row for row in rows if _deciders(row) & covering]
+    acknowledged = db.scalars(
+        select(Escalation).where(Escalation.status == "acknowledged", in_policy).options(selectinload(Escalation.steps))
+    ).all()
+    mine = sorted(
+        [*pending, *(row for row in acknowledged if _deciders(row) & covering)], key=lambda r: (r.respond_by, r.id)
+    )
     named: dict[tuple[str, int], dict[str, Any]] = {}
     for policy in {row.policy for row in mine}:
         subject = escalation.POLICIES[policy].subject

@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from bench.run import TINY, main, percentile, run
+from bench.figures import TINY, percentile
+from bench.run import main, run
 from bot.calendar import now
 from tests.conftest import fresh_database
 
